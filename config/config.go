@@ -1,0 +1,176 @@
+// Package config holds reqcache's settings: the TOML schema, its defaults and
+// its validation. It knows nothing of HTTP; the session package gives the
+// settings their meaning.
+package config
+
+import "time"
+
+// Backends accepted by the backend key.
+const (
+	BackendMemory = "memory"
+	BackendMongo  = "mongo"
+	BackendTiered = "tiered"
+)
+
+// Config is the whole of a reqcache configuration file.
+type Config struct {
+	// Backend is "memory" (bigcache), "mongo" or "tiered" (bigcache in front
+	// of MongoDB).
+	Backend string `toml:"backend"`
+	// ExpireAfter is the default freshness lifetime of a stored response.
+	ExpireAfter Expiration `toml:"expire_after"`
+	// CacheControl makes response Cache-Control and Expires headers decide
+	// freshness ahead of every other setting.
+	CacheControl bool `toml:"cache_control"`
+	// AllowableCodes lists the status codes that are stored.
+	AllowableCodes []int `toml:"allowable_codes"`
+	// AllowableMethods lists the request methods whose responses are stored.
+	AllowableMethods []string `toml:"allowable_methods"`
+	// AlwaysRevalidate makes every use of an entry with a validator a
+	// conditional request.
+	AlwaysRevalidate bool `toml:"always_revalidate"`
+	// IgnoredParameters are query parameters, headers and body fields left
+	// out of cache keys and stored as REDACTED.
+	IgnoredParameters []string `toml:"ignored_parameters"`
+	// MatchHeaders adds request headers to the cache key.
+	MatchHeaders MatchHeaders `toml:"match_headers"`
+	// StaleIfError answers with an expired entry when the origin fails.
+	StaleIfError StaleLimit `toml:"stale_if_error"`
+	// StaleWhileRevalidate answers with an expired entry at once and
+	// refreshes it in the background.
+	StaleWhileRevalidate StaleLimit `toml:"stale_while_revalidate"`
+	// ReadOnly serves from the cache but never writes to it.
+	ReadOnly bool `toml:"read_only"`
+	// MaxBodyBytes is the largest body stored; larger bodies stream through.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// SeparateCredentials keeps requests with different credentials from
+	// sharing an entry.
+	SeparateCredentials bool `toml:"separate_credentials"`
+	// URLsExpireAfter sets expiration per URL glob; the first match in file
+	// order wins.
+	URLsExpireAfter []URLExpiration `toml:"urls_expire_after"`
+
+	Memory  Memory  `toml:"memory"`
+	Mongo   Mongo   `toml:"mongo"`
+	Logging Logging `toml:"logging"`
+
+	// Source is the file the configuration was loaded from ("" for
+	// built-in defaults). It is not a TOML key.
+	Source string `toml:"-"`
+}
+
+// URLExpiration is one [[urls_expire_after]] table.
+type URLExpiration struct {
+	// Pattern is a glob over host and path; the scheme is ignored and a
+	// trailing * is implied.
+	Pattern string `toml:"pattern"`
+	// ExpireAfter applies to URLs matching Pattern.
+	ExpireAfter Expiration `toml:"expire_after"`
+}
+
+// MatchHeaders is match_headers: false, true (every request header), or a
+// list of header names.
+type MatchHeaders struct {
+	All   bool
+	Names []string
+}
+
+// Enabled reports whether any header joins the cache key.
+func (m MatchHeaders) Enabled() bool { return m.All || len(m.Names) > 0 }
+
+// StaleLimit is stale_if_error / stale_while_revalidate: false, true
+// (unbounded) or a duration (the longest staleness accepted).
+type StaleLimit struct {
+	Enabled bool
+	// Max is the longest staleness accepted; 0 with Enabled means no bound.
+	Max time.Duration
+}
+
+// Allows reports whether a response stale by staleness may be used.
+func (s StaleLimit) Allows(staleness time.Duration) bool {
+	return s.Enabled && (s.Max == 0 || staleness <= s.Max)
+}
+
+// Memory is the [memory] table: the bigcache store.
+type Memory struct {
+	// MaxSizeMB bounds the memory store, in MiB.
+	MaxSizeMB int `toml:"max_size_mb"`
+	// Shards is bigcache's shard count, a power of two.
+	Shards int `toml:"shards"`
+	// MaxAge caps how long an entry may stay in the memory tier of the
+	// tiered backend before it is read again from MongoDB (0: no cap).
+	MaxAge Duration `toml:"max_age"`
+}
+
+// Mongo is the [mongo] table.
+type Mongo struct {
+	// URI is the connection string; "${VAR}" is expanded from the environment.
+	URI        string `toml:"uri"`
+	Database   string `toml:"database"`
+	Collection string `toml:"collection"`
+	// ConnectTimeout bounds connecting at start-up.
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	// OpTimeout bounds every operation.
+	OpTimeout   Duration `toml:"op_timeout"`
+	MaxPoolSize int      `toml:"max_pool_size"`
+	// Retention, when set, lets the server delete entries that expired
+	// longer ago than this (a TTL index). Zero keeps them.
+	Retention Duration `toml:"retention"`
+}
+
+// Logging is the [logging] table. Without it in the file the library logs
+// nothing.
+type Logging struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+	// Configured is true when the file has a [logging] table.
+	Configured bool `toml:"-"`
+}
+
+// Duration is a time.Duration read from a TOML string such as "5s".
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// DefaultIgnoredParameters are the credentials left out of keys and redacted
+// unless ignored_parameters says otherwise.
+var DefaultIgnoredParameters = []string{
+	"Authorization", "Proxy-Authorization", "X-API-Key", "X-Auth-Token",
+	"X-API-Token", "X-Access-Token", "access_token", "api_key", "apikey",
+}
+
+// Default returns the built-in configuration: the memory backend, responses
+// never expire, only 200 responses to GET and HEAD are stored.
+func Default() *Config {
+	return &Config{
+		Backend:             BackendMemory,
+		ExpireAfter:         NeverExpire,
+		AllowableCodes:      []int{200},
+		AllowableMethods:    []string{"GET", "HEAD"},
+		IgnoredParameters:   append([]string(nil), DefaultIgnoredParameters...),
+		MaxBodyBytes:        16 << 20,
+		SeparateCredentials: true,
+		Memory:              Memory{MaxSizeMB: 256, Shards: 256},
+		Mongo: Mongo{
+			URI:            "mongodb://127.0.0.1:27017",
+			Database:       "http_cache",
+			Collection:     "responses",
+			ConnectTimeout: Duration(5 * time.Second),
+			OpTimeout:      Duration(2 * time.Second),
+			MaxPoolSize:    100,
+		},
+		Logging: Logging{Level: "warn", Format: "console"},
+	}
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.AllowableCodes = append([]int(nil), c.AllowableCodes...)
+	n.AllowableMethods = append([]string(nil), c.AllowableMethods...)
+	n.IgnoredParameters = append([]string(nil), c.IgnoredParameters...)
+	n.MatchHeaders.Names = append([]string(nil), c.MatchHeaders.Names...)
+	n.URLsExpireAfter = append([]URLExpiration(nil), c.URLsExpireAfter...)
+	return &n
+}

@@ -1,0 +1,144 @@
+// Package stores holds where reqcache keeps responses: the Store interface,
+// the stored Entry model, and the conformance suite (package storetest) that
+// every Store passes. Implementations live in sub-packages: memory (bigcache),
+// mongo (MongoDB) and tiered (memory in front of MongoDB).
+package stores
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// ModelVersion is the version of the Entry model written by this build.
+// Stores that read an entry of another version report ErrCorrupt.
+const ModelVersion = 1
+
+var (
+	// ErrNotFound is returned by Get and GetAlias when nothing is stored
+	// under the key (or the entry is past its DiscardAt).
+	ErrNotFound = errors.New("reqcache: not found")
+	// ErrCorrupt is returned (wrapped) by Get when the stored bytes cannot be
+	// decoded or carry an unknown model version. The caller treats it as a
+	// miss and deletes the entry.
+	ErrCorrupt = errors.New("reqcache: corrupt entry")
+	// ErrTooLarge is returned (wrapped) by Set when a store cannot hold an
+	// entry that size. The caller treats it as "not cached", not as a failure.
+	ErrTooLarge = errors.New("reqcache: entry too large for store")
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("reqcache: store closed")
+)
+
+// Entry is one stored response, with the request that produced it. Request
+// fields are stored redacted: credentials never reach a store in the clear.
+type Entry struct {
+	// Key is the cache key the entry is stored under.
+	Key string
+	// StatusCode, Header and Body are the response.
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	// Method, URL and RequestHeader describe the request, redacted.
+	Method        string
+	URL           string
+	RequestHeader http.Header
+	// RequestedAt is when the request was sent and CreatedAt when the
+	// response arrived (RFC 9111 request_time and response_time).
+	RequestedAt time.Time
+	CreatedAt   time.Time
+	// ExpiresAt is when the entry stops being fresh; zero means never.
+	ExpiresAt time.Time
+	// DiscardAt is when the entry stops being useful even stale (for
+	// revalidation or stale-if-error); zero means keep until evicted. Stores
+	// answer ErrNotFound for an entry past it.
+	DiscardAt time.Time
+}
+
+// Expired reports whether e is no longer fresh at now.
+func (e *Entry) Expired(now time.Time) bool {
+	return !e.ExpiresAt.IsZero() && !now.Before(e.ExpiresAt)
+}
+
+// Discarded reports whether e is past its DiscardAt at now.
+func (e *Entry) Discarded(now time.Time) bool {
+	return !e.DiscardAt.IsZero() && !now.Before(e.DiscardAt)
+}
+
+// Size is the approximate number of bytes e takes, body included.
+func (e *Entry) Size() int {
+	n := len(e.Key) + len(e.Body) + len(e.Method) + len(e.URL) + 64
+	for k, vs := range e.Header {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	for k, vs := range e.RequestHeader {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// Store keeps entries by key, and aliases (one key pointing at another: the
+// redirect aliases and Vary indexes of the session). Every method honours its
+// context and returns an error rather than panicking; a Store is safe for
+// concurrent use.
+type Store interface {
+	// Get returns the entry under key, ErrNotFound, or an error wrapping
+	// ErrCorrupt for bytes that cannot be decoded. The caller owns the
+	// returned entry but must not modify its Header, RequestHeader or Body
+	// in place (they may share memory with the store).
+	Get(ctx context.Context, key string) (*Entry, error)
+	// Set stores e under e.Key, replacing any previous entry. The store
+	// must not keep references to e's maps or slices.
+	Set(ctx context.Context, e *Entry) error
+	// Delete removes the entries under keys and returns how many existed.
+	Delete(ctx context.Context, keys ...string) (int, error)
+	// GetAlias returns the value stored under alias, or ErrNotFound.
+	GetAlias(ctx context.Context, alias string) (string, error)
+	// SetAlias stores value under alias.
+	SetAlias(ctx context.Context, alias, value string) error
+	// DeleteAlias removes aliases; missing ones are not an error.
+	DeleteAlias(ctx context.Context, aliases ...string) error
+	// Scan calls fn for every entry, in no particular order, until fn
+	// returns false. Entries past DiscardAt are skipped. Entries that
+	// cannot be decoded are skipped too (Scan returns no error for them).
+	Scan(ctx context.Context, fn func(*Entry) bool) error
+	// Len returns the number of entries (aliases not counted).
+	Len(ctx context.Context) (int, error)
+	// Clear removes every entry and alias.
+	Clear(ctx context.Context) error
+	// Close releases the store's resources. Calls after Close return
+	// ErrClosed; Close itself is idempotent.
+	Close() error
+}
+
+// Condition selects entries for a server-side delete. Zero fields do not
+// constrain; an entry matches when any set field matches it.
+type Condition struct {
+	// ExpiredBefore matches entries whose ExpiresAt is set and before it.
+	ExpiredBefore time.Time
+	// CreatedBefore matches entries created before it.
+	CreatedBefore time.Time
+}
+
+// ConditionalDeleter is implemented by stores that can delete by Condition
+// without reading entries back (MongoDB does it on the server).
+type ConditionalDeleter interface {
+	DeleteWhere(ctx context.Context, c Condition) (int, error)
+}
+
+// Matches reports whether e satisfies c.
+func (c Condition) Matches(e *Entry) bool {
+	if !c.ExpiredBefore.IsZero() && !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(c.ExpiredBefore) {
+		return true
+	}
+	if !c.CreatedBefore.IsZero() && e.CreatedAt.Before(c.CreatedBefore) {
+		return true
+	}
+	return false
+}
