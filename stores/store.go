@@ -90,8 +90,10 @@ func (e *Entry) Size() int {
 type Store interface {
 	// Get returns the entry under key, ErrNotFound, or an error wrapping
 	// ErrCorrupt for bytes that cannot be decoded. The caller owns the
-	// returned entry but must not modify its Header, RequestHeader or Body
-	// in place (they may share memory with the store).
+	// returned entry and its Header and RequestHeader maps (every Get
+	// returns fresh maps, which the caller may change), but must not write
+	// into the Body bytes or into the value slices (they may share memory
+	// with the store).
 	Get(ctx context.Context, key string) (*Entry, error)
 	// Set stores e under e.Key, replacing any previous entry. The store
 	// must not keep references to e's maps or slices.
