@@ -1,0 +1,255 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+)
+
+// Cache inspects and manages what a session has stored (requests-cache's
+// session.cache). Get one from Session.Cache.
+type Cache struct {
+	s *Session
+}
+
+// Selector chooses entries to delete or test for, like the arguments of
+// requests-cache's cache.delete. An entry is selected when any set field
+// selects it; the zero Selector selects nothing.
+type Selector struct {
+	// Keys are cache keys.
+	Keys []string
+	// URLs are compared with the stored (normalized, redacted) URL of every
+	// entry, whatever the method or headers of the request that stored it.
+	URLs []string
+	// Requests select the entries those requests would be answered from.
+	Requests []*http.Request
+	// Expired selects entries past their expiration.
+	Expired bool
+	// OlderThan, when positive, selects entries created longer ago.
+	OlderThan time.Duration
+}
+
+func (sel Selector) empty() bool {
+	return len(sel.Keys) == 0 && len(sel.URLs) == 0 && len(sel.Requests) == 0 && !sel.Expired && sel.OlderThan <= 0
+}
+
+// Len returns the number of stored responses.
+func (c *Cache) Len(ctx context.Context) (int, error) { return c.s.store.Len(ctx) }
+
+// Clear removes every stored response and alias.
+func (c *Cache) Clear(ctx context.Context) error { return c.s.store.Clear(ctx) }
+
+// URLs returns the URLs of the stored responses, sorted and unique, as
+// stored: normalized, with ignored parameters REDACTED.
+func (c *Cache) URLs(ctx context.Context) ([]string, error) {
+	var urls []string
+	err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+		urls = append(urls, e.URL)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(urls)
+	return slices.Compact(urls), nil
+}
+
+// Contains reports whether any stored response is selected by sel.
+func (c *Cache) Contains(ctx context.Context, sel Selector) (bool, error) {
+	found := false
+	err := c.visit(ctx, sel, func(string) bool { found = true; return false })
+	return found, err
+}
+
+// Delete removes the responses selected by sel and returns how many.
+func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
+	if sel.empty() {
+		return 0, nil
+	}
+	now := c.s.now()
+	deleted := 0
+	scanSel := sel
+	if cd, ok := c.s.store.(stores.ConditionalDeleter); ok && (sel.Expired || sel.OlderThan > 0) {
+		// The store does the time-based part where the data lives.
+		var cond stores.Condition
+		if sel.Expired {
+			cond.ExpiredBefore = now
+		}
+		if sel.OlderThan > 0 {
+			cond.CreatedBefore = now.Add(-sel.OlderThan)
+		}
+		n, err := cd.DeleteWhere(ctx, cond)
+		if err != nil {
+			return 0, err
+		}
+		deleted += n
+		scanSel.Expired, scanSel.OlderThan = false, 0
+	}
+	var keys []string
+	if err := c.visit(ctx, scanSel, func(k string) bool { keys = append(keys, k); return true }); err != nil {
+		return deleted, err
+	}
+	if len(keys) == 0 {
+		return deleted, nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	n, err := c.s.store.Delete(ctx, keys...)
+	return deleted + n, err
+}
+
+// visit calls fn with the key of every stored entry sel selects (keys may
+// repeat), until fn returns false.
+func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) bool) error {
+	if sel.empty() {
+		return nil
+	}
+	p := c.s.policy.Load()
+	direct := slices.Clone(sel.Keys)
+	for _, r := range sel.Requests {
+		if r == nil || r.URL == nil {
+			continue
+		}
+		var body []byte
+		if r.Body != nil && r.Body != http.NoBody {
+			b, ok, err := readRequestBody(r, p.MaxBodyBytes)
+			if err != nil {
+				return err
+			}
+			if ok {
+				body = b
+			}
+		}
+		primary := c.s.keyFor(p, r, body)
+		direct = append(direct, primary)
+		if alias, err := c.s.store.GetAlias(ctx, primary); err == nil {
+			if idx, ok := decodeVaryIndex(alias); ok {
+				direct = append(direct, variantKey(primary, idx.names, r.Header))
+			} else if t, ok := cutPrefix(alias, aliasRedirect); ok {
+				direct = append(direct, t)
+			}
+		}
+	}
+	for _, k := range direct {
+		_, err := c.s.store.Get(ctx, k)
+		if err == nil || errors.Is(err, stores.ErrCorrupt) {
+			if !fn(k) {
+				return nil
+			}
+		} else if !errors.Is(err, stores.ErrNotFound) {
+			return err
+		}
+	}
+	if len(sel.URLs) == 0 && !sel.Expired && sel.OlderThan <= 0 {
+		return nil
+	}
+	urls := make(map[string]bool, len(sel.URLs))
+	for _, raw := range sel.URLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return err
+		}
+		urls[p.keys.redactedURL(u)] = true
+	}
+	now := c.s.now()
+	return c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+		if urls[e.URL] ||
+			(sel.Expired && e.Expired(now)) ||
+			(sel.OlderThan > 0 && now.Sub(e.CreatedAt) > sel.OlderThan) {
+			return fn(e.Key)
+		}
+		return true
+	})
+}
+
+// Filter chooses the responses Responses yields. The zero Filter yields
+// every stored response.
+type Filter struct {
+	// Fresh and Expired restrict to fresh or to expired responses; both
+	// false (or both true) yield both.
+	Fresh, Expired bool
+	// OlderThan, when positive, yields only responses created longer ago.
+	OlderThan time.Duration
+}
+
+// CachedResponse is one stored response, as yielded by Responses.
+type CachedResponse struct {
+	*stores.Entry
+	// IsExpired reports whether the response was stale when it was read.
+	IsExpired bool
+}
+
+// Response returns the stored response as an *http.Response (with its own
+// header and body copies).
+func (r *CachedResponse) Response() *http.Response {
+	u, _ := url.Parse(r.URL)
+	req := &http.Request{Method: r.Method, URL: u, Header: r.RequestHeader.Clone()}
+	return responseFrom(cloneEntry(r.Entry), req)
+}
+
+// Responses yields the stored responses chosen by f, in no order. A store
+// error ends the sequence with that error.
+func (c *Cache) Responses(ctx context.Context, f Filter) iter.Seq2[*CachedResponse, error] {
+	return func(yield func(*CachedResponse, error) bool) {
+		now := c.s.now()
+		stopped := false
+		err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+			expired := e.Expired(now)
+			if f.Fresh != f.Expired && expired != f.Expired {
+				return true
+			}
+			if f.OlderThan > 0 && now.Sub(e.CreatedAt) <= f.OlderThan {
+				return true
+			}
+			if !yield(&CachedResponse{Entry: e, IsExpired: expired}, nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil && !stopped {
+			yield(nil, err)
+		}
+	}
+}
+
+// ResetExpiration gives every stored response a new expiration counted from
+// now (requests-cache's reset_expiration). It returns how many were
+// updated.
+func (c *Cache) ResetExpiration(ctx context.Context, exp config.Expiration) (int, error) {
+	now := c.s.now()
+	expiresAt, keep := exp.ExpiresAt(now)
+	var entries []*stores.Entry
+	if err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+		entries = append(entries, e)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if !keep {
+		keys := make([]string, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		if len(keys) == 0 {
+			return 0, nil
+		}
+		return c.s.store.Delete(ctx, keys...)
+	}
+	n := 0
+	for _, e := range entries {
+		e.ExpiresAt = expiresAt
+		if err := c.s.store.Set(ctx, e); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,79 @@
+package session
+
+import (
+	"context"
+
+	"github.com/reqcache/reqcache/config"
+)
+
+// requestOptions are the per-request choices carried by a context. One value
+// under one key: each helper copies its parent's options and changes one
+// field, so the innermost scope wins and a request costs one lookup.
+type requestOptions struct {
+	disabled     bool
+	onlyIfCached bool
+	refresh      bool
+	forceRefresh bool
+	expireAfter  config.Expiration
+}
+
+type optionsKey struct{}
+
+func optionsFrom(ctx context.Context) requestOptions {
+	if ctx == nil {
+		return requestOptions{}
+	}
+	o, _ := ctx.Value(optionsKey{}).(*requestOptions)
+	if o == nil {
+		return requestOptions{}
+	}
+	return *o
+}
+
+func withOptions(ctx context.Context, change func(*requestOptions)) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o := optionsFrom(ctx)
+	change(&o)
+	return context.WithValue(ctx, optionsKey{}, &o)
+}
+
+// Disabled returns a context under which requests bypass the cache: nothing
+// is read from it and nothing written (requests-cache's cache_disabled).
+// Enabled inside it turns caching back on; the innermost scope wins.
+func Disabled(ctx context.Context) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.disabled = true })
+}
+
+// Enabled returns a context under which requests use the cache again, inside
+// a Disabled scope. The innermost scope wins.
+func Enabled(ctx context.Context) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.disabled = false })
+}
+
+// OnlyIfCached returns a context under which requests are answered only from
+// the cache (stale entries included); when nothing is cached the answer is
+// a 504 Gateway Timeout and the origin is not contacted.
+func OnlyIfCached(ctx context.Context) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.onlyIfCached = true })
+}
+
+// Refresh returns a context under which a cached response is revalidated
+// with the origin (a conditional request when it has a validator) before use.
+func Refresh(ctx context.Context) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.refresh = true })
+}
+
+// ForceRefresh returns a context under which requests ignore what is cached,
+// go to the origin, and store the new response.
+func ForceRefresh(ctx context.Context) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.forceRefresh = true })
+}
+
+// WithExpireAfter returns a context under which responses are stored with
+// expiration e, ahead of urls_expire_after and expire_after (but after
+// Cache-Control headers, see the README's precedence).
+func WithExpireAfter(ctx context.Context, e config.Expiration) context.Context {
+	return withOptions(ctx, func(o *requestOptions) { o.expireAfter = e })
+}

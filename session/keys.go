@@ -1,0 +1,348 @@
+package session
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Redacted replaces ignored parameters (credentials) in everything stored.
+const Redacted = "REDACTED"
+
+// credentialHeaders always count as credentials for separate_credentials,
+// whatever ignored_parameters says.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// KeyFunc computes the cache key of a request (requests-cache's key_fn). body
+// is the request body, already read; the request's Body must not be read.
+// With separate_credentials the session mixes a keyed hash of the request's
+// credentials into whatever the function returns.
+type KeyFunc func(req *http.Request, body []byte) string
+
+// keyer computes cache keys and redacted copies of requests for one settings
+// snapshot.
+type keyer struct {
+	ignored      map[string]bool // lower-case names
+	matchAll     bool
+	matchHeaders []string // canonical names, sorted
+}
+
+func newKeyer(ignored []string, matchAll bool, match []string) *keyer {
+	k := &keyer{ignored: make(map[string]bool, len(ignored)), matchAll: matchAll}
+	for _, p := range ignored {
+		k.ignored[strings.ToLower(p)] = true
+	}
+	for _, h := range match {
+		k.matchHeaders = append(k.matchHeaders, http.CanonicalHeaderKey(h))
+	}
+	sort.Strings(k.matchHeaders)
+	return k
+}
+
+func (k *keyer) isIgnored(name string) bool {
+	if len(k.ignored) == 0 {
+		return false
+	}
+	if k.ignored[name] {
+		return true
+	}
+	return k.ignored[strings.ToLower(name)]
+}
+
+// effectiveMethod is the request method, or the X-HTTP-Method-Override a
+// client sends to tunnel another method through POST or GET.
+func effectiveMethod(req *http.Request) string {
+	if o := req.Header.Get("X-HTTP-Method-Override"); o != "" {
+		return strings.ToUpper(strings.TrimSpace(o))
+	}
+	if req.Method == "" {
+		return http.MethodGet
+	}
+	return req.Method
+}
+
+// Key returns the cache key of a request with the given body:
+//
+//	hex(SHA-256(method "\n" normalized-URL "\n" normalized-body "\n" matched-headers))[:32]
+//
+// The URL is normalized (lower-case scheme and host, default port dropped,
+// user info and fragment dropped, query parameters sorted, ignored
+// parameters removed); JSON bodies are re-encoded with sorted keys and form
+// bodies sorted, both without ignored fields; matched headers are
+// "name:value" lines in name order.
+func (k *keyer) key(req *http.Request, body []byte) string {
+	h := sha256.New()
+	k.writeKeyMaterial(h, req, body)
+	return sumHex(h)
+}
+
+func (k *keyer) writeKeyMaterial(h hash.Hash, req *http.Request, body []byte) {
+	var buf [256]byte
+	b := buf[:0]
+	b = append(b, effectiveMethod(req)...)
+	b = append(b, '\n')
+	b = k.appendURL(b, req.URL, false)
+	b = append(b, '\n')
+	h.Write(b)
+	if len(body) > 0 {
+		h.Write(k.normalizeBody(req.Header.Get("Content-Type"), body, false))
+	}
+	h.Write([]byte{'\n'})
+	if k.matchAll || len(k.matchHeaders) > 0 {
+		b = k.appendMatchedHeaders(b[:0], req.Header)
+		h.Write(b)
+	}
+}
+
+func sumHex(h hash.Hash) string {
+	var sum [sha256.Size]byte
+	var dst [32]byte
+	hex.Encode(dst[:], h.Sum(sum[:0])[:16])
+	return string(dst[:])
+}
+
+// appendMatchedHeaders writes the matched headers, sorted, one per line.
+func (k *keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
+	names := k.matchHeaders
+	if k.matchAll {
+		names = make([]string, 0, len(hdr))
+		for name := range hdr {
+			if !k.isIgnored(name) && !isCredentialHeader(name) {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+	}
+	for _, name := range names {
+		vs := hdr.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		b = append(b, strings.ToLower(name)...)
+		b = append(b, ':')
+		if k.isIgnored(name) || isCredentialHeader(name) {
+			// A matched credential would otherwise put the secret into the
+			// key material; its keyed hash joins the key instead.
+			b = append(b, Redacted...)
+		} else {
+			b = append(b, strings.Join(vs, ",")...)
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func isCredentialHeader(name string) bool {
+	for _, c := range credentialHeaders {
+		if strings.EqualFold(name, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendURL writes the normalized URL. With redact, ignored parameters are
+// kept with the value REDACTED (for storage); without it they are dropped
+// (for keys).
+func (k *keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
+	if u == nil {
+		return b
+	}
+	scheme := strings.ToLower(u.Scheme)
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	host := strings.ToLower(u.Host)
+	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+			host = h
+		}
+	} else if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]:"); i >= 0 {
+			port := host[i+2:]
+			if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+				host = host[:i+1]
+			}
+		}
+	}
+	b = append(b, host...)
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	b = append(b, p...)
+	if u.RawQuery == "" {
+		return b
+	}
+	return k.appendQuery(b, u.RawQuery, redact)
+}
+
+// appendQuery sorts the query's parameters (by name, then value, keeping
+// their encoded form) and drops or redacts the ignored ones.
+func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
+	var stack [16]string
+	params := stack[:0]
+	for raw != "" {
+		var p string
+		p, raw, _ = strings.Cut(raw, "&")
+		if p == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(p, "=")
+		if len(k.ignored) > 0 {
+			if n, err := url.QueryUnescape(name); err == nil && k.isIgnored(n) {
+				if !redact {
+					continue
+				}
+				p = name + "=" + Redacted
+			}
+		}
+		params = append(params, p)
+	}
+	if len(params) == 0 {
+		return b
+	}
+	if len(params) > 1 {
+		sort.Strings(params)
+	}
+	b = append(b, '?')
+	for i, p := range params {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// normalizeBody returns the body as it takes part in the key (redact false:
+// ignored fields dropped) or as it is stored (redact true: ignored fields
+// REDACTED). JSON objects get sorted keys, forms sorted fields; anything
+// else, or anything that does not parse, is used as it is.
+func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) []byte {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		return k.appendQuery(nil, string(body), redact)[1:]
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			return body
+		}
+		if obj, ok := v.(map[string]any); ok {
+			for name := range obj {
+				if k.isIgnored(name) {
+					if redact {
+						obj[name] = Redacted
+					} else {
+						delete(obj, name)
+					}
+				}
+			}
+		}
+		out, err := json.Marshal(v) // map keys come out sorted
+		if err != nil {
+			return body
+		}
+		return out
+	}
+	return body
+}
+
+// credentials returns the request's credentials (credential headers, ignored
+// headers, ignored query parameters and URL user info) as sorted
+// "name=value" material, or nil when there are none.
+func (k *keyer) credentials(req *http.Request) []byte {
+	var parts []string
+	for name, vs := range req.Header {
+		if isCredentialHeader(name) || k.isIgnored(name) {
+			parts = append(parts, "h:"+strings.ToLower(name)+"="+strings.Join(vs, ","))
+		}
+	}
+	if req.URL != nil {
+		if req.URL.User != nil {
+			parts = append(parts, "u:"+req.URL.User.String())
+		}
+		if len(k.ignored) > 0 && req.URL.RawQuery != "" {
+			for name, vs := range req.URL.Query() {
+				if k.isIgnored(name) {
+					parts = append(parts, "q:"+name+"="+strings.Join(vs, ","))
+				}
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	sort.Strings(parts)
+	return []byte(strings.Join(parts, "\n"))
+}
+
+// bodyCredentials returns ignored fields found in a form or JSON body.
+func (k *keyer) bodyCredentials(contentType string, body []byte) []byte {
+	if len(k.ignored) == 0 || len(body) == 0 {
+		return nil
+	}
+	redacted := k.normalizeBody(contentType, body, true)
+	dropped := k.normalizeBody(contentType, body, false)
+	if bytes.Equal(redacted, dropped) {
+		return nil
+	}
+	// The secret values are what differs between the two: the raw body
+	// stands for them, through the keyed hash only.
+	return body
+}
+
+// withCredentials mixes the keyed hash of creds into key.
+func withCredentials(key string, secret, creds []byte) string {
+	if len(creds) == 0 {
+		return key
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(creds)
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write(mac.Sum(nil))
+	return sumHex(h)
+}
+
+// redactedURL is the URL as stored: normalized, user info dropped, ignored
+// query parameters REDACTED.
+func (k *keyer) redactedURL(u *url.URL) string {
+	return string(k.appendURL(nil, u, true))
+}
+
+// redactedHeader copies h with credential and ignored headers REDACTED.
+func (k *keyer) redactedHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		if isCredentialHeader(name) || k.isIgnored(name) {
+			out[name] = []string{Redacted}
+			continue
+		}
+		out[name] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// NormalizeURL returns rawURL as reqcache stores it: lower-case scheme and
+// host, default port dropped, user info and fragment dropped, query sorted,
+// the given ignored parameters REDACTED. It is what Cache.URLs returns and
+// what Selector.URLs are compared with.
+func NormalizeURL(rawURL string, ignored []string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return newKeyer(ignored, false, nil).redactedURL(u), nil
+}

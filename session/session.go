@@ -1,0 +1,226 @@
+// Package session is reqcache's cached http.RoundTripper, the Go form of
+// requests-cache's CachedSession: cache policy (expiration, Cache-Control,
+// validators, Vary, keys), the stored model, and cache inspection.
+//
+// A Session sits in front of an upstream RoundTripper. Use it as a
+// Transport, through Client, or wrap an existing client with Wrap:
+//
+//	s, err := session.New(config.Default())
+//	resp, err := s.Client().Get("https://api.example.com/v1/users")
+//	fmt.Println(session.InfoOf(resp).FromCache)
+//
+// Each concern has its own file: keys.go (cache keys and redaction),
+// directives.go (Cache-Control parsing), freshness.go (RFC 9111 ages),
+// expiration.go (how long a new response is fresh), lookup.go (what to do
+// with a stored entry), validate.go (conditional requests and 304), vary.go,
+// fetch.go (the network path, storing, coalescing), invalidate.go, stale.go,
+// models.go (Info, Cache-Status, responses from entries) and cache.go
+// (inspection).
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/memory"
+)
+
+// Session is a caching http.RoundTripper. It is safe for concurrent use.
+type Session struct {
+	store    stores.Store
+	upstream http.RoundTripper
+	log      *zap.Logger
+	now      func() time.Time
+	filter   func(*http.Response) bool
+	keyFunc  KeyFunc
+	secret   []byte // keys the credential hash (separate_credentials)
+
+	policy  atomic.Pointer[policy]
+	flights flightGroup
+	stats   counters
+	errLog  rateLimitedLog
+
+	closed   atomic.Bool
+	lifeMu   sync.Mutex // orders Close against starting background work
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+	bgSlots  chan struct{} // bounds background refreshes
+	// refreshing holds the keys with a background refresh running.
+	refreshing sync.Map
+}
+
+// Option configures a Session.
+type Option func(*options)
+
+type options struct {
+	store    stores.Store
+	logger   *zap.Logger
+	upstream http.RoundTripper
+	filter   func(*http.Response) bool
+	keyFunc  KeyFunc
+	now      func() time.Time
+	bgLimit  int
+}
+
+// WithStore makes the session use st instead of opening the memory store.
+// The session closes st when it is closed.
+func WithStore(st stores.Store) Option { return func(o *options) { o.store = st } }
+
+// WithLogger sets the logger; the default logs nothing.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithUpstream sets the RoundTripper that reaches the network; the default
+// is http.DefaultTransport as it is when New is called.
+func WithUpstream(rt http.RoundTripper) Option { return func(o *options) { o.upstream = rt } }
+
+// WithFilter sets requests-cache's filter_fn: a response for which f returns
+// false is not stored, and a cached response for which it returns false is
+// deleted and fetched again (the filter is applied retroactively). f must
+// not keep or close the response's body.
+func WithFilter(f func(*http.Response) bool) Option { return func(o *options) { o.filter = f } }
+
+// WithKeyFunc replaces the cache key computation (requests-cache's key_fn).
+func WithKeyFunc(f KeyFunc) Option { return func(o *options) { o.keyFunc = f } }
+
+// WithClock sets the session's clock, for tests that move time.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithBackgroundLimit bounds how many stale-while-revalidate refreshes run
+// at once (default 8); more are skipped, not queued.
+func WithBackgroundLimit(n int) Option { return func(o *options) { o.bgLimit = n } }
+
+// New builds a session from cfg. Without WithStore it opens the memory store
+// configured by cfg.Memory; the mongo and tiered backends need a store
+// opened by the caller (reqcache.Install does it).
+func New(cfg *config.Config, opts ...Option) (*Session, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{bgLimit: 8}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	p, err := compile(SettingsFrom(cfg))
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		store:    o.store,
+		upstream: o.upstream,
+		log:      o.logger,
+		now:      o.now,
+		filter:   o.filter,
+		keyFunc:  o.keyFunc,
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.upstream == nil {
+		s.upstream = http.DefaultTransport
+	}
+	if s.store == nil {
+		if cfg.Backend != "" && cfg.Backend != config.BackendMemory {
+			return nil, fmt.Errorf("reqcache: backend %q needs a store: pass session.WithStore or use reqcache.Install", cfg.Backend)
+		}
+		m, err := memory.New(cfg.Memory, s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.store = m
+	}
+	s.policy.Store(p)
+	s.errLog.log = s.log
+	s.flights.joined = &s.stats.coalesced
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.bgSlots = make(chan struct{}, max(1, o.bgLimit))
+	s.secret = s.credentialSecret()
+	return s, nil
+}
+
+// credentialAlias is where the key of the credential hash is kept, in the
+// store itself, so that every process sharing the store derives the same
+// keys and persisted entries still match after a restart.
+const credentialAlias = "reqcache:credential-key"
+
+func (s *Session) credentialSecret() []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if v, err := s.store.GetAlias(ctx, credentialAlias); err == nil {
+		if b, err := hex.DecodeString(v); err == nil && len(b) >= 32 {
+			return b
+		}
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	if err := s.store.SetAlias(ctx, credentialAlias, hex.EncodeToString(b)); err != nil {
+		s.log.Warn("reqcache: cannot keep the credential key in the store; entries with credentials will not be shared with other processes", zap.Error(err))
+		return b
+	}
+	// Another process may have written its key at the same moment: the
+	// stored one is the one everybody uses.
+	if v, err := s.store.GetAlias(ctx, credentialAlias); err == nil {
+		if stored, err := hex.DecodeString(v); err == nil && len(stored) >= 32 {
+			return stored
+		}
+	}
+	return b
+}
+
+// Client returns an http.Client that uses the session.
+func (s *Session) Client() *http.Client { return &http.Client{Transport: s} }
+
+// Cache returns the inspection and management view of the session's store.
+func (s *Session) Cache() *Cache { return &Cache{s: s} }
+
+// Store returns the session's store.
+func (s *Session) Store() stores.Store { return s.store }
+
+// Upstream returns the RoundTripper the session sends requests to.
+func (s *Session) Upstream() http.RoundTripper { return s.upstream }
+
+// Settings returns a copy of the current settings.
+func (s *Session) Settings() Settings { return s.policy.Load().Settings.clone() }
+
+// SetSettings replaces the settings for requests that start afterwards.
+func (s *Session) SetSettings(st Settings) error {
+	p, err := compile(st)
+	if err != nil {
+		return err
+	}
+	s.policy.Store(p)
+	return nil
+}
+
+// Close stops background refreshes, waits for them, and closes the store.
+// Requests still in flight complete (through the network when the store is
+// gone); requests made afterwards go straight to the upstream.
+func (s *Session) Close() error {
+	s.lifeMu.Lock()
+	if !s.closed.CompareAndSwap(false, true) {
+		s.lifeMu.Unlock()
+		return nil
+	}
+	s.lifeMu.Unlock()
+	s.bgCancel()
+	s.bg.Wait()
+	return s.store.Close()
+}

@@ -1,0 +1,173 @@
+package session
+
+import (
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/reqcache/reqcache/config"
+)
+
+// Settings are the cache behaviours that can change while a session runs
+// (requests-cache's CachedSession.settings). The backend cannot: it is
+// chosen when the session is created.
+type Settings struct {
+	ExpireAfter          config.Expiration
+	URLsExpireAfter      []config.URLExpiration
+	CacheControl         bool
+	AllowableCodes       []int
+	AllowableMethods     []string
+	AlwaysRevalidate     bool
+	IgnoredParameters    []string
+	MatchHeaders         config.MatchHeaders
+	StaleIfError         config.StaleLimit
+	StaleWhileRevalidate config.StaleLimit
+	ReadOnly             bool
+	MaxBodyBytes         int64
+	SeparateCredentials  bool
+}
+
+// SettingsFrom takes the runtime settings out of a configuration.
+func SettingsFrom(c *config.Config) Settings {
+	c = c.Clone()
+	return Settings{
+		ExpireAfter:          c.ExpireAfter,
+		URLsExpireAfter:      c.URLsExpireAfter,
+		CacheControl:         c.CacheControl,
+		AllowableCodes:       c.AllowableCodes,
+		AllowableMethods:     c.AllowableMethods,
+		AlwaysRevalidate:     c.AlwaysRevalidate,
+		IgnoredParameters:    c.IgnoredParameters,
+		MatchHeaders:         c.MatchHeaders,
+		StaleIfError:         c.StaleIfError,
+		StaleWhileRevalidate: c.StaleWhileRevalidate,
+		ReadOnly:             c.ReadOnly,
+		MaxBodyBytes:         c.MaxBodyBytes,
+		SeparateCredentials:  c.SeparateCredentials,
+	}
+}
+
+// clone deep-copies s so that a caller's later edits cannot reach a running
+// session.
+func (s Settings) clone() Settings {
+	s.URLsExpireAfter = append([]config.URLExpiration(nil), s.URLsExpireAfter...)
+	s.AllowableCodes = append([]int(nil), s.AllowableCodes...)
+	s.AllowableMethods = append([]string(nil), s.AllowableMethods...)
+	s.IgnoredParameters = append([]string(nil), s.IgnoredParameters...)
+	s.MatchHeaders.Names = append([]string(nil), s.MatchHeaders.Names...)
+	return s
+}
+
+// policy is a compiled, immutable Settings: sets instead of lists, patterns
+// split once. A session swaps whole policies atomically.
+type policy struct {
+	Settings
+	codes   map[int]bool
+	methods map[string]bool
+	keys    *keyer
+	urls    []urlPattern
+}
+
+type urlPattern struct {
+	glob   string // scheme stripped, lower case, trailing * implied
+	expire config.Expiration
+}
+
+func compile(s Settings) (*policy, error) {
+	s = s.clone()
+	if len(s.AllowableMethods) == 0 {
+		return nil, fmt.Errorf("reqcache: allowable_methods is empty")
+	}
+	if s.MaxBodyBytes <= 0 {
+		return nil, fmt.Errorf("reqcache: max_body_bytes must be positive, got %d", s.MaxBodyBytes)
+	}
+	p := &policy{Settings: s, codes: map[int]bool{}, methods: map[string]bool{}}
+	for _, c := range s.AllowableCodes {
+		if c < 100 || c > 599 {
+			return nil, fmt.Errorf("reqcache: allowable_codes: %d is not an HTTP status code", c)
+		}
+		p.codes[c] = true
+	}
+	for _, m := range s.AllowableMethods {
+		if m == "" || strings.ContainsAny(m, " \t\r\n") {
+			return nil, fmt.Errorf("reqcache: allowable_methods: bad method %q", m)
+		}
+		p.methods[strings.ToUpper(m)] = true
+	}
+	for _, u := range s.URLsExpireAfter {
+		pat, err := compilePattern(u.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		pat.expire = u.ExpireAfter
+		p.urls = append(p.urls, pat)
+	}
+	p.keys = newKeyer(s.IgnoredParameters, s.MatchHeaders.All, s.MatchHeaders.Names)
+	return p, nil
+}
+
+// compilePattern reads a urls_expire_after glob. The scheme is ignored and
+// a trailing * implied, as in requests-cache; * matches across "/".
+func compilePattern(pattern string) (urlPattern, error) {
+	p := pattern
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+	}
+	if strings.TrimSpace(p) == "" {
+		return urlPattern{}, fmt.Errorf("reqcache: urls_expire_after: empty pattern")
+	}
+	glob := strings.ToLower(p)
+	if !strings.HasSuffix(glob, "*") {
+		glob += "*"
+	}
+	if _, err := globMatch(glob, ""); err != nil {
+		return urlPattern{}, fmt.Errorf("reqcache: urls_expire_after: bad pattern %q: %v", pattern, err)
+	}
+	return urlPattern{glob: glob}, nil
+}
+
+// globMatch is fnmatch: * matches any run of characters ("/" included), ?
+// any one character, [...] a class (path.Match syntax).
+func globMatch(pattern, s string) (bool, error) {
+	first, rest, star := strings.Cut(pattern, "*")
+	if !star {
+		return path.Match(pattern, s)
+	}
+	// Validate the whole pattern once, whatever s is.
+	if _, err := path.Match(strings.ReplaceAll(pattern, "*", ""), ""); err != nil {
+		return false, err
+	}
+	for i := 0; i <= len(s); i++ {
+		if ok, _ := path.Match(first, s[:i]); !ok {
+			continue
+		}
+		if rest == "" {
+			return true, nil
+		}
+		for j := i; j <= len(s); j++ {
+			if ok, _ := globMatch(rest, s[j:]); ok {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return false, nil
+}
+
+// urlExpiration returns the first urls_expire_after match for req.
+func (p *policy) urlExpiration(req *http.Request) (config.Expiration, bool) {
+	if len(p.urls) == 0 || req.URL == nil {
+		return config.Expiration{}, false
+	}
+	target := strings.ToLower(req.URL.Host) + req.URL.EscapedPath()
+	if req.URL.RawQuery != "" {
+		target += "?" + req.URL.RawQuery
+	}
+	for _, u := range p.urls {
+		if ok, _ := globMatch(u.glob, target); ok {
+			return u.expire, true
+		}
+	}
+	return config.Expiration{}, false
+}

@@ -1,0 +1,76 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/stores"
+)
+
+// This file is stale-while-revalidate's background refresh: at most one per
+// key at a time (through the same flights as foreground misses), at most
+// bgSlots at once (more are skipped: the next request tries again), each
+// bounded in time and stopped by Close.
+
+// backgroundTimeout bounds one background refresh.
+const backgroundTimeout = time.Minute
+
+func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey string) {
+	if s.closed.Load() {
+		return
+	}
+	if _, busy := s.refreshing.LoadOrStore(x.key, struct{}{}); busy {
+		return
+	}
+	select {
+	case s.bgSlots <- struct{}{}:
+	default:
+		s.refreshing.Delete(x.key)
+		if ce := s.log.Check(zap.DebugLevel, "reqcache: background refresh skipped, all slots busy"); ce != nil {
+			ce.Write(zap.String("key", x.key))
+		}
+		return
+	}
+	// The refresh outlives the caller's request: it runs under the
+	// session's background context (ended by Close) with its own copy of
+	// the request and body.
+	ctx, cancel := context.WithTimeout(s.bgCtx, backgroundTimeout)
+	bx := *x
+	bx.req = x.req.Clone(ctx)
+	if x.body != nil {
+		bx.req.Body = io.NopCloser(bytes.NewReader(x.body))
+	}
+	bx.opts.refresh = false
+	// The caller's response gets e's header map: the refresh works on its
+	// own copy (the body bytes are never written, so they can be shared).
+	own := *e
+	own.Header = e.Header.Clone()
+	e = &own
+	s.lifeMu.Lock()
+	if s.closed.Load() {
+		s.lifeMu.Unlock()
+		cancel()
+		<-s.bgSlots
+		s.refreshing.Delete(x.key)
+		return
+	}
+	s.bg.Add(1)
+	s.lifeMu.Unlock()
+	go func() {
+		defer s.bg.Done()
+		defer cancel()
+		defer func() { <-s.bgSlots }()
+		defer s.refreshing.Delete(x.key)
+		res := s.fetch(ctx, &bx, e, entryKey, hasValidator(e.Header))
+		res.discard()
+		if res.err != nil {
+			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {
+				ce.Write(zap.String("key", x.key), zap.Error(res.err))
+			}
+		}
+	}()
+}

@@ -1,0 +1,75 @@
+package session
+
+import (
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Stats are a session's counters since it was created.
+type Stats struct {
+	// Hits are responses served fresh from the cache.
+	Hits int64
+	// Misses are responses fetched from the origin (stored or not).
+	Misses int64
+	// Stale are stale responses served (stale-if-error,
+	// stale-while-revalidate, max-stale, OnlyIfCached).
+	Stale int64
+	// Revalidated are 304 answers to conditional requests.
+	Revalidated int64
+	// Coalesced are callers that waited for another caller's request.
+	Coalesced int64
+	// StoreErrors are store operations that failed (the request went on
+	// without the cache).
+	StoreErrors int64
+	// Corrupt are stored entries that could not be decoded (deleted).
+	Corrupt int64
+	// Invalidated are entries removed by unsafe requests.
+	Invalidated int64
+	// BytesServed are body bytes served from the cache.
+	BytesServed int64
+}
+
+type counters struct {
+	hits, misses, stale, revalidated, coalesced, storeErrors, corrupt, invalidated, bytesServed atomic.Int64
+}
+
+// Stats returns the session's counters.
+func (s *Session) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load(),
+		Revalidated: c.revalidated.Load(), Coalesced: c.coalesced.Load(),
+		StoreErrors: c.storeErrors.Load(), Corrupt: c.corrupt.Load(),
+		Invalidated: c.invalidated.Load(), BytesServed: c.bytesServed.Load(),
+	}
+}
+
+// rateLimitedLog logs store errors at most once per interval, with the
+// number suppressed since, so an outage does not flood the log.
+type rateLimitedLog struct {
+	log        *zap.Logger
+	last       atomic.Int64 // unix nanos of the last line
+	suppressed atomic.Int64
+}
+
+const storeErrorInterval = 10 * time.Second
+
+func (r *rateLimitedLog) error(op string, err error) {
+	now := time.Now().UnixNano()
+	last := r.last.Load()
+	if now-last < int64(storeErrorInterval) || !r.last.CompareAndSwap(last, now) {
+		r.suppressed.Add(1)
+		return
+	}
+	if ce := r.log.Check(zap.WarnLevel, "reqcache: cache store failed; requests go to the network"); ce != nil {
+		ce.Write(zap.String("op", op), zap.Error(err), zap.Int64("suppressed", r.suppressed.Swap(0)))
+	}
+}
+
+// storeError counts and logs a failed store operation.
+func (s *Session) storeError(op string, err error) {
+	s.stats.storeErrors.Add(1)
+	s.errLog.error(op, err)
+}

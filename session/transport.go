@@ -1,0 +1,298 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+)
+
+// exchange is one request as the session sees it: computed once, passed
+// through lookup, fetch and store.
+type exchange struct {
+	req     *http.Request
+	p       *policy
+	opts    requestOptions
+	reqD    directives
+	hasReqD bool
+	reqExp  config.Expiration
+	body    []byte // request body, read for the key
+	key     string // primary key
+	// aliasSeen: the primary key has an alias (Vary index or redirect).
+	aliasSeen bool
+}
+
+// RoundTrip implements http.RoundTripper: it answers from the cache when it
+// can, and otherwise forwards to the upstream and stores what it may.
+func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req == nil || req.URL == nil {
+		return nil, errors.New("reqcache: nil request or URL")
+	}
+	if s.closed.Load() {
+		return s.upstream.RoundTrip(req)
+	}
+	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
+	if x.opts.disabled {
+		return s.bypass(x, "disabled")
+	}
+	method := effectiveMethod(req)
+	if !x.p.methods[method] {
+		return s.passUnsafe(x, method)
+	}
+	x.reqExp = x.p.requestExpiration(req, &x.opts)
+	if x.reqExp.Kind() == config.NoCache {
+		return s.bypass(x, "do_not_cache")
+	}
+	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
+		x.reqD = parseDirectives(req.Header)
+		x.reqD.noCache = x.reqD.noCache || pragmaNoCache(req.Header)
+		x.hasReqD = true
+	} else {
+		x.reqD = absentDirectives()
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		body, ok, err := readRequestBody(req, x.p.MaxBodyBytes)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return s.bypass(x, "request-too-large")
+		}
+		x.body = body
+	}
+	x.key = s.keyFor(x.p, req, x.body)
+
+	var e *stores.Entry
+	var entryKey string
+	if !x.opts.forceRefresh {
+		e, entryKey = s.lookup(x)
+	}
+	switch act := s.decide(x, e); act {
+	case actServe:
+		s.stats.hits.Add(1)
+		return s.serve(x, e, entryKey, false, ""), nil
+	case actServeStale:
+		s.stats.stale.Add(1)
+		return s.serve(x, e, entryKey, true, "max-stale"), nil
+	case actServeStaleRefresh:
+		s.stats.stale.Add(1)
+		s.refreshInBackground(x, e, entryKey)
+		return s.serve(x, e, entryKey, true, "stale-while-revalidate"), nil
+	case actGatewayTimeout:
+		return s.gatewayTimeout(x), nil
+	case actRevalidate:
+		return s.fetchShared(x, e, entryKey, true)
+	default:
+		return s.fetchShared(x, e, entryKey, false)
+	}
+}
+
+// keyFor is the primary key of a request: the key function's, with the
+// keyed credential hash mixed in under separate_credentials.
+func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
+	var key string
+	if s.keyFunc != nil {
+		key = s.keyFunc(req, body)
+	} else {
+		key = p.keys.key(req, body)
+	}
+	if p.SeparateCredentials {
+		creds := p.keys.credentials(req)
+		if bc := p.keys.bodyCredentials(req.Header.Get("Content-Type"), body); bc != nil {
+			creds = append(append(creds, '\n'), bc...)
+		}
+		key = withCredentials(key, s.secret, creds)
+	}
+	return key
+}
+
+// readRequestBody reads the request body for the key and puts an
+// equivalent reader back. ok is false (and the body left streaming) when it
+// is larger than limit.
+func readRequestBody(req *http.Request, limit int64) (body []byte, ok bool, err error) {
+	if req.GetBody != nil {
+		if rc, err := req.GetBody(); err == nil {
+			body, err := io.ReadAll(io.LimitReader(rc, limit+1))
+			rc.Close()
+			if err == nil && int64(len(body)) <= limit {
+				return body, true, nil
+			}
+			if err == nil {
+				return nil, false, nil
+			}
+		}
+	}
+	prefix, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		req.Body.Close()
+		return nil, false, err
+	}
+	if int64(len(prefix)) > limit {
+		req.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(prefix), req.Body), req.Body}
+		return nil, false, nil
+	}
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(prefix))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(prefix)), nil }
+	return prefix, true, nil
+}
+
+// bypass sends the request upstream without reading or writing the cache.
+func (s *Session) bypass(x *exchange, detail string) (*http.Response, error) {
+	resp, err := s.upstream.RoundTrip(x.req)
+	if err != nil {
+		return nil, err
+	}
+	info := Info{}
+	setCacheStatus(resp.Header, cacheStatus(&info, "bypass", 0, time.Time{}, detail))
+	return resp, nil
+}
+
+// passUnsafe forwards a request whose method is not cached and, for the
+// unsafe methods, invalidates what is stored for its URL (RFC 9111 §4.4).
+func (s *Session) passUnsafe(x *exchange, method string) (*http.Response, error) {
+	resp, err := s.upstream.RoundTrip(x.req)
+	if err != nil {
+		return nil, err
+	}
+	if isUnsafe(method) && resp.StatusCode < 400 && !x.p.ReadOnly {
+		s.invalidate(x.req.Context(), x.p, x.req, resp)
+	}
+	setCacheStatus(resp.Header, cacheStatus(&Info{}, "bypass", 0, time.Time{}, "method"))
+	return resp, nil
+}
+
+// lookup finds the stored entry for the exchange, following a Vary index
+// or a redirect alias. Store trouble is a miss, logged; a corrupt entry is
+// deleted.
+func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
+	ctx := x.req.Context()
+	e, ok := s.get(ctx, x.key)
+	if ok {
+		return s.usable(x, e, x.key)
+	}
+	alias, err := s.store.GetAlias(ctx, x.key)
+	if err != nil {
+		if !errors.Is(err, stores.ErrNotFound) {
+			s.storeError("get alias", err)
+		}
+		return nil, ""
+	}
+	x.aliasSeen = true
+	var target string
+	if idx, ok := decodeVaryIndex(alias); ok {
+		target = variantKey(x.key, idx.names, x.req.Header)
+	} else if t, ok := cutPrefix(alias, aliasRedirect); ok {
+		target = t
+	} else {
+		return nil, ""
+	}
+	if e, ok := s.get(ctx, target); ok {
+		return s.usable(x, e, target)
+	}
+	return nil, ""
+}
+
+// usable applies the checks every entry passes before use: Vary still
+// matches, and the filter (applied retroactively) still accepts it.
+func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entry, string) {
+	if len(e.Header["Vary"]) > 0 && !varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+		return nil, ""
+	}
+	if s.filter != nil {
+		resp := responseFrom(cloneEntry(e), x.req)
+		if !s.filter(resp) {
+			if !x.p.ReadOnly {
+				s.deleteKeys(x.req.Context(), key)
+			}
+			return nil, ""
+		}
+	}
+	return e, key
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+// get reads one entry; ok is false on a miss, a store error (logged) or a
+// corrupt entry (deleted and logged).
+func (s *Session) get(ctx context.Context, key string) (*stores.Entry, bool) {
+	e, err := s.store.Get(ctx, key)
+	switch {
+	case err == nil:
+		return e, true
+	case errors.Is(err, stores.ErrNotFound):
+	case errors.Is(err, stores.ErrCorrupt):
+		s.stats.corrupt.Add(1)
+		if ce := s.log.Check(zap.WarnLevel, "reqcache: corrupt cache entry deleted"); ce != nil {
+			ce.Write(zap.String("key", key), zap.Error(err))
+		}
+		s.deleteKeys(ctx, key)
+	default:
+		s.storeError("get", err)
+	}
+	return nil, false
+}
+
+func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
+	if _, err := s.store.Delete(ctx, keys...); err != nil {
+		s.storeError("delete", err)
+	}
+}
+
+// serve answers from a stored entry.
+func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, detail string) *http.Response {
+	now := s.now()
+	resp := responseFrom(e, x.req)
+	info := Info{FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: stale}
+	if !stale {
+		detail = ""
+	}
+	if x.p.CacheControl {
+		resp.Header["Age"] = []string{itoa(int64(currentAge(e, now) / time.Second))}
+	}
+	setCacheStatus(resp.Header, cacheStatus(&info, "", 0, now, detail))
+	attachInfo(resp, x.req, info)
+	s.stats.bytesServed.Add(int64(len(e.Body)))
+	return resp
+}
+
+// gatewayTimeout is the answer to only-if-cached when nothing usable is
+// cached (RFC 9111 §5.2.1.7).
+func (s *Session) gatewayTimeout(x *exchange) *http.Response {
+	resp := &http.Response{
+		Status:     statusLine(http.StatusGatewayTimeout),
+		StatusCode: http.StatusGatewayTimeout,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:  http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+		Body:    newBody([]byte("reqcache: only-if-cached and nothing usable is cached\n")),
+		Request: x.req,
+	}
+	resp.ContentLength = int64(resp.Body.(*bodyReader).Len())
+	info := Info{Key: x.key}
+	setCacheStatus(resp.Header, cacheStatus(&info, "", 0, time.Time{}, "only-if-cached"))
+	attachInfo(resp, x.req, info)
+	return resp
+}
+
+func isUnsafe(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}

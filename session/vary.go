@@ -1,0 +1,158 @@
+package session
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// This file is Vary (RFC 9111 §4.1). Responses without Vary are stored under
+// the request's primary key. A response with Vary is stored under a variant
+// key (the primary key plus the request's values of the Vary headers), and
+// the primary key's alias records the Vary header names and the variant keys
+// seen, so that variants coexist and can all be invalidated together.
+// Redirect aliases share the alias space: one alias per primary key.
+
+const (
+	aliasVary     = "v:"
+	aliasRedirect = "r:"
+	// maxVariants bounds the variant keys remembered for one URL.
+	maxVariants = 64
+)
+
+// varyNames returns the canonical header names a response varies on, sorted
+// and unique; star is true for "Vary: *".
+func varyNames(h http.Header) (names []string, star bool) {
+	for _, v := range h.Values("Vary") {
+		for _, f := range splitList(v) {
+			if f == "*" {
+				return nil, true
+			}
+			names = append(names, http.CanonicalHeaderKey(f))
+		}
+	}
+	if len(names) < 2 {
+		return names, false
+	}
+	sort.Strings(names)
+	out := names[:1]
+	for _, n := range names[1:] {
+		if n != out[len(out)-1] {
+			out = append(out, n)
+		}
+	}
+	return out, false
+}
+
+// splitList splits a comma-separated header value, trimming spaces and
+// dropping empty members.
+func splitList(v string) []string {
+	var out []string
+	for v != "" {
+		var f string
+		f, v, _ = strings.Cut(v, ",")
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// varyValue is a request's value for one Vary header, normalized so that
+// whitespace differences do not split variants.
+func varyValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, v := range vs {
+		parts = append(parts, splitList(v)...)
+	}
+	return strings.Join(parts, ",")
+}
+
+// variantKey is the key of the variant of primary selected by the request
+// headers h.
+func variantKey(primary string, names []string, h http.Header) string {
+	d := sha256.New()
+	d.Write([]byte(primary))
+	for _, n := range names {
+		d.Write([]byte{0})
+		d.Write([]byte(strings.ToLower(n)))
+		d.Write([]byte{'='})
+		d.Write([]byte(varyValue(h, n)))
+	}
+	return sumHex(d)
+}
+
+// varyMatches reports whether a request with header reqHeader selects the
+// stored response (whose request headers were stored), per RFC 9111 §4.1.
+func varyMatches(respHeader, storedReq, reqHeader http.Header) bool {
+	names, star := varyNames(respHeader)
+	if star {
+		return false
+	}
+	for _, n := range names {
+		if varyValue(storedReq, n) != varyValue(reqHeader, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// varyIndex is the decoded value of a Vary alias.
+type varyIndex struct {
+	names    []string
+	variants []string
+}
+
+func (v varyIndex) encode() string {
+	return aliasVary + strings.Join(v.names, ",") + "|" + strings.Join(v.variants, " ")
+}
+
+func decodeVaryIndex(s string) (varyIndex, bool) {
+	rest, ok := strings.CutPrefix(s, aliasVary)
+	if !ok {
+		return varyIndex{}, false
+	}
+	names, variants, ok := strings.Cut(rest, "|")
+	if !ok || names == "" {
+		return varyIndex{}, false
+	}
+	return varyIndex{names: strings.Split(names, ","), variants: strings.Fields(variants)}, true
+}
+
+// withVariant returns the index for names with key added (a different set
+// of names starts a new index).
+func (v varyIndex) withVariant(names []string, key string) varyIndex {
+	if strings.Join(v.names, ",") != strings.Join(names, ",") {
+		return varyIndex{names: names, variants: []string{key}}
+	}
+	for _, k := range v.variants {
+		if k == key {
+			return v
+		}
+	}
+	vs := append(append([]string(nil), v.variants...), key)
+	if len(vs) > maxVariants {
+		vs = vs[len(vs)-maxVariants:]
+	}
+	return varyIndex{names: names, variants: vs}
+}
+
+// varyUncacheable reports a Vary that must never be served from the cache:
+// "*", or a header holding credentials (which are redacted when stored, so
+// a stored variant could never be told apart per user).
+func (k *keyer) varyUncacheable(names []string, star bool) bool {
+	if star {
+		return true
+	}
+	for _, n := range names {
+		if isCredentialHeader(n) || k.isIgnored(n) {
+			return true
+		}
+	}
+	return false
+}
