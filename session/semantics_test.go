@@ -628,4 +628,3 @@ func TestStoreDownGoesToNetwork(t *testing.T) {
 		t.Fatal("store errors not counted")
 	}
 }
-
