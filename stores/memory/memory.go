@@ -1,0 +1,404 @@
+// Package memory is reqcache's in-process store, built on bigcache
+// (github.com/allegro/bigcache/v3). Entries are kept as compact binary
+// encodings (see Encode and Decode) in bigcache's byte queues, out of the
+// garbage collector's sight, and the store is bounded by
+// config.Memory.MaxSizeMB: when it is full the oldest entries are evicted.
+//
+// bigcache has no per-entry lifetime, so an entry's ExpiresAt and DiscardAt
+// travel inside its encoding. Get returns entries that are merely expired
+// (the caller revalidates them or serves them stale) and answers
+// stores.ErrNotFound for an entry past its DiscardAt, deleting it.
+//
+// Aliases live in a second, small bigcache (1/32 of max_size_mb, at least
+// 1 MiB), so they never evict entries and are not counted by Len.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+)
+
+const (
+	// DefaultShards is the shard count used when config.Memory.Shards is 0.
+	DefaultShards = 256
+	// DefaultMaxSizeMB is the size used when config.Memory.MaxSizeMB is 0.
+	DefaultMaxSizeMB = 256
+
+	// minShardBytes is the smallest shard New makes: with a smaller one
+	// (a small max_size_mb and many shards) only tiny entries would fit, so
+	// New lowers the shard count instead.
+	minShardBytes = 256 << 10
+	// aliasShards is the most shards the alias cache gets.
+	aliasShards = 16
+	// bigcacheOverhead is what bigcache adds to each value: its wrapper
+	// (timestamp, hash, key length) plus the queue's length prefix (at most
+	// 5 bytes).
+	bigcacheOverhead = 8 + 8 + 2 + 5
+	// maxKeyLen is the longest key bigcache can hold (its key length is a
+	// uint16).
+	maxKeyLen = math.MaxUint16
+	// maxPooledBuf is the largest encoding buffer Set keeps for reuse.
+	maxPooledBuf = 64 << 10
+)
+
+// Store is the bigcache-backed stores.Store. It is safe for concurrent use,
+// including Close concurrently with calls in flight. Create one with New.
+type Store struct {
+	c        atomic.Pointer[caches] // nil once closed
+	log      *zap.Logger
+	maxEntry int // largest value (encoding + key + overhead) one shard takes
+	maxAlias int // the same for the alias cache
+	shards   int
+	bufs     sync.Pool // *[]byte encoding buffers for Set
+}
+
+type caches struct {
+	entries *bigcache.BigCache
+	aliases *bigcache.BigCache
+}
+
+var _ stores.Store = (*Store)(nil)
+
+// New opens an empty memory store sized by cfg: at most about
+// cfg.MaxSizeMB MiB in all (0 means DefaultMaxSizeMB), of which 1/32 (at
+// least 1 MiB) holds aliases, in cfg.Shards shards (0 means DefaultShards;
+// otherwise it must be a power of two). Each shard evicts its oldest
+// entries when full, and one entry may take at most half a shard, so the
+// largest entry is about MaxSizeMB/Shards/2 MiB (see MaxEntrySize); New
+// lowers the shard count when shards would be smaller than 256 KiB. Memory
+// is allocated as entries arrive (a few MiB up front), not all at once.
+// cfg.MaxAge is not used here (it belongs to the tiered store).
+//
+// bigcache's own messages go to logger at debug level; a nil logger logs
+// nothing.
+func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	sizeMB, shards := cfg.MaxSizeMB, cfg.Shards
+	if sizeMB == 0 {
+		sizeMB = DefaultMaxSizeMB
+	}
+	if shards == 0 {
+		shards = DefaultShards
+	}
+	if sizeMB < 0 {
+		return nil, fmt.Errorf("reqcache: memory.max_size_mb must be positive, got %d", cfg.MaxSizeMB)
+	}
+	if sizeMB > math.MaxInt/(1<<20) {
+		return nil, fmt.Errorf("reqcache: memory.max_size_mb %d is too large", cfg.MaxSizeMB)
+	}
+	if shards < 0 || shards&(shards-1) != 0 {
+		return nil, fmt.Errorf("reqcache: memory.shards must be a power of two, got %d", cfg.Shards)
+	}
+	aliasMB := max(1, sizeMB/32)
+	entryMB := max(1, sizeMB-aliasMB)
+	shards = fitShards(shards, entryMB)
+
+	s := &Store{log: logger, shards: shards}
+	s.maxEntry = entryMB<<20/shards/2 - 1
+	aShards := fitShards(aliasShards, aliasMB)
+	s.maxAlias = aliasMB<<20/aShards/2 - 1
+	bl := bigcacheLogger{logger}
+	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl))
+	if err != nil {
+		return nil, fmt.Errorf("reqcache: memory store: %w", err)
+	}
+	aliases, err := bigcache.New(context.Background(), bigcacheConfig(aShards, aliasMB, bl))
+	if err != nil {
+		entries.Close()
+		return nil, fmt.Errorf("reqcache: memory store aliases: %w", err)
+	}
+	s.c.Store(&caches{entries: entries, aliases: aliases})
+	if ce := logger.Check(zap.DebugLevel, "reqcache: memory store opened"); ce != nil {
+		ce.Write(zap.Int("max_size_mb", sizeMB), zap.Int("shards", shards), zap.Int("max_entry_bytes", s.MaxEntrySize()))
+	}
+	return s, nil
+}
+
+// fitShards lowers shards (a power of two) until each of sizeMB/shards is
+// at least minShardBytes, keeping at least one shard.
+func fitShards(shards, sizeMB int) int {
+	most := sizeMB << 20 / minShardBytes
+	if most < 1 {
+		return 1
+	}
+	if shards > most {
+		shards = 1 << (bits.Len(uint(most)) - 1)
+	}
+	return shards
+}
+
+func bigcacheConfig(shards, sizeMB int, l bigcache.Logger) bigcache.Config {
+	return bigcache.Config{
+		Shards: shards,
+		// No lifetime: entries leave only when evicted for space, deleted,
+		// or found past their DiscardAt.
+		LifeWindow:  time.Duration(math.MaxInt64),
+		CleanWindow: 0,
+		// Only used for the initial allocation: 10 entries of 1 KiB per
+		// shard (bigcache's DefaultConfig would preallocate ~300 MB).
+		MaxEntriesInWindow: shards * 10,
+		MaxEntrySize:       1 << 10,
+		HardMaxCacheSize:   sizeMB,
+		Verbose:            false,
+		Logger:             l,
+	}
+}
+
+// bigcacheLogger routes bigcache's messages to zap at debug level, so that
+// bigcache never writes to stdout or stderr itself.
+type bigcacheLogger struct{ l *zap.Logger }
+
+func (b bigcacheLogger) Printf(format string, v ...any) {
+	if ce := b.l.Check(zapcore.DebugLevel, "reqcache: bigcache"); ce != nil {
+		ce.Write(zap.String("detail", fmt.Sprintf(format, v...)))
+	}
+}
+
+// MaxEntrySize returns the largest encoding (see EncodedLen) plus key
+// length that Set accepts; larger entries get stores.ErrTooLarge.
+func (s *Store) MaxEntrySize() int { return max(0, s.maxEntry-bigcacheOverhead) }
+
+// open returns the live caches, or an error for a cancelled context or a
+// closed store.
+func (s *Store) open(ctx context.Context) (*caches, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	c := s.c.Load()
+	if c == nil {
+		return nil, stores.ErrClosed
+	}
+	return c, nil
+}
+
+// Get returns the entry under key: stores.ErrNotFound when there is none
+// or it is past its DiscardAt (it is then deleted), an error wrapping
+// stores.ErrCorrupt when the stored bytes do not decode (the caller deletes
+// it). Expired entries are returned. The entry is decoded in place from
+// the private copy bigcache makes (see DecodeOwned): its Body and strings
+// share that one buffer and nothing in the store, so the entry and its
+// header maps are the caller's, but Body must not be written to. Keeping
+// any of its strings keeps the whole buffer alive.
+func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
+	c, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) > maxKeyLen {
+		return nil, stores.ErrNotFound
+	}
+	b, err := c.entries.Get(key)
+	if err != nil {
+		// bigcache.ErrEntryNotFound, or a queue error for an index that
+		// Clear has just reset: a miss either way.
+		return nil, stores.ErrNotFound
+	}
+	e, err := DecodeOwned(b) // b is bigcache's fresh copy: ours alone
+	if err == nil && e.Key != key {
+		err = fmt.Errorf("%w: entry holds key %q", stores.ErrCorrupt, e.Key)
+	}
+	if err != nil {
+		if ce := s.log.Check(zap.DebugLevel, "reqcache: memory store: corrupt entry"); ce != nil {
+			ce.Write(zap.String("key", key), zap.Error(err))
+		}
+		return nil, err
+	}
+	if !e.DiscardAt.IsZero() && e.Discarded(time.Now()) {
+		_ = c.entries.Delete(key)
+		return nil, stores.ErrNotFound
+	}
+	return e, nil
+}
+
+// Set stores e under e.Key, replacing any previous entry. An entry too big
+// for a shard (see MaxEntrySize) is not stored, any previous entry under
+// the key is removed, and Set returns an error wrapping stores.ErrTooLarge.
+func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return errors.New("reqcache: memory store: Set of a nil entry")
+	}
+	if len(e.Key) > maxKeyLen {
+		return s.tooLarge(e, len(e.Key), fmt.Errorf("%w: key of %d bytes (at most %d)", stores.ErrTooLarge, len(e.Key), maxKeyLen))
+	}
+	n := EncodedLen(e)
+	if size := n + len(e.Key) + bigcacheOverhead; size > s.maxEntry {
+		_ = c.entries.Delete(e.Key)
+		return s.tooLarge(e, size, fmt.Errorf("%w: %d bytes, the memory store takes at most %d per entry", stores.ErrTooLarge, size-bigcacheOverhead, s.MaxEntrySize()))
+	}
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil || cap(*bp) < n {
+		bp = new([]byte)
+		*bp = make([]byte, 0, max(n, 4<<10))
+	}
+	buf := AppendEncode((*bp)[:0], e)
+	err = c.entries.Set(e.Key, buf) // copies buf
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf[:0]
+		s.bufs.Put(bp)
+	}
+	if err != nil {
+		// Not expected after the size check above; bigcache's only Set
+		// error is "entry is bigger than max shard size".
+		return s.tooLarge(e, n, fmt.Errorf("%w: %w", stores.ErrTooLarge, err))
+	}
+	return nil
+}
+
+func (s *Store) tooLarge(e *stores.Entry, size int, err error) error {
+	if ce := s.log.Check(zap.DebugLevel, "reqcache: memory store: entry too large, not stored"); ce != nil {
+		ce.Write(zap.String("url", e.URL), zap.Int("bytes", size), zap.Int("max_bytes", s.MaxEntrySize()))
+	}
+	return err
+}
+
+// Delete removes the entries under keys and returns how many existed.
+func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
+	c, err := s.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		if len(k) <= maxKeyLen && c.entries.Delete(k) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// GetAlias returns the value stored under alias, or stores.ErrNotFound.
+func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
+	c, err := s.open(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(alias) > maxKeyLen {
+		return "", stores.ErrNotFound
+	}
+	b, err := c.aliases.Get(alias)
+	if err != nil {
+		return "", stores.ErrNotFound
+	}
+	return string(b), nil
+}
+
+// SetAlias stores value under alias. Aliases are evicted oldest first when
+// their cache is full; one too large for it returns an error wrapping
+// stores.ErrTooLarge.
+func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	if len(alias) > maxKeyLen || len(alias)+len(value)+bigcacheOverhead > s.maxAlias {
+		_ = c.aliases.Delete(alias)
+		return fmt.Errorf("%w: alias of %d bytes", stores.ErrTooLarge, len(alias)+len(value))
+	}
+	if err := c.aliases.Set(alias, []byte(value)); err != nil {
+		return fmt.Errorf("%w: %w", stores.ErrTooLarge, err)
+	}
+	return nil
+}
+
+// DeleteAlias removes aliases; missing ones are not an error.
+func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range aliases {
+		if len(a) <= maxKeyLen {
+			_ = c.aliases.Delete(a)
+		}
+	}
+	return nil
+}
+
+// Scan calls fn for every entry until fn returns false. Entries past their
+// DiscardAt and entries that do not decode are skipped. Entries set or
+// deleted during a Scan may or may not be visited. Scan returns ctx's
+// error if it is cancelled, and stores.ErrClosed if the store is closed
+// meanwhile.
+func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	it := c.entries.Iterator()
+	for it.SetNext() {
+		if _, err := s.open(ctx); err != nil {
+			return err
+		}
+		info, err := it.Value()
+		if err != nil {
+			continue
+		}
+		e, err := Decode(info.Value())
+		if err != nil || e.Key != info.Key() {
+			if ce := s.log.Check(zap.DebugLevel, "reqcache: memory store: scan skips a corrupt entry"); ce != nil {
+				ce.Write(zap.String("key", info.Key()), zap.Error(err))
+			}
+			continue
+		}
+		if e.Discarded(now) {
+			continue
+		}
+		if !fn(e) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Len returns the number of entries (aliases not counted). Entries past
+// their DiscardAt that no Get or Scan has removed yet are counted.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	c, err := s.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return c.entries.Len(), nil
+}
+
+// Clear removes every entry and alias.
+func (s *Store) Clear(ctx context.Context) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	_ = c.entries.Reset()
+	_ = c.aliases.Reset()
+	return nil
+}
+
+// Close releases the store: its memory is freed once calls in flight
+// return. Later calls return stores.ErrClosed; Close itself is idempotent.
+func (s *Store) Close() error {
+	if c := s.c.Swap(nil); c != nil {
+		_ = c.entries.Close()
+		_ = c.aliases.Close()
+	}
+	return nil
+}
