@@ -1,0 +1,216 @@
+// Package reqcache caches every HTTP request a Go program makes through
+// http.DefaultClient and http.DefaultTransport, the way Python's
+// requests-cache does for requests: call Install once at start-up, and
+// http.Get, http.DefaultClient and every library that uses them answer
+// from the cache when they can.
+//
+//	if err := reqcache.Install(); err != nil { // reads ./reqcache.toml if present
+//		log.Fatal(err)
+//	}
+//	defer reqcache.Uninstall()
+//
+// Settings come from a TOML file (see package config); responses live in
+// memory (bigcache), in MongoDB, or in both. Context helpers scope behaviour
+// to the requests that carry the context: Disabled, Enabled, OnlyIfCached,
+// Refresh, ForceRefresh and WithExpireAfter.
+//
+// Install and Uninstall change the package variables http.DefaultTransport
+// and http.DefaultClient. net/http reads them without synchronization, so
+// call Install and Uninstall at start-up and shutdown, not while other
+// goroutines are making requests; requests made through a session that is
+// being closed still complete (through the network).
+package reqcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/logging"
+	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/backend"
+)
+
+// ConfigEnv names the environment variable holding the path of the
+// configuration file, used when no option gives a configuration.
+const ConfigEnv = "REQCACHE_CONFIG"
+
+// DefaultConfigFile is read when neither an option nor $REQCACHE_CONFIG
+// names a configuration and it exists in the working directory.
+const DefaultConfigFile = "reqcache.toml"
+
+// Option configures Install.
+type Option func(*installOptions)
+
+type installOptions struct {
+	cfg     *config.Config
+	cfgFile string
+	logger  *zap.Logger
+	store   stores.Store
+}
+
+// WithConfigFile reads the configuration from path.
+func WithConfigFile(path string) Option { return func(o *installOptions) { o.cfgFile = path } }
+
+// WithConfig uses cfg (validated) instead of reading a file. It wins over
+// WithConfigFile.
+func WithConfig(cfg *config.Config) Option { return func(o *installOptions) { o.cfg = cfg } }
+
+// WithLogger logs through l instead of the logger built from [logging].
+func WithLogger(l *zap.Logger) Option { return func(o *installOptions) { o.logger = l } }
+
+// WithStore uses st instead of opening the configured backend. The
+// installation closes st when it is uninstalled or replaced.
+func WithStore(st stores.Store) Option { return func(o *installOptions) { o.store = st } }
+
+// installation is what Install changed and what Uninstall puts back.
+type installation struct {
+	session *session.Session
+	// The values in place before the first Install: a second Install
+	// replaces the first without losing them.
+	origTransport http.RoundTripper
+	origClient    *http.Client
+}
+
+var (
+	mu      sync.Mutex
+	current *installation
+)
+
+// Install loads the configuration, opens the store, builds a session whose
+// upstream is the http.DefaultTransport in place before reqcache, and makes
+// http.DefaultTransport that session and http.DefaultClient a client using
+// it. The configuration is the first found of: WithConfig, WithConfigFile,
+// the file named by $REQCACHE_CONFIG, ./reqcache.toml, config.Default().
+//
+// Installing again replaces the previous installation (its store is
+// closed; the true originals are still remembered). After an error nothing
+// changes.
+func Install(opts ...Option) error {
+	var o installOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	cfg, err := resolveConfig(&o)
+	if err != nil {
+		return err
+	}
+	logger := o.logger
+	if logger == nil {
+		if logger, err = logging.New(cfg.Logging); err != nil {
+			return err
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	origTransport, origClient := http.DefaultTransport, http.DefaultClient
+	if current != nil {
+		origTransport, origClient = current.origTransport, current.origClient
+	}
+	store := o.store
+	if store == nil {
+		if store, err = backend.Open(context.Background(), cfg, logger); err != nil {
+			return err
+		}
+	}
+	sess, err := session.New(cfg,
+		session.WithStore(store),
+		session.WithLogger(logger),
+		session.WithUpstream(origTransport))
+	if err != nil {
+		store.Close()
+		return err
+	}
+	client := &http.Client{Transport: sess}
+	if origClient != nil {
+		client.CheckRedirect = origClient.CheckRedirect
+		client.Jar = origClient.Jar
+		client.Timeout = origClient.Timeout
+	}
+	previous := current
+	current = &installation{session: sess, origTransport: origTransport, origClient: origClient}
+	http.DefaultTransport = sess
+	http.DefaultClient = client
+	if previous != nil {
+		if err := previous.session.Close(); err != nil {
+			logger.Warn("reqcache: closing the replaced installation's store", zap.Error(err))
+		}
+	}
+	if ce := logger.Check(zap.InfoLevel, "reqcache: installed"); ce != nil {
+		ce.Write(zap.String("backend", cfg.Backend), zap.String("config", cfg.Source))
+	}
+	return nil
+}
+
+// resolveConfig finds the configuration in the documented order.
+func resolveConfig(o *installOptions) (*config.Config, error) {
+	switch {
+	case o.cfg != nil:
+		cfg := o.cfg.Clone()
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return cfg, nil
+	case o.cfgFile != "":
+		return config.Load(o.cfgFile)
+	}
+	if path := os.Getenv(ConfigEnv); path != "" {
+		cfg, err := config.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("reqcache: $%s: %w", ConfigEnv, err)
+		}
+		return cfg, nil
+	}
+	if _, err := os.Stat(DefaultConfigFile); err == nil {
+		return config.Load(DefaultConfigFile)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reqcache: %s: %w", DefaultConfigFile, err)
+	}
+	return config.Default(), nil
+}
+
+// IsInstalled reports whether reqcache is installed.
+func IsInstalled() bool {
+	mu.Lock()
+	defer mu.Unlock()
+	return current != nil
+}
+
+// Installed returns the installed session, or nil. Installed().Cache() is
+// requests-cache's get_cache().
+func Installed() *session.Session {
+	mu.Lock()
+	defer mu.Unlock()
+	if current == nil {
+		return nil
+	}
+	return current.session
+}
+
+// Clear removes every cached response. It does nothing when not installed.
+func Clear(ctx context.Context) error {
+	if s := Installed(); s != nil {
+		return s.Cache().Clear(ctx)
+	}
+	return nil
+}
+
+// Delete removes the cached responses sel selects and returns how many. It
+// does nothing when not installed.
+func Delete(ctx context.Context, sel session.Selector) (int, error) {
+	if s := Installed(); s != nil {
+		return s.Cache().Delete(ctx, sel)
+	}
+	return 0, nil
+}

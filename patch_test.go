@@ -1,0 +1,336 @@
+package reqcache_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reqcache/reqcache"
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
+)
+
+// These tests change http.DefaultTransport and http.DefaultClient: none of
+// them runs in parallel.
+
+func countingOrigin(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		io.WriteString(w, "origin:"+r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func smallConfig() *config.Config {
+	c := config.Default()
+	c.Memory.MaxSizeMB = 8
+	c.Memory.Shards = 8
+	return c
+}
+
+func mustUninstall(t *testing.T) {
+	t.Helper()
+	if err := reqcache.Uninstall(); err != nil {
+		t.Fatalf("Uninstall: %v", err)
+	}
+}
+
+func httpGet(t *testing.T, url string) (string, *http.Response) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), resp
+}
+
+func TestInstallCachesDefaultClient(t *testing.T) {
+	srv, n := countingOrigin(t)
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	if !reqcache.IsInstalled() || reqcache.Installed() == nil {
+		t.Fatal("not installed")
+	}
+	for i := 0; i < 3; i++ {
+		body, _ := httpGet(t, srv.URL+"/x")
+		if body != "origin:/x" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	// A client built before Install, with no Transport, goes through
+	// http.DefaultTransport too.
+	c := &http.Client{}
+	resp, err := c.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !session.InfoOf(resp).FromCache {
+		t.Fatal("a plain http.Client did not use the cache")
+	}
+	if got := n.Load(); got != 1 {
+		t.Fatalf("origin saw %d requests, want 1", got)
+	}
+	if l, _ := reqcache.Installed().Cache().Len(context.Background()); l != 1 {
+		t.Fatalf("cache holds %d", l)
+	}
+	if err := reqcache.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	httpGet(t, srv.URL+"/x")
+	if got := n.Load(); got != 2 {
+		t.Fatalf("after Clear origin saw %d requests, want 2", got)
+	}
+}
+
+func TestUninstallRestoresPointerIdenticalOriginals(t *testing.T) {
+	origT, origC := http.DefaultTransport, http.DefaultClient
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	if http.DefaultTransport == origT || http.DefaultClient == origC {
+		t.Fatal("Install did not swap the defaults")
+	}
+	first := reqcache.Installed()
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	second := reqcache.Installed()
+	if first == second {
+		t.Fatal("reinstall kept the old session")
+	}
+	if second.Upstream() != origT {
+		t.Fatal("reinstalled session must forward to the true original transport, not the first session")
+	}
+	// The replaced session is closed: its requests bypass its store.
+	if _, err := first.Store().Len(context.Background()); err == nil {
+		t.Fatal("the replaced installation's store is still open")
+	}
+	mustUninstall(t)
+	if http.DefaultTransport != origT || http.DefaultClient != origC {
+		t.Fatal("Uninstall did not restore the original values")
+	}
+	if reqcache.IsInstalled() || reqcache.Installed() != nil {
+		t.Fatal("still installed")
+	}
+	mustUninstall(t) // a no-op
+	if n, err := reqcache.Delete(context.Background(), session.Selector{Expired: true}); n != 0 || err != nil {
+		t.Fatalf("Delete when not installed: %d %v", n, err)
+	}
+	if err := reqcache.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInstallErrorInstallsNothing(t *testing.T) {
+	origT, origC := http.DefaultTransport, http.DefaultClient
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("backend = \"memory\"\nexpire_after = \"soon\"\n"), 0o600)
+	err := reqcache.Install(reqcache.WithConfigFile(bad))
+	if err == nil || !strings.Contains(err.Error(), "bad.toml") || !strings.Contains(err.Error(), ":2") || !strings.Contains(err.Error(), "expire_after") {
+		t.Fatalf("want an error naming file, line and key; got %v", err)
+	}
+	if reqcache.IsInstalled() || http.DefaultTransport != origT || http.DefaultClient != origC {
+		t.Fatal("a failed Install changed something")
+	}
+	// With an installation in place, a failed reinstall leaves it alone.
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	s := reqcache.Installed()
+	if err := reqcache.Install(reqcache.WithConfigFile(filepath.Join(dir, "missing.toml"))); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+	if reqcache.Installed() != s {
+		t.Fatal("a failed reinstall replaced the installation")
+	}
+	bad2 := smallConfig()
+	bad2.AllowableMethods = nil
+	if err := reqcache.Install(reqcache.WithConfig(bad2)); err == nil {
+		t.Fatal("invalid WithConfig accepted")
+	}
+}
+
+func TestConfigSources(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("reqcache.toml", "expire_after = \"1m\"\n[memory]\nmax_size_mb = 8\nshards = 8\n")
+	envFile := write("env.toml", "expire_after = \"2m\"\n[memory]\nmax_size_mb = 8\nshards = 8\n")
+	optFile := write("opt.toml", "expire_after = \"3m\"\n[memory]\nmax_size_mb = 8\nshards = 8\n")
+
+	check := func(want time.Duration, opts ...reqcache.Option) {
+		t.Helper()
+		if err := reqcache.Install(opts...); err != nil {
+			t.Fatal(err)
+		}
+		defer mustUninstall(t)
+		if got := reqcache.Installed().Settings().ExpireAfter.Duration(); got != want {
+			t.Fatalf("expire_after %v, want %v", got, want)
+		}
+	}
+	check(time.Minute) // ./reqcache.toml
+	t.Setenv(reqcache.ConfigEnv, envFile)
+	check(2 * time.Minute)
+	check(3*time.Minute, reqcache.WithConfigFile(optFile))
+	cfg := smallConfig()
+	cfg.ExpireAfter = config.After(4 * time.Minute)
+	check(4*time.Minute, reqcache.WithConfigFile(optFile), reqcache.WithConfig(cfg))
+	t.Setenv(reqcache.ConfigEnv, filepath.Join(dir, "nope.toml"))
+	if err := reqcache.Install(); err == nil {
+		reqcache.Uninstall()
+		t.Fatal("a missing $REQCACHE_CONFIG file must be an error")
+	}
+}
+
+func TestScopesThroughDefaultClient(t *testing.T) {
+	srv, n := countingOrigin(t)
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	get := func(ctx context.Context) *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/s", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	ctx := context.Background()
+	get(reqcache.Disabled(ctx))
+	get(reqcache.Disabled(ctx))
+	if n.Load() != 2 {
+		t.Fatalf("disabled: origin saw %d", n.Load())
+	}
+	if resp := get(reqcache.OnlyIfCached(ctx)); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("only-if-cached on empty cache: %d", resp.StatusCode)
+	}
+	get(reqcache.Enabled(reqcache.Disabled(ctx)))
+	if resp := get(reqcache.OnlyIfCached(ctx)); !session.InfoOf(resp).FromCache {
+		t.Fatal("Enabled inside Disabled did not store")
+	}
+	get(reqcache.ForceRefresh(ctx))
+	get(reqcache.WithExpireAfter(ctx, config.DoNotCache))
+	if n.Load() != 5 {
+		t.Fatalf("origin saw %d, want 5", n.Load())
+	}
+}
+
+func TestInFlightRequestSurvivesUninstall(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, "late")
+	}))
+	defer srv.Close()
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	client := reqcache.Installed().Client()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := client.Get(srv.URL)
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && string(b) != "late" {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		done <- err
+	}()
+	<-arrived
+	mustUninstall(t) // closes the store under the request
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("in-flight request failed: %v", err)
+	}
+	// The closed session still answers, through the network.
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("request on a closed session: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestInstallUninstallCycleUnderLoad(t *testing.T) {
+	srv, _ := countingOrigin(t)
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	stop := make(chan struct{})
+	clients := make(chan *http.Client, 64)
+	base := http.DefaultTransport // read once here: net/http's variable is not synchronized
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			c := &http.Client{Transport: base}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case nc := <-clients:
+					c = nc
+				default:
+				}
+				resp, err := c.Get(srv.URL + "/load/" + string(rune('a'+i%5)))
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}(g)
+	}
+	for i := 0; i < 20; i++ {
+		if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 8; j++ {
+			select {
+			case clients <- reqcache.Installed().Client():
+			default:
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		mustUninstall(t)
+	}
+	close(stop)
+	wg.Wait()
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d requests failed while installing and uninstalling", f)
+	}
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: formatting and vet checks,
+# the FerretDB build the MongoDB tests need (a real MongoDB wire-protocol
+# server, built from the Go module proxy by tools/ferretdb), then every test
+# under the race detector. Set REQCACHE_TEST_MONGO_URI to test against a
+# real MongoDB instead of FerretDB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
+  echo "== building FerretDB (first build takes a few minutes)"
+  bash scripts/ferretdb.sh build
+fi
+
+echo "== go test -race"
+go test -race -count=1 -timeout 25m ./... "$@"

