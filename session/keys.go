@@ -38,7 +38,11 @@ type keyer struct {
 func newKeyer(ignored []string, matchAll bool, match []string) *keyer {
 	k := &keyer{ignored: make(map[string]bool, len(ignored)), matchAll: matchAll}
 	for _, p := range ignored {
+		// Every spelling a lookup is likely to use, so that isIgnored
+		// rarely has to lower-case (and allocate).
+		k.ignored[p] = true
 		k.ignored[strings.ToLower(p)] = true
+		k.ignored[http.CanonicalHeaderKey(p)] = true
 	}
 	for _, h := range match {
 		k.matchHeaders = append(k.matchHeaders, http.CanonicalHeaderKey(h))
@@ -53,6 +57,16 @@ func (k *keyer) isIgnored(name string) bool {
 	}
 	if k.ignored[name] {
 		return true
+	}
+	// The map holds each name as written, lower-cased and canonical, so
+	// only a name that is none of those needs lower-casing (an
+	// allocation). Canonical header names return here without one.
+	upper := false
+	for i := 0; i < len(name) && !upper; i++ {
+		upper = name[i] >= 'A' && name[i] <= 'Z'
+	}
+	if !upper || http.CanonicalHeaderKey(name) == name {
+		return false
 	}
 	return k.ignored[strings.ToLower(name)]
 }
@@ -79,34 +93,33 @@ func effectiveMethod(req *http.Request) string {
 // bodies sorted, both without ignored fields; matched headers are
 // "name:value" lines in name order.
 func (k *keyer) key(req *http.Request, body []byte) string {
-	h := sha256.New()
-	k.writeKeyMaterial(h, req, body)
-	return sumHex(h)
-}
-
-func (k *keyer) writeKeyMaterial(h hash.Hash, req *http.Request, body []byte) {
-	var buf [256]byte
+	var buf [512]byte
 	b := buf[:0]
 	b = append(b, effectiveMethod(req)...)
 	b = append(b, '\n')
 	b = k.appendURL(b, req.URL, false)
 	b = append(b, '\n')
-	h.Write(b)
 	if len(body) > 0 {
-		h.Write(k.normalizeBody(req.Header.Get("Content-Type"), body, false))
+		b = append(b, k.normalizeBody(req.Header.Get("Content-Type"), body, false)...)
 	}
-	h.Write([]byte{'\n'})
+	b = append(b, '\n')
 	if k.matchAll || len(k.matchHeaders) > 0 {
-		b = k.appendMatchedHeaders(b[:0], req.Header)
-		h.Write(b)
+		b = k.appendMatchedHeaders(b, req.Header)
 	}
+	sum := sha256.Sum256(b)
+	return hexKey(sum[:16])
+}
+
+// hexKey is the hex form of a 128-bit digest: the only allocation of a key.
+func hexKey(d []byte) string {
+	var dst [32]byte
+	hex.Encode(dst[:], d)
+	return string(dst[:])
 }
 
 func sumHex(h hash.Hash) string {
 	var sum [sha256.Size]byte
-	var dst [32]byte
-	hex.Encode(dst[:], h.Sum(sum[:0])[:16])
-	return string(dst[:])
+	return hexKey(h.Sum(sum[:0])[:16])
 }
 
 // appendMatchedHeaders writes the matched headers, sorted, one per line.
@@ -272,10 +285,14 @@ func (k *keyer) credentials(req *http.Request) []byte {
 		if req.URL.User != nil {
 			parts = append(parts, "u:"+req.URL.User.String())
 		}
-		if len(k.ignored) > 0 && req.URL.RawQuery != "" {
-			for name, vs := range req.URL.Query() {
-				if k.isIgnored(name) {
-					parts = append(parts, "q:"+name+"="+strings.Join(vs, ","))
+		if len(k.ignored) > 0 {
+			raw := req.URL.RawQuery
+			for raw != "" {
+				var p string
+				p, raw, _ = strings.Cut(raw, "&")
+				name, _, _ := strings.Cut(p, "=")
+				if n, err := url.QueryUnescape(name); err == nil && n != "" && k.isIgnored(n) {
+					parts = append(parts, "q:"+p)
 				}
 			}
 		}

@@ -27,6 +27,8 @@ type exchange struct {
 	key     string // primary key
 	// aliasSeen: the primary key has an alias (Vary index or redirect).
 	aliasSeen bool
+	// primaryPlain: the primary key holds a response without Vary.
+	primaryPlain bool
 }
 
 // RoundTrip implements http.RoundTripper: it answers from the cache when it
@@ -179,7 +181,14 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	ctx := x.req.Context()
 	e, ok := s.get(ctx, x.key)
 	if ok {
-		return s.usable(x, e, x.key)
+		if len(e.Header["Vary"]) == 0 {
+			x.primaryPlain = true
+			return s.usable(x, e, x.key)
+		}
+		if varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+			return s.usable(x, e, x.key)
+		}
+		// The primary key holds another variant: consult the index.
 	}
 	alias, err := s.store.GetAlias(ctx, x.key)
 	if err != nil {
@@ -197,18 +206,21 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	} else {
 		return nil, ""
 	}
+	if target == x.key {
+		return nil, ""
+	}
 	if e, ok := s.get(ctx, target); ok {
+		if len(e.Header["Vary"]) > 0 && !varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+			return nil, ""
+		}
 		return s.usable(x, e, target)
 	}
 	return nil, ""
 }
 
-// usable applies the checks every entry passes before use: Vary still
-// matches, and the filter (applied retroactively) still accepts it.
+// usable applies the filter, retroactively: an entry it now rejects is
+// deleted and not used.
 func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entry, string) {
-	if len(e.Header["Vary"]) > 0 && !varyMatches(e.Header, e.RequestHeader, x.req.Header) {
-		return nil, ""
-	}
 	if s.filter != nil {
 		resp := responseFrom(cloneEntry(e), x.req)
 		if !s.filter(resp) {
@@ -254,21 +266,55 @@ func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
 	}
 }
 
+// hitState holds everything a served hit needs beyond the response
+// itself, in one allocation: the context carrying its Info, its body reader
+// and its header values.
+type hitState struct {
+	ctx    infoContext
+	body   bodyReader
+	status [1]string
+	age    [1]string
+}
+
 // serve answers from a stored entry.
 func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, detail string) *http.Response {
 	now := s.now()
-	resp := responseFrom(e, x.req)
-	info := Info{FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: stale}
+	hs := &hitState{}
+	hs.ctx = infoContext{Context: x.req.Context(), info: Info{FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: stale}}
 	if !stale {
 		detail = ""
 	}
-	if x.p.CacheControl {
-		resp.Header["Age"] = []string{itoa(int64(currentAge(e, now) / time.Second))}
+	h := e.Header
+	if h == nil {
+		h = make(http.Header, 2)
 	}
-	setCacheStatus(resp.Header, cacheStatus(&info, "", 0, now, detail))
-	attachInfo(resp, x.req, info)
+	body := e.Body
+	if x.req.Method == http.MethodHead {
+		body = nil
+	}
+	hs.body.Reset(body)
+	if x.p.CacheControl {
+		hs.age[0] = itoa(int64(currentAge(e, now) / time.Second))
+		h["Age"] = hs.age[:1:1]
+	}
+	hs.status[0] = cacheStatus(&hs.ctx.info, "", 0, now, detail)
+	if prev := h["Cache-Status"]; len(prev) > 0 {
+		setCacheStatus(h, hs.status[0])
+	} else {
+		h["Cache-Status"] = hs.status[:1:1]
+	}
 	s.stats.bytesServed.Add(int64(len(e.Body)))
-	return resp
+	return &http.Response{
+		Status:        statusLine(e.StatusCode),
+		StatusCode:    e.StatusCode,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          &hs.body,
+		ContentLength: int64(len(e.Body)),
+		Request:       x.req.WithContext(&hs.ctx),
+	}
 }
 
 // gatewayTimeout is the answer to only-if-cached when nothing usable is

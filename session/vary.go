@@ -3,6 +3,7 @@ package session
 import (
 	"crypto/sha256"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -74,8 +75,21 @@ func varyValue(h http.Header, name string) string {
 }
 
 // variantKey is the key of the variant of primary selected by the request
-// headers h.
+// headers h. The variant for a request that sends none of the Vary headers
+// is the primary key itself, so that the most common case (a Go client
+// varying on nothing, with Accept-Encoding added below the cache) costs one
+// lookup.
 func variantKey(primary string, names []string, h http.Header) string {
+	empty := true
+	for _, n := range names {
+		if len(h[n]) > 0 {
+			empty = false
+			break
+		}
+	}
+	if empty {
+		return primary
+	}
 	d := sha256.New()
 	d.Write([]byte(primary))
 	for _, n := range names {
@@ -89,14 +103,23 @@ func variantKey(primary string, names []string, h http.Header) string {
 
 // varyMatches reports whether a request with header reqHeader selects the
 // stored response (whose request headers were stored), per RFC 9111 §4.1.
+// It allocates only when the values differ in form.
 func varyMatches(respHeader, storedReq, reqHeader http.Header) bool {
-	names, star := varyNames(respHeader)
-	if star {
-		return false
-	}
-	for _, n := range names {
-		if varyValue(storedReq, n) != varyValue(reqHeader, n) {
-			return false
+	for _, v := range respHeader["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if f == "*" {
+				return false
+			}
+			name := http.CanonicalHeaderKey(f)
+			if !slices.Equal(storedReq[name], reqHeader[name]) && varyValue(storedReq, name) != varyValue(reqHeader, name) {
+				return false
+			}
 		}
 	}
 	return true

@@ -106,8 +106,9 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string,
 			s.storeError("set alias", err)
 		}
 	}
-	if !x.aliasSeen {
-		// The URL may have answered without Vary before.
+	if x.primaryPlain && key != x.key {
+		// The URL answered without Vary before: that entry would match
+		// every request.
 		s.deleteKeys(ctx, x.key)
 	}
 }
