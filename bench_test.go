@@ -134,14 +134,27 @@ func BenchmarkHitParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkUncached is the baseline of the miss path: the same distinct
+// URLs as BenchmarkMiss, through a transport configured like
+// http.DefaultTransport, with no cache.
 func BenchmarkUncached(b *testing.B) {
 	srv := benchOrigin(b, body1K)
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	url := srv.URL + "/v1/items?id=42&page=1"
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	urls := missURLs(srv.URL)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		getAll(b, c, url)
+		getAll(b, c, urls[i%len(urls)])
+		i++
 	}
+}
+
+func missURLs(base string) []string {
+	urls := make([]string, 0, 1<<16)
+	for i := 0; i < cap(urls); i++ {
+		urls = append(urls, base+"/v1/items?id="+strings.Repeat("x", i%7)+itoa(i))
+	}
+	return urls
 }
 
 // BenchmarkMiss is the full miss path: every request is for a URL never
@@ -150,10 +163,7 @@ func BenchmarkMiss(b *testing.B) {
 	srv := benchOrigin(b, body1K)
 	installForBench(b, nil)
 	c := http.DefaultClient
-	urls := make([]string, 0, 1<<16)
-	for i := 0; i < cap(urls); i++ {
-		urls = append(urls, srv.URL+"/v1/items?id="+strings.Repeat("x", i%7)+itoa(i))
-	}
+	urls := missURLs(srv.URL)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

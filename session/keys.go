@@ -71,11 +71,15 @@ func (k *keyer) isIgnored(name string) bool {
 	return k.ignored[strings.ToLower(name)]
 }
 
+const methodOverride = "X-Http-Method-Override"
+
 // effectiveMethod is the request method, or the X-HTTP-Method-Override a
 // client sends to tunnel another method through POST or GET.
 func effectiveMethod(req *http.Request) string {
-	if o := req.Header.Get("X-HTTP-Method-Override"); o != "" {
-		return strings.ToUpper(strings.TrimSpace(o))
+	// The canonical spelling, looked up directly: Header.Get would
+	// canonicalize "X-HTTP-Method-Override" (an allocation) on every request.
+	if o := req.Header[methodOverride]; len(o) > 0 && o[0] != "" {
+		return strings.ToUpper(strings.TrimSpace(o[0]))
 	}
 	if req.Method == "" {
 		return http.MethodGet
@@ -169,10 +173,10 @@ func (k *keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
 	if u == nil {
 		return b
 	}
-	scheme := strings.ToLower(u.Scheme)
+	scheme := lowerASCII(u.Scheme)
 	b = append(b, scheme...)
 	b = append(b, "://"...)
-	host := strings.ToLower(u.Host)
+	host := lowerASCII(u.Host)
 	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
 		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
 			host = h
@@ -195,6 +199,17 @@ func (k *keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
 		return b
 	}
 	return k.appendQuery(b, u.RawQuery, redact)
+}
+
+// lowerASCII is strings.ToLower without an allocation for the usual,
+// already lower-case, input.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // appendQuery sorts the query's parameters (by name, then value, keeping
