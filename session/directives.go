@@ -136,16 +136,23 @@ func deltaSeconds(v string, hasValue bool, invalid time.Duration) time.Duration 
 	return time.Duration(n) * time.Second
 }
 
-// parseHTTPDate parses the three HTTP date formats; ok is false otherwise.
+// httpDateLayouts are RFC 9110 §5.6.7's three date formats.
+var httpDateLayouts = []string{http.TimeFormat, time.RFC850, time.ANSIC}
+
+// parseHTTPDate parses the three HTTP date formats strictly: a value that
+// does not format back to itself (extra spaces, a one-digit hour, another
+// zone) is invalid, which for Expires means already stale (RFC 9111 §5.3).
 func parseHTTPDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
 	}
-	t, err := http.ParseTime(strings.TrimSpace(v))
-	if err != nil {
-		return time.Time{}, false
+	for _, layout := range httpDateLayouts {
+		t, err := time.Parse(layout, v)
+		if err == nil && t.Format(layout) == v {
+			return t, true
+		}
 	}
-	return t, true
+	return time.Time{}, false
 }
 
 // parseAge reads an Age header: the first valid non-negative integer, or 0.

@@ -39,7 +39,7 @@ func explicitLifetime(h http.Header, d *directives, receivedAt time.Time) (time.
 	}
 	if vs := h.Values("Expires"); len(vs) > 0 {
 		exp, ok := parseHTTPDate(vs[0])
-		if !ok {
+		if !ok || len(vs) > 1 { // several Expires lines are invalid too
 			return 0, true
 		}
 		base := receivedAt

@@ -76,7 +76,17 @@ func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !x.opts.forceRefresh {
 		e, entryKey = s.lookup(x)
 	}
-	switch act := s.decide(x, e); act {
+	act := s.decide(x, e)
+	if len(req.Header["Range"]) > 0 && act != actGatewayTimeout {
+		if act == actServe {
+			if resp := s.servePartial(x, e, entryKey); resp != nil {
+				s.stats.hits.Add(1)
+				return resp, nil
+			}
+		}
+		return s.passRange(x)
+	}
+	switch act {
 	case actServe:
 		s.stats.hits.Add(1)
 		return s.serve(x, e, entryKey, false, ""), nil
