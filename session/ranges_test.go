@@ -55,8 +55,8 @@ func TestRangeServedFromCompleteEntry(t *testing.T) {
 
 func TestInvalidExpiresIsStale(t *testing.T) {
 	for _, expires := range [][]string{
-		{"Thu, 01 Jan 2099  00:00:00 GMT"}, // two spaces
-		{"Thu, 01 Jan 2099 0:00:00 GMT"},   // one-digit hour
+		{"Thu, 01 Jan 2099  00:00:00 GMT"},                                 // two spaces
+		{"Thu, 01 Jan 2099 0:00:00 GMT"},                                   // one-digit hour
 		{"Thu, 01 Jan 2099 00:00:00 GMT", "Thu, 01 Jan 2099 00:00:00 GMT"}, // two lines
 		{"Thu, 01 Jan 2099 00:00:00 PST"},
 	} {
