@@ -65,8 +65,9 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 		return nil, err
 	}
 	if shared {
-		if !res.shareable {
-			// Not stored: this caller asks the origin itself.
+		if !res.shareable && res.err == nil {
+			// Not stored: this caller asks the origin itself. (An error
+			// is shared: the waiters asked at the same moment.)
 			res = s.fetch(ctx, x, e, entryKey, revalidate)
 			return s.respond(x, res, false)
 		}

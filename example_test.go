@@ -1,0 +1,74 @@
+package reqcache_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/reqcache/reqcache"
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
+)
+
+func ExampleInstall() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	defer origin.Close()
+
+	cfg := config.Default() // or leave out WithConfig to read ./reqcache.toml
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reqcache.Uninstall()
+
+	for i := 0; i < 2; i++ {
+		resp, err := http.Get(origin.URL) // any code using the default client
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body), session.InfoOf(resp).FromCache)
+	}
+	// Output:
+	// hello false
+	// hello true
+}
+
+func ExampleDisabled() {
+	hits := 0
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		fmt.Fprintf(w, "response %d", hits)
+	}))
+	defer origin.Close()
+	if err := reqcache.Install(reqcache.WithConfig(config.Default())); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reqcache.Uninstall()
+
+	get := func(ctx context.Context) string {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, origin.URL, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	ctx := context.Background()
+	fmt.Println(get(ctx))                                      // stored
+	fmt.Println(get(reqcache.Disabled(ctx)))                   // bypasses the cache
+	fmt.Println(get(reqcache.Enabled(reqcache.Disabled(ctx)))) // innermost wins: cached
+	// Output:
+	// response 1
+	// response 2
+	// response 1
+}

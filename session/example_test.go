@@ -1,0 +1,68 @@
+package session_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
+)
+
+func ExampleNew() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data")
+	}))
+	defer origin.Close()
+
+	cfg := config.Default()
+	cfg.ExpireAfter = config.After(5 * time.Minute)
+	s, err := session.New(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	client := s.Client()
+	for i := 0; i < 2; i++ {
+		resp, err := client.Get(origin.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(resp.Header.Get("Cache-Status"))
+	}
+	// Output:
+	// reqcache; fwd=uri-miss; stored
+	// reqcache; hit; ttl=299
+}
+
+func ExampleWrap() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data")
+	}))
+	defer origin.Close()
+
+	existing := &http.Client{Timeout: 10 * time.Second}
+	cached, s, err := session.Wrap(existing, config.Default())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for i := 0; i < 2; i++ {
+		resp, err := cached.Get(origin.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(session.InfoOf(resp).FromCache, cached.Timeout)
+	}
+	// Output:
+	// false 10s
+	// true 10s
+}
