@@ -1,0 +1,561 @@
+// Package mongo is reqcache's MongoDB store: the cache persists across
+// restarts and is shared by every process (on any machine) that points at
+// the same collection.
+//
+// Each entry is one readable document whose _id is the cache key:
+//
+//	{
+//	  _id: "3f2a…", v: 1,
+//	  method: "GET", url: "https://api.example.com/v1/users?page=2",
+//	  status: 200,
+//	  headers: [{name: "Content-Type", values: ["application/json"]}, …],
+//	  body: BinData(…),                  // or gridfs_id: ObjectId(…) above ~15 MiB
+//	  body_size: 1234,
+//	  request_headers: [{name: "Authorization", values: ["REDACTED"]}, …],
+//	  requested_at: ISODate(…), created_at: ISODate(…),
+//	  expires_at: ISODate(…) | null,     // null: never expires
+//	  discard_at: ISODate(…) | null
+//	}
+//
+// Aliases (redirects, Vary indexes, the credential key) live in
+// <collection>_aliases as {_id: alias, value: "…"}. Bodies too large for a
+// 16 MiB document go to GridFS (bucket <collection>_bodies) and are deleted
+// with their entry.
+//
+// Every operation is bounded by mongo.op_timeout and the caller's context.
+// After a failure that looks like an outage the store answers errors at once
+// for a short while (instead of making every request wait op_timeout), then
+// tries again: caching resumes by itself when the server is back.
+package mongo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/logging"
+	"github.com/reqcache/reqcache/stores"
+)
+
+// inlineLimit is the largest body kept in the document itself; larger ones
+// go to GridFS (a document is limited to 16 MiB, headers included).
+const inlineLimit = 15 << 20
+
+// downFor is how long the store fails fast after an outage-like error.
+const downFor = time.Second
+
+// ErrUnavailable is returned (wrapped) while the store fails fast after an
+// error that looked like an outage.
+var ErrUnavailable = errors.New("reqcache: mongo unavailable")
+
+// Store is the MongoDB store. It is safe for concurrent use.
+type Store struct {
+	client    *mongo.Client
+	entries   *mongo.Collection
+	aliases   *mongo.Collection
+	bodies    *mongo.GridFSBucket
+	opTimeout time.Duration
+	log       *zap.Logger
+	now       func() time.Time
+	closed    atomic.Bool
+	downUntil atomic.Int64 // unix nanos
+}
+
+// New connects to the server cfg names, within cfg.ConnectTimeout and ctx,
+// and prepares the collections and indexes. The error of an unreachable
+// server names the host and masks any password.
+func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	masked := logging.MaskURI(cfg.URI)
+	connectTimeout := cfg.ConnectTimeout.Std()
+	if connectTimeout <= 0 {
+		connectTimeout = 5 * time.Second
+	}
+	opTimeout := cfg.OpTimeout.Std()
+	if opTimeout <= 0 {
+		opTimeout = 2 * time.Second
+	}
+	opts := options.Client().ApplyURI(cfg.URI).
+		SetConnectTimeout(connectTimeout).
+		SetServerSelectionTimeout(connectTimeout)
+	if cfg.MaxPoolSize > 0 {
+		opts.SetMaxPoolSize(uint64(cfg.MaxPoolSize))
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("reqcache: mongo %s: %s", masked, scrub(err, cfg.URI))
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := client.Ping(cctx, nil); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("reqcache: mongo %s: cannot connect within %v: %s", masked, connectTimeout, scrub(err, cfg.URI))
+	}
+	db := client.Database(cfg.Database)
+	s := &Store{
+		client:    client,
+		entries:   db.Collection(cfg.Collection),
+		aliases:   db.Collection(cfg.Collection + "_aliases"),
+		bodies:    db.GridFSBucket(options.GridFSBucket().SetName(cfg.Collection + "_bodies")),
+		opTimeout: opTimeout,
+		log:       logger,
+		now:       time.Now,
+	}
+	s.ensureIndexes(cctx, cfg.Retention.Std())
+	if ce := logger.Check(zap.InfoLevel, "reqcache: mongo store ready"); ce != nil {
+		ce.Write(zap.String("uri", masked), zap.String("database", cfg.Database), zap.String("collection", cfg.Collection))
+	}
+	return s, nil
+}
+
+// scrub keeps a driver error from repeating the URI with its password.
+func scrub(err error, uri string) string {
+	msg := err.Error()
+	if uri != "" {
+		msg = string(bytes.ReplaceAll([]byte(msg), []byte(uri), []byte(logging.MaskURI(uri))))
+	}
+	return msg
+}
+
+func (s *Store) ensureIndexes(ctx context.Context, retention time.Duration) {
+	models := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "created_at", Value: 1}}},
+		{Keys: bson.D{{Key: "url", Value: 1}}},
+	}
+	if retention > 0 {
+		// The server deletes entries that expired longer ago than the
+		// retention. FerretDB v1 does not implement TTL indexes: expiry is
+		// checked on every read anyway.
+		models = append(models, mongo.IndexModel{
+			Keys:    bson.D{{Key: "expires_at", Value: 1}},
+			Options: options.Index().SetExpireAfterSeconds(int32(retention / time.Second)),
+		})
+	} else {
+		models = append(models, mongo.IndexModel{Keys: bson.D{{Key: "expires_at", Value: 1}}})
+	}
+	for _, m := range models {
+		if _, err := s.entries.Indexes().CreateOne(ctx, m); err != nil {
+			s.log.Warn("reqcache: mongo index not created; the store works without it", zap.Error(err))
+		}
+	}
+}
+
+// headerField is one header in a document. BSON strings are UTF-8: a
+// header whose name or values are not is kept as binary in raw instead.
+type headerField struct {
+	Name   string   `bson:"name"`
+	Values []string `bson:"values"`
+	Raw    [][]byte `bson:"raw,omitempty"` // name then values, for non-UTF-8 headers
+}
+
+func toFields(h http.Header) []headerField {
+	out := make([]headerField, 0, len(h))
+	for name, vs := range h {
+		valid := utf8.ValidString(name)
+		for _, v := range vs {
+			valid = valid && utf8.ValidString(v)
+		}
+		if valid {
+			out = append(out, headerField{Name: name, Values: append([]string{}, vs...)})
+			continue
+		}
+		raw := [][]byte{[]byte(name)}
+		for _, v := range vs {
+			raw = append(raw, []byte(v))
+		}
+		out = append(out, headerField{Name: strings.ToValidUTF8(name, "?"), Values: []string{}, Raw: raw})
+	}
+	return out
+}
+
+func fromFields(fs []headerField) http.Header {
+	h := make(http.Header, len(fs))
+	for _, f := range fs {
+		if len(f.Raw) > 0 {
+			name := string(f.Raw[0])
+			for _, v := range f.Raw[1:] {
+				h[name] = append(h[name], string(v))
+			}
+			continue
+		}
+		h[f.Name] = append(h[f.Name], f.Values...)
+	}
+	return h
+}
+
+// document is an entry as stored.
+type document struct {
+	ID             string        `bson:"_id"`
+	V              int           `bson:"v"`
+	Method         string        `bson:"method"`
+	URL            string        `bson:"url"`
+	Status         int           `bson:"status"`
+	Headers        []headerField `bson:"headers"`
+	Body           []byte        `bson:"body,omitempty"`
+	GridFSID       any           `bson:"gridfs_id,omitempty"`
+	BodySize       int64         `bson:"body_size"`
+	RequestHeaders []headerField `bson:"request_headers"`
+	RequestedAt    *time.Time    `bson:"requested_at"`
+	CreatedAt      *time.Time    `bson:"created_at"`
+	ExpiresAt      *time.Time    `bson:"expires_at"`
+	DiscardAt      *time.Time    `bson:"discard_at"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeOf(p *time.Time) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return *p
+}
+
+// op bounds a call by op_timeout and fails fast while the server looks
+// down.
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if s.closed.Load() {
+		return nil, nil, stores.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if until := s.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		return nil, nil, ErrUnavailable
+	}
+	c, cancel := context.WithTimeout(ctx, s.opTimeout)
+	return c, cancel, nil
+}
+
+// check records an outage-like error so that the next calls fail fast.
+func (s *Store) check(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, mongo.ErrNoDocuments) {
+		return err
+	}
+	if s.closed.Load() {
+		return stores.ErrClosed
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err // the caller gave up; the server is not to blame
+	}
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mongo.ErrClientDisconnected) {
+		s.downUntil.Store(time.Now().Add(downFor).UnixNano())
+	}
+	return fmt.Errorf("reqcache: mongo: %w", err)
+}
+
+// Get implements stores.Store.
+func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	raw, err := s.entries.FindOne(c, bson.D{{Key: "_id", Value: key}}).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, stores.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.check(ctx, err)
+	}
+	e, err := s.decode(c, raw)
+	if err != nil {
+		return nil, err
+	}
+	if e.Discarded(s.now()) {
+		_, _ = s.Delete(ctx, key)
+		return nil, stores.ErrNotFound
+	}
+	return e, nil
+}
+
+// decode turns a document into an entry; anything unexpected is
+// ErrCorrupt.
+func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error) {
+	var d document
+	if err := bson.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("%w: %v", stores.ErrCorrupt, err)
+	}
+	if d.V != stores.ModelVersion {
+		return nil, fmt.Errorf("%w: model version %d", stores.ErrCorrupt, d.V)
+	}
+	if d.Status < 100 || d.Status > 999 || d.ID == "" {
+		return nil, fmt.Errorf("%w: bad status or key", stores.ErrCorrupt)
+	}
+	body := d.Body
+	if d.GridFSID != nil {
+		var buf bytes.Buffer
+		if _, err := s.bodies.DownloadToStream(ctx, d.GridFSID, &buf); err != nil {
+			if errors.Is(err, mongo.ErrFileNotFound) {
+				return nil, fmt.Errorf("%w: body file missing", stores.ErrCorrupt)
+			}
+			return nil, s.check(ctx, err)
+		}
+		body = buf.Bytes()
+	}
+	if int64(len(body)) != d.BodySize {
+		return nil, fmt.Errorf("%w: body size %d, want %d", stores.ErrCorrupt, len(body), d.BodySize)
+	}
+	return &stores.Entry{
+		Key:           d.ID,
+		StatusCode:    d.Status,
+		Header:        fromFields(d.Headers),
+		Body:          body,
+		Method:        d.Method,
+		URL:           d.URL,
+		RequestHeader: fromFields(d.RequestHeaders),
+		RequestedAt:   timeOf(d.RequestedAt),
+		CreatedAt:     timeOf(d.CreatedAt),
+		ExpiresAt:     timeOf(d.ExpiresAt),
+		DiscardAt:     timeOf(d.DiscardAt),
+	}, nil
+}
+
+// Set implements stores.Store.
+func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	d := document{
+		ID: e.Key, V: stores.ModelVersion, Method: e.Method, URL: e.URL, Status: e.StatusCode,
+		Headers: toFields(e.Header), BodySize: int64(len(e.Body)),
+		RequestHeaders: toFields(e.RequestHeader),
+		RequestedAt:    timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
+		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
+	}
+	if len(e.Body) > inlineLimit {
+		id, err := s.bodies.UploadFromStream(c, e.Key, bytes.NewReader(e.Body))
+		if err != nil {
+			return s.check(ctx, err)
+		}
+		d.GridFSID = id
+	} else {
+		d.Body = append([]byte{}, e.Body...)
+	}
+	old := s.fileIDs(c, bson.D{{Key: "_id", Value: e.Key}})
+	err = upsert(c, s.entries, e.Key, d)
+	if err != nil {
+		if d.GridFSID != nil {
+			_ = s.bodies.Delete(context.WithoutCancel(c), d.GridFSID)
+		}
+		return s.check(ctx, err)
+	}
+	s.deleteFiles(c, old)
+	return nil
+}
+
+// upsert replaces or inserts the document with _id id. Two concurrent
+// upserts of one new _id can both try to insert; the loser's duplicate-key
+// error means the document now exists, and a second try replaces it.
+func upsert(ctx context.Context, coll *mongo.Collection, id string, doc any) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		_, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
+		if !mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// fileIDs returns the GridFS files of the documents filter matches.
+func (s *Store) fileIDs(ctx context.Context, filter bson.D) []any {
+	f := append(bson.D{{Key: "gridfs_id", Value: bson.D{{Key: "$exists", Value: true}}}}, filter...)
+	cur, err := s.entries.Find(ctx, f, options.Find().SetProjection(bson.D{{Key: "gridfs_id", Value: 1}}))
+	if err != nil {
+		return nil
+	}
+	defer cur.Close(ctx)
+	var ids []any
+	for cur.Next(ctx) {
+		if v, err := cur.Current.LookupErr("gridfs_id"); err == nil {
+			ids = append(ids, v)
+		}
+	}
+	return ids
+}
+
+func (s *Store) deleteFiles(ctx context.Context, ids []any) {
+	for _, id := range ids {
+		if err := s.bodies.Delete(ctx, id); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
+			s.log.Warn("reqcache: mongo: a body file was not deleted", zap.Error(err))
+		}
+	}
+}
+
+// Delete implements stores.Store.
+func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	return s.deleteWhere(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}})
+}
+
+func (s *Store) deleteWhere(ctx context.Context, filter bson.D) (int, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	files := s.fileIDs(c, filter)
+	res, err := s.entries.DeleteMany(c, filter)
+	if err != nil {
+		return 0, s.check(ctx, err)
+	}
+	s.deleteFiles(c, files)
+	return int(res.DeletedCount), nil
+}
+
+// DeleteWhere implements stores.ConditionalDeleter on the server.
+func (s *Store) DeleteWhere(ctx context.Context, cond stores.Condition) (int, error) {
+	var or bson.A
+	if !cond.ExpiredBefore.IsZero() {
+		or = append(or, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lt", Value: cond.ExpiredBefore.UTC()}}}})
+	}
+	if !cond.CreatedBefore.IsZero() {
+		or = append(or, bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: cond.CreatedBefore.UTC()}}}})
+	}
+	if len(or) == 0 {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if s.closed.Load() {
+			return 0, stores.ErrClosed
+		}
+		return 0, nil
+	}
+	return s.deleteWhere(ctx, bson.D{{Key: "$or", Value: or}})
+}
+
+// GetAlias implements stores.Store.
+func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
+	var d struct {
+		Value string `bson:"value"`
+	}
+	err = s.aliases.FindOne(c, bson.D{{Key: "_id", Value: alias}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", stores.ErrNotFound
+	}
+	if err != nil {
+		return "", s.check(ctx, err)
+	}
+	return d.Value, nil
+}
+
+// SetAlias implements stores.Store.
+func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	err = upsert(c, s.aliases, alias, bson.D{{Key: "_id", Value: alias}, {Key: "value", Value: value}})
+	return s.check(ctx, err)
+}
+
+// DeleteAlias implements stores.Store.
+func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if len(aliases) == 0 {
+		return nil
+	}
+	_, err = s.aliases.DeleteMany(c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: aliases}}}})
+	return s.check(ctx, err)
+}
+
+// Scan implements stores.Store. It is bounded by the caller's context, not
+// by op_timeout: a scan of a large cache takes as long as it takes.
+func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
+	if s.closed.Load() {
+		return stores.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cur, err := s.entries.Find(ctx, bson.D{})
+	if err != nil {
+		return s.check(ctx, err)
+	}
+	defer cur.Close(ctx)
+	now := s.now()
+	for cur.Next(ctx) {
+		e, err := s.decode(ctx, cur.Current)
+		if err != nil || e.Discarded(now) {
+			continue
+		}
+		if !fn(e) {
+			return nil
+		}
+	}
+	return s.check(ctx, cur.Err())
+}
+
+// Len implements stores.Store.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := s.entries.CountDocuments(c, bson.D{})
+	if err != nil {
+		return 0, s.check(ctx, err)
+	}
+	return int(n), nil
+}
+
+// Clear implements stores.Store.
+func (s *Store) Clear(ctx context.Context) error {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := s.entries.DeleteMany(c, bson.D{}); err != nil {
+		return s.check(ctx, err)
+	}
+	if _, err := s.aliases.DeleteMany(c, bson.D{}); err != nil {
+		return s.check(ctx, err)
+	}
+	return s.check(ctx, s.bodies.Drop(c))
+}
+
+// Close implements stores.Store.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opTimeout)
+	defer cancel()
+	return s.client.Disconnect(ctx)
+}

@@ -1,0 +1,192 @@
+package mongo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	driver "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/mongotest"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/mongo"
+	"github.com/reqcache/reqcache/stores/storetest"
+)
+
+func TestMain(m *testing.M) { mongotest.Main(m) }
+
+func cfgFor(t *testing.T, uri string) config.Mongo {
+	c := config.Default().Mongo
+	c.URI = uri
+	c.Database = "reqcache_test"
+	c.Collection = mongotest.Name(t)
+	c.ConnectTimeout = config.Duration(10 * time.Second)
+	c.OpTimeout = config.Duration(5 * time.Second)
+	return c
+}
+
+func open(t *testing.T, c config.Mongo) *mongo.Store {
+	t.Helper()
+	s, err := mongo.New(context.Background(), c, nil)
+	if err != nil {
+		t.Fatalf("mongo.New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	uri := mongotest.URI(t)
+	storetest.Run(t, func(t *testing.T) stores.Store { return open(t, cfgFor(t, uri)) })
+}
+
+// raw gives direct access to the collection, to see and damage documents.
+func raw(t *testing.T, c config.Mongo) *driver.Collection {
+	client, err := driver.Connect(options.Client().ApplyURI(c.URI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client.Database(c.Database).Collection(c.Collection)
+}
+
+func TestDocumentsAreReadable(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	s := open(t, c)
+	ctx := context.Background()
+	e := storetest.NewEntry("k1")
+	if err := s.Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	var doc bson.M
+	if err := raw(t, c).FindOne(ctx, bson.D{{Key: "_id", Value: "k1"}}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["url"] != e.URL || doc["method"] != e.Method || doc["status"] != int32(e.StatusCode) {
+		t.Fatalf("document fields: %v", doc)
+	}
+	if _, ok := doc["created_at"].(bson.DateTime); !ok {
+		t.Fatalf("created_at is %T, want a BSON date", doc["created_at"])
+	}
+}
+
+func TestCorruptDocumentsAreMisses(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	s := open(t, c)
+	ctx := context.Background()
+	coll := raw(t, c)
+	docs := []any{
+		bson.D{{Key: "_id", Value: "wrong-type"}, {Key: "v", Value: 1}, {Key: "status", Value: "two hundred"}},
+		bson.D{{Key: "_id", Value: "future-version"}, {Key: "v", Value: 99}, {Key: "status", Value: 200}},
+		bson.D{{Key: "_id", Value: "bad-size"}, {Key: "v", Value: 1}, {Key: "status", Value: 200}, {Key: "body", Value: []byte("abc")}, {Key: "body_size", Value: 10}},
+	}
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, storetest.NewEntry("good")); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"wrong-type", "future-version", "bad-size"} {
+		if _, err := s.Get(ctx, k); !errors.Is(err, stores.ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", k, err)
+		}
+	}
+	seen := 0
+	if err := s.Scan(ctx, func(e *stores.Entry) bool { seen++; return true }); err != nil || seen != 1 {
+		t.Fatalf("Scan saw %d entries (%v), want only the good one", seen, err)
+	}
+}
+
+func TestLargeBodyGoesThroughGridFS(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	s := open(t, c)
+	ctx := context.Background()
+	e := storetest.NewEntry("big")
+	e.Body = bytes.Repeat([]byte("0123456789abcdef"), 20<<20/16) // 20 MiB
+	if err := s.Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Body, e.Body) {
+		t.Fatalf("body of %d bytes came back as %d", len(e.Body), len(got.Body))
+	}
+	files := func() int64 {
+		client, _ := driver.Connect(options.Client().ApplyURI(c.URI))
+		defer client.Disconnect(ctx)
+		n, err := client.Database(c.Database).Collection(c.Collection+"_bodies.files").CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if files() != 1 {
+		t.Fatalf("%d GridFS files, want 1", files())
+	}
+	if n, err := s.Delete(ctx, "big"); n != 1 || err != nil {
+		t.Fatalf("Delete: %d %v", n, err)
+	}
+	if files() != 0 {
+		t.Fatal("deleting the entry left its GridFS file")
+	}
+}
+
+func TestUnreachableServerFailsFastWithMaskedPassword(t *testing.T) {
+	c := config.Default().Mongo
+	c.URI = "mongodb://reqcache:hunter2@127.0.0.1:1/?connectTimeoutMS=500"
+	c.ConnectTimeout = config.Duration(time.Second)
+	start := time.Now()
+	_, err := mongo.New(context.Background(), c, nil)
+	if err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v with connect_timeout 1s", d)
+	}
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("error must name the host and hide the password: %v", err)
+	}
+}
+
+func TestOutageAndRecovery(t *testing.T) {
+	srv := mongotest.Private(t)
+	c := cfgFor(t, srv.URI)
+	c.OpTimeout = config.Duration(time.Second)
+	s := open(t, c)
+	ctx := context.Background()
+	if err := s.Set(ctx, storetest.NewEntry("k")); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		if _, err := s.Get(ctx, "k"); err == nil {
+			t.Fatal("Get succeeded with the server down")
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("5 failing Gets took %v: the store must fail fast during an outage", d)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := s.Get(ctx, "k")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover after the restart: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
