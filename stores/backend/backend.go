@@ -13,6 +13,8 @@ import (
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/stores"
 	"github.com/reqcache/reqcache/stores/memory"
+	"github.com/reqcache/reqcache/stores/mongo"
+	"github.com/reqcache/reqcache/stores/tiered"
 )
 
 // Open opens the store cfg.Backend names. Connecting to MongoDB is bounded
@@ -24,8 +26,19 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 	switch cfg.Backend {
 	case "", config.BackendMemory:
 		return memory.New(cfg.Memory, logger)
-	case config.BackendMongo, config.BackendTiered:
-		return nil, fmt.Errorf("reqcache: backend %q is not available in this build yet", cfg.Backend)
+	case config.BackendMongo:
+		return mongo.New(ctx, cfg.Mongo, logger)
+	case config.BackendTiered:
+		back, err := mongo.New(ctx, cfg.Mongo, logger)
+		if err != nil {
+			return nil, err
+		}
+		front, err := memory.New(cfg.Memory, logger)
+		if err != nil {
+			back.Close()
+			return nil, err
+		}
+		return tiered.New(front, back, cfg.Memory.MaxAge.Std(), logger), nil
 	}
 	return nil, fmt.Errorf("reqcache: unknown backend %q (want memory, mongo or tiered)", cfg.Backend)
 }

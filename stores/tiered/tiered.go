@@ -1,0 +1,253 @@
+// Package tiered puts a fast store (bigcache, in this process) in front of
+// a shared one (MongoDB): reads are answered by the front when it can, and
+// otherwise by the back, whose answer fills the front; writes and deletes go
+// to both.
+//
+// Consistency: within one process a read sees every write and delete made
+// before it (read-your-writes). Another process's writes and deletes reach
+// this process's front at the latest after maxAge (the [memory] max_age
+// key): a copy in the front is dropped after that long and read again from
+// the back. With maxAge = 0 the front keeps copies until they are evicted or
+// expire, so a delete made elsewhere may go unseen here until then. The back
+// is the truth: Len, Scan and server-side deletes use it.
+package tiered
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/stores"
+)
+
+// Store is a front store in front of a back store.
+type Store struct {
+	front, back stores.Store
+	maxAge      time.Duration
+	log         *zap.Logger
+	now         func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that dates front copies, for tests.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns a Store reading front first. maxAge caps how long a copy
+// stays in front (0: no cap). The Store owns both: Close closes them.
+func New(front, back stores.Store, maxAge time.Duration, logger *zap.Logger, opts ...Option) *Store {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &Store{front: front, back: back, maxAge: maxAge, log: logger, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// discardKey keeps an entry's own DiscardAt in its front copy, whose
+// DiscardAt is the maxAge cap. It is not a valid header name, so it cannot
+// collide with a real request header, and it is removed on every read.
+const discardKey = "\x00reqcache-discard-at"
+
+// frontCopy is e as the front keeps it: dropped after maxAge at the latest.
+func (s *Store) frontCopy(e *stores.Entry) *stores.Entry {
+	if s.maxAge <= 0 {
+		return e
+	}
+	c := *e
+	c.RequestHeader = e.RequestHeader.Clone()
+	if c.RequestHeader == nil {
+		c.RequestHeader = make(map[string][]string, 1)
+	}
+	own := ""
+	if !e.DiscardAt.IsZero() {
+		own = e.DiscardAt.Format(time.RFC3339Nano)
+	}
+	c.RequestHeader[discardKey] = []string{own}
+	if limit := s.now().Add(s.maxAge); c.DiscardAt.IsZero() || limit.Before(c.DiscardAt) {
+		c.DiscardAt = limit
+	}
+	return &c
+}
+
+// fromFront undoes frontCopy.
+func fromFront(e *stores.Entry) *stores.Entry {
+	vs, ok := e.RequestHeader[discardKey]
+	if !ok {
+		return e
+	}
+	delete(e.RequestHeader, discardKey)
+	e.DiscardAt = time.Time{}
+	if len(vs) == 1 && vs[0] != "" {
+		if t, err := time.Parse(time.RFC3339Nano, vs[0]); err == nil {
+			e.DiscardAt = t
+		}
+	}
+	return e
+}
+
+func (s *Store) frontFailed(op string, err error) {
+	if errors.Is(err, stores.ErrTooLarge) || errors.Is(err, stores.ErrClosed) {
+		return
+	}
+	if ce := s.log.Check(zap.DebugLevel, "reqcache: tiered: memory tier failed"); ce != nil {
+		ce.Write(zap.String("op", op), zap.Error(err))
+	}
+}
+
+// Get implements stores.Store.
+func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if e, err := s.front.Get(ctx, key); err == nil {
+		return fromFront(e), nil
+	} else if errors.Is(err, stores.ErrClosed) {
+		return nil, err
+	} else if errors.Is(err, stores.ErrCorrupt) {
+		_, _ = s.front.Delete(ctx, key)
+	}
+	e, err := s.back.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.front.Set(ctx, s.frontCopy(e)); err != nil {
+		s.frontFailed("fill", err)
+	}
+	return e, nil
+}
+
+// Set implements stores.Store: the back first (the truth), then the front.
+func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
+	if err := s.back.Set(ctx, e); err != nil {
+		// A front copy would now be stale.
+		_, _ = s.front.Delete(ctx, e.Key)
+		return err
+	}
+	if err := s.front.Set(ctx, s.frontCopy(e)); err != nil {
+		s.frontFailed("set", err)
+	}
+	return nil
+}
+
+// Delete implements stores.Store.
+func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
+	if _, err := s.front.Delete(ctx, keys...); err != nil {
+		s.frontFailed("delete", err)
+		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
+			return 0, err
+		}
+	}
+	return s.back.Delete(ctx, keys...)
+}
+
+// GetAlias implements stores.Store. Aliases are read from the back, with
+// the front as a cache of them like of entries (not capped: aliases are
+// rewritten, not expired).
+func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if v, err := s.front.GetAlias(ctx, alias); err == nil {
+		return v, nil
+	} else if errors.Is(err, stores.ErrClosed) {
+		return "", err
+	}
+	v, err := s.back.GetAlias(ctx, alias)
+	if err != nil {
+		return "", err
+	}
+	if s.maxAge <= 0 {
+		if err := s.front.SetAlias(ctx, alias, v); err != nil {
+			s.frontFailed("fill alias", err)
+		}
+	}
+	return v, nil
+}
+
+// SetAlias implements stores.Store.
+func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
+	if err := s.back.SetAlias(ctx, alias, value); err != nil {
+		_ = s.front.DeleteAlias(ctx, alias)
+		return err
+	}
+	if s.maxAge <= 0 {
+		if err := s.front.SetAlias(ctx, alias, value); err != nil {
+			s.frontFailed("set alias", err)
+		}
+	}
+	return nil
+}
+
+// DeleteAlias implements stores.Store.
+func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
+	if err := s.front.DeleteAlias(ctx, aliases...); err != nil {
+		s.frontFailed("delete alias", err)
+		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return s.back.DeleteAlias(ctx, aliases...)
+}
+
+// Scan implements stores.Store over the back.
+func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
+	return s.back.Scan(ctx, fn)
+}
+
+// Len implements stores.Store over the back.
+func (s *Store) Len(ctx context.Context) (int, error) { return s.back.Len(ctx) }
+
+// Clear implements stores.Store.
+func (s *Store) Clear(ctx context.Context) error {
+	if err := s.front.Clear(ctx); err != nil {
+		s.frontFailed("clear", err)
+		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return s.back.Clear(ctx)
+}
+
+// DeleteWhere implements stores.ConditionalDeleter: the back deletes on
+// its side; the front drops its copies of the same entries.
+func (s *Store) DeleteWhere(ctx context.Context, c stores.Condition) (int, error) {
+	var frontKeys []string
+	_ = s.front.Scan(ctx, func(e *stores.Entry) bool {
+		if c.Matches(fromFront(e)) {
+			frontKeys = append(frontKeys, e.Key)
+		}
+		return true
+	})
+	if len(frontKeys) > 0 {
+		_, _ = s.front.Delete(ctx, frontKeys...)
+	}
+	if cd, ok := s.back.(stores.ConditionalDeleter); ok {
+		return cd.DeleteWhere(ctx, c)
+	}
+	var keys []string
+	if err := s.back.Scan(ctx, func(e *stores.Entry) bool {
+		if c.Matches(e) {
+			keys = append(keys, e.Key)
+		}
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		return 0, ctx.Err()
+	}
+	return s.back.Delete(ctx, keys...)
+}
+
+// Close implements stores.Store, closing both tiers.
+func (s *Store) Close() error {
+	errFront := s.front.Close()
+	errBack := s.back.Close()
+	return errors.Join(errFront, errBack)
+}
