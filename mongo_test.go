@@ -1,0 +1,234 @@
+package reqcache_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mongodriver "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/reqcache/reqcache"
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/mongotest"
+	"github.com/reqcache/reqcache/session"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	mongotest.Main(m)
+}
+
+func mongoConfig(t *testing.T, uri, backend string) *config.Config {
+	c := smallConfig()
+	c.Backend = backend
+	c.Mongo.URI = uri
+	c.Mongo.Database = "reqcache_test"
+	c.Mongo.Collection = mongotest.Name(t)
+	c.Mongo.ConnectTimeout = config.Duration(10 * time.Second)
+	c.Mongo.OpTimeout = config.Duration(time.Second)
+	return c
+}
+
+func TestMongoPersistsAcrossReinstall(t *testing.T) {
+	for _, backend := range []string{config.BackendMongo, config.BackendTiered} {
+		t.Run(backend, func(t *testing.T) {
+			srv, n := countingOrigin(t)
+			cfg := mongoConfig(t, mongotest.URI(t), backend)
+			for i := 0; i < 3; i++ {
+				if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+					t.Fatal(err)
+				}
+				body, resp := httpGet(t, srv.URL+"/persist?api_key=secret-value")
+				if body != "origin:/persist" || (i > 0) != session.InfoOf(resp).FromCache {
+					t.Fatalf("round %d: %q %+v", i, body, session.InfoOf(resp))
+				}
+				mustUninstall(t)
+			}
+			if n.Load() != 1 {
+				t.Fatalf("origin saw %d requests across three installations, want 1", n.Load())
+			}
+			assertNoSecretStored(t, cfg, "secret-value")
+		})
+	}
+}
+
+// The child process: fetch one URL through a mongo-backed installation and
+// print whether it came from the cache.
+const childEnv = "REQCACHE_TEST_CHILD"
+
+func runChild() int {
+	cfg := config.Default()
+	cfg.Backend = config.BackendMongo
+	cfg.Mongo.URI = os.Getenv("CHILD_MONGO_URI")
+	cfg.Mongo.Database = "reqcache_test"
+	cfg.Mongo.Collection = os.Getenv("CHILD_COLLECTION")
+	cfg.Memory.MaxSizeMB, cfg.Memory.Shards = 8, 8
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		fmt.Println("install:", err)
+		return 1
+	}
+	defer reqcache.Uninstall()
+	req, _ := http.NewRequest(http.MethodGet, os.Getenv("CHILD_URL"), nil)
+	req.Header.Set("Authorization", "Bearer shared-user")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println("get:", err)
+		return 1
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("from_cache=%v body=%s\n", session.InfoOf(resp).FromCache, body)
+	return 0
+}
+
+func TestTwoProcessesShareEntries(t *testing.T) {
+	uri := mongotest.URI(t)
+	srv, n := countingOrigin(t)
+	collection := mongotest.Name(t)
+	run := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"=1", "CHILD_MONGO_URI="+uri,
+			"CHILD_COLLECTION="+collection, "CHILD_URL="+srv.URL+"/shared")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := run(); got != "from_cache=false body=origin:/shared" {
+		t.Fatalf("first process: %s", got)
+	}
+	// A second OS process, with the same credentials, is answered from
+	// what the first stored (the credential key lives in the store).
+	if got := run(); got != "from_cache=true body=origin:/shared" {
+		t.Fatalf("second process: %s", got)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("origin saw %d requests", n.Load())
+	}
+}
+
+func TestMongoOutageUnderLoad(t *testing.T) {
+	srv := mongotest.Private(t)
+	var originHits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originHits.Add(1)
+		io.WriteString(w, "v:"+r.URL.Path)
+	}))
+	defer origin.Close()
+	cfg := mongoConfig(t, srv.URI, config.BackendMongo)
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	client := reqcache.Installed().Client()
+
+	var sent, failed atomic.Int64
+	load := func(stop <-chan struct{}) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					path := fmt.Sprintf("/item/%d", (g*7+i)%20)
+					resp, err := client.Get(origin.URL + path)
+					sent.Add(1)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || string(b) != "v:"+path {
+						failed.Add(1)
+					}
+				}
+			}(g)
+		}
+		return &wg
+	}
+	stop := make(chan struct{})
+	wg := load(stop)
+	time.Sleep(300 * time.Millisecond)
+	srv.Stop() // MongoDB goes away under load
+	time.Sleep(1500 * time.Millisecond)
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d requests failed during the outage", failed.Load(), sent.Load())
+	}
+	if reqcache.Installed().Stats().StoreErrors == 0 {
+		t.Fatal("the outage was not noticed")
+	}
+	// Caching resumes by itself once the server is back.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		u := origin.URL + "/after-restart"
+		client.Get(u)
+		resp, err := client.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if session.InfoOf(resp).FromCache {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("caching did not resume after the restart")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("outage: %d requests, %d failed, %d reached the origin", sent.Load(), failed.Load(), originHits.Load())
+}
+
+// assertNoSecretStored reads every document of the collection as the
+// server holds it and fails when secret appears anywhere.
+func assertNoSecretStored(t *testing.T, cfg *config.Config, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := mongodriver.Connect(options.Client().ApplyURI(cfg.Mongo.URI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	db := client.Database(cfg.Mongo.Database)
+	for _, coll := range []string{cfg.Mongo.Collection, cfg.Mongo.Collection + "_aliases"} {
+		cur, err := db.Collection(coll).Find(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := 0
+		for cur.Next(ctx) {
+			docs++
+			if strings.Contains(cur.Current.String(), secret) {
+				t.Fatalf("%s holds the secret in the clear: %s", coll, cur.Current)
+			}
+		}
+		cur.Close(ctx)
+		if coll == cfg.Mongo.Collection && docs == 0 {
+			t.Fatal("nothing stored: the check would prove nothing")
+		}
+	}
+}
