@@ -277,7 +277,7 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	if err != nil {
 		return nil, s.check(ctx, err)
 	}
-	e, err := s.decode(c, raw)
+	e, err := s.decode(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,9 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 	body := d.Body
 	if d.GridFSID != nil {
 		var buf bytes.Buffer
-		if _, err := s.bodies.DownloadToStream(ctx, d.GridFSID, &buf); err != nil {
+		gctx, cancel := context.WithTimeout(ctx, s.bodyTimeout(d.BodySize))
+		defer cancel()
+		if _, err := s.bodies.DownloadToStream(gctx, d.GridFSID, &buf); err != nil {
 			if errors.Is(err, mongo.ErrFileNotFound) {
 				return nil, fmt.Errorf("%w: body file missing", stores.ErrCorrupt)
 			}
@@ -345,7 +347,9 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
 	}
 	if len(e.Body) > inlineLimit {
-		id, err := s.bodies.UploadFromStream(c, e.Key, bytes.NewReader(e.Body))
+		gctx, gcancel := context.WithTimeout(ctx, s.bodyTimeout(int64(len(e.Body))))
+		defer gcancel()
+		id, err := s.bodies.UploadFromStream(gctx, e.Key, bytes.NewReader(e.Body))
 		if err != nil {
 			return s.check(ctx, err)
 		}
@@ -363,6 +367,12 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	}
 	s.deleteFiles(c, old)
 	return nil
+}
+
+// bodyTimeout bounds moving a GridFS body: op_timeout plus a second per
+// MiB, since op_timeout is sized for one small document.
+func (s *Store) bodyTimeout(size int64) time.Duration {
+	return s.opTimeout + time.Duration(size>>20)*time.Second
 }
 
 // upsert replaces or inserts the document with _id id. Two concurrent
