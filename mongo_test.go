@@ -232,3 +232,34 @@ func assertNoSecretStored(t *testing.T, cfg *config.Config, secret string) {
 		}
 	}
 }
+
+// BenchmarkBackendHit is a cache hit through http.DefaultClient on each
+// backend, in one run: memory, tiered (served by its memory tier) and
+// mongo (every hit a round trip to the server).
+func BenchmarkBackendHit(b *testing.B) {
+	srv := benchOrigin(b, body1K)
+	url := srv.URL + "/v1/items?id=42"
+	for _, backend := range []string{config.BackendMemory, config.BackendTiered, config.BackendMongo} {
+		b.Run(backend, func(b *testing.B) {
+			cfg := smallConfig()
+			cfg.Backend = backend
+			if backend != config.BackendMemory {
+				cfg.Mongo.URI = mongotest.URI(b)
+				cfg.Mongo.Database = "reqcache_bench"
+				cfg.Mongo.Collection = mongotest.Name(b)
+			}
+			if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+				b.Fatal(err)
+			}
+			defer reqcache.Uninstall()
+			getAll(b, http.DefaultClient, url)
+			b.ReportAllocs()
+			for b.Loop() {
+				getAll(b, http.DefaultClient, url)
+			}
+			if st := reqcache.Installed().Stats(); st.Misses != 1 {
+				b.Fatalf("%d misses: the loop did not hit", st.Misses)
+			}
+		})
+	}
+}
