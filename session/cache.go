@@ -191,7 +191,7 @@ type CachedResponse struct {
 func (r *CachedResponse) Response() *http.Response {
 	u, _ := url.Parse(r.URL)
 	req := &http.Request{Method: r.Method, URL: u, Header: r.RequestHeader.Clone()}
-	return responseFrom(cloneEntry(r.Entry), req)
+	return responseFrom(cloneEntry(r.Entry), req, nil)
 }
 
 // Responses yields the stored responses chosen by f, in no order. A store

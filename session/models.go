@@ -154,18 +154,23 @@ func statusLine(code int) string {
 	return strconv.Itoa(code)
 }
 
-// responseFrom builds the response a stored entry answers with. The entry's
-// header map becomes the response's (a store returns fresh maps), so the
-// entry must not be used to write afterwards.
-func responseFrom(e *stores.Entry, req *http.Request) *http.Response {
+// responseFrom builds the response a stored entry answers with, reading
+// its body from r (a new reader when nil). The entry's header map becomes
+// the response's (a store returns fresh maps), so the entry must not be
+// used to write afterwards.
+func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Response {
 	h := e.Header
 	if h == nil {
-		h = make(http.Header, 1)
+		h = make(http.Header, 2)
 	}
 	body := e.Body
 	if req.Method == http.MethodHead {
 		body = nil
 	}
+	if r == nil {
+		r = &bodyReader{}
+	}
+	r.Reset(body)
 	return &http.Response{
 		Status:        statusLine(e.StatusCode),
 		StatusCode:    e.StatusCode,
@@ -173,7 +178,7 @@ func responseFrom(e *stores.Entry, req *http.Request) *http.Response {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          newBody(body),
+		Body:          r,
 		ContentLength: int64(len(e.Body)),
 		Request:       req,
 	}

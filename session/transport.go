@@ -232,7 +232,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 // deleted and not used.
 func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entry, string) {
 	if s.filter != nil {
-		resp := responseFrom(cloneEntry(e), x.req)
+		resp := responseFrom(cloneEntry(e), x.req, nil)
 		if !s.filter(resp) {
 			if !x.p.ReadOnly {
 				s.deleteKeys(x.req.Context(), key)
@@ -294,15 +294,8 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 	if !stale {
 		detail = ""
 	}
-	h := e.Header
-	if h == nil {
-		h = make(http.Header, 2)
-	}
-	body := e.Body
-	if x.req.Method == http.MethodHead {
-		body = nil
-	}
-	hs.body.Reset(body)
+	resp := responseFrom(e, x.req, &hs.body)
+	h := resp.Header
 	if x.p.CacheControl {
 		hs.age[0] = itoa(int64(currentAge(e, now) / time.Second))
 		h["Age"] = hs.age[:1:1]
@@ -314,17 +307,8 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 		h["Cache-Status"] = hs.status[:1:1]
 	}
 	s.stats.bytesServed.Add(int64(len(e.Body)))
-	return &http.Response{
-		Status:        statusLine(e.StatusCode),
-		StatusCode:    e.StatusCode,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          &hs.body,
-		ContentLength: int64(len(e.Body)),
-		Request:       x.req.WithContext(&hs.ctx),
-	}
+	resp.Request = x.req.WithContext(&hs.ctx)
+	return resp
 }
 
 // gatewayTimeout is the answer to only-if-cached when nothing usable is
