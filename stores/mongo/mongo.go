@@ -233,17 +233,26 @@ func timeOf(p *time.Time) time.Time {
 // op bounds a call by op_timeout and fails fast while the server looks
 // down.
 func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	if s.closed.Load() {
-		return nil, nil, stores.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.ready(ctx); err != nil {
 		return nil, nil, err
-	}
-	if until := s.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
-		return nil, nil, ErrUnavailable
 	}
 	c, cancel := context.WithTimeout(ctx, s.opTimeout)
 	return c, cancel, nil
+}
+
+// ready reports why a call cannot start: the store is closed, the caller
+// gave up, or the server looked down a moment ago.
+func (s *Store) ready(ctx context.Context) error {
+	if s.closed.Load() {
+		return stores.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if until := s.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		return ErrUnavailable
+	}
+	return nil
 }
 
 // check records an outage-like error so that the next calls fail fast.
@@ -334,11 +343,9 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 
 // Set implements stores.Store.
 func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
-	c, cancel, err := s.op(ctx)
-	if err != nil {
+	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	defer cancel()
 	d := document{
 		ID: e.Key, V: stores.ModelVersion, Method: e.Method, URL: e.URL, Status: e.StatusCode,
 		Headers: toFields(e.Header), BodySize: int64(len(e.Body)),
@@ -347,9 +354,11 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
 	}
 	if len(e.Body) > inlineLimit {
+		// The body first, under its own size-proportional deadline; the
+		// document's op_timeout starts after it.
 		gctx, gcancel := context.WithTimeout(ctx, s.bodyTimeout(int64(len(e.Body))))
-		defer gcancel()
 		id, err := s.bodies.UploadFromStream(gctx, e.Key, bytes.NewReader(e.Body))
+		gcancel()
 		if err != nil {
 			return s.check(ctx, err)
 		}
@@ -357,9 +366,10 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	} else {
 		d.Body = append([]byte{}, e.Body...)
 	}
+	c, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
 	old := s.fileIDs(c, bson.D{{Key: "_id", Value: e.Key}})
-	err = upsert(c, s.entries, e.Key, d)
-	if err != nil {
+	if err := upsert(c, s.entries, e.Key, d); err != nil {
 		if d.GridFSID != nil {
 			_ = s.bodies.Delete(context.WithoutCancel(c), d.GridFSID)
 		}
