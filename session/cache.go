@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/reqcache/reqcache/config"
@@ -132,7 +133,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		if alias, err := c.s.store.GetAlias(ctx, primary); err == nil {
 			if idx, ok := decodeVaryIndex(alias); ok {
 				direct = append(direct, variantKey(primary, idx.names, r.Header))
-			} else if t, ok := cutPrefix(alias, aliasRedirect); ok {
+			} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
 				direct = append(direct, t)
 			}
 		}

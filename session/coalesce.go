@@ -94,11 +94,3 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 	}
 	close(f.done)
 }
-
-// inFlight reports whether a request for key is running.
-func (g *flightGroup) inFlight(key string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, ok := g.flights[key]
-	return ok
-}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -211,7 +212,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	var target string
 	if idx, ok := decodeVaryIndex(alias); ok {
 		target = variantKey(x.key, idx.names, x.req.Header)
-	} else if t, ok := cutPrefix(alias, aliasRedirect); ok {
+	} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
 		target = t
 	} else {
 		return nil, ""
@@ -241,13 +242,6 @@ func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entr
 		}
 	}
 	return e, key
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 // get reads one entry; ok is false on a miss, a store error (logged) or a
