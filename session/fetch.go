@@ -219,7 +219,7 @@ func (s *Session) entryResult(e *stores.Entry, key string, info Info, fwd string
 
 func (s *Session) logStaleIfError(x *exchange, err error) {
 	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
-		ce.Write(zap.String("key", x.key), zap.Error(err))
+		ce.Write(zap.String("key", x.key), x.p.keys.errorField(err))
 	}
 }
 

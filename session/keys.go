@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash"
 	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // Redacted replaces ignored parameters (credentials) in everything stored.
@@ -377,4 +381,24 @@ func NormalizeURL(rawURL string, ignored []string) (string, error) {
 		return "", err
 	}
 	return newKeyer(ignored, false, nil).redactedURL(u), nil
+}
+
+// errorField logs err with any URL it carries redacted: an upstream that
+// wraps an http.Client returns *url.Error, whose text holds the full
+// request URL, ignored parameters and user info included.
+func (k *keyer) errorField(err error) zap.Field {
+	var ue *url.Error
+	if err == nil || !errors.As(err, &ue) {
+		return zap.Error(err)
+	}
+	safe := "(unparsable URL)"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		safe = k.redactedURL(u)
+	}
+	inner := ""
+	if ue.Err != nil {
+		inner = strings.ReplaceAll(ue.Err.Error(), ue.URL, safe)
+	}
+	rebuilt := fmt.Sprintf("%s %q: %s", ue.Op, safe, inner)
+	return zap.String("error", strings.ReplaceAll(err.Error(), ue.Error(), rebuilt))
 }

@@ -42,6 +42,11 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 	if p.keys.varyUncacheable(names, star) {
 		return false, "vary"
 	}
+	if !p.SeparateCredentials && len(resp.Header["Set-Cookie"]) > 0 {
+		// Entries are shared across credentials here, and a cookie set
+		// for one user must never be handed to another.
+		return false, "set-cookie"
+	}
 	if s.filter != nil {
 		probe := *resp
 		probe.Header = resp.Header.Clone()
