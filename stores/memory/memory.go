@@ -68,6 +68,7 @@ type Store struct {
 type caches struct {
 	entries *bigcache.BigCache
 	aliases *bigcache.BigCache
+	hot     *hotSet // decoded copies of recently read entries
 }
 
 var _ stores.Store = (*Store)(nil)
@@ -122,12 +123,16 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 		entries.Close()
 		return nil, fmt.Errorf("reqcache: memory store aliases: %w", err)
 	}
-	s.c.Store(&caches{entries: entries, aliases: aliases})
+	s.c.Store(&caches{entries: entries, aliases: aliases, hot: newHotSet(hotBytes(entryMB))})
 	if ce := logger.Check(zap.DebugLevel, "reqcache: memory store opened"); ce != nil {
 		ce.Write(zap.Int("max_size_mb", sizeMB), zap.Int("shards", shards), zap.Int("max_entry_bytes", s.MaxEntrySize()))
 	}
 	return s, nil
 }
+
+// hotBytes is the heap the hot set may take: 1/16 of the store, at most
+// 32 MiB.
+func hotBytes(entryMB int) int { return min(entryMB<<20/16, 32<<20) }
 
 // fitShards lowers shards (a power of two) until each of sizeMB/shards is
 // at least minShardBytes, keeping at least one shard.
@@ -191,11 +196,12 @@ func (s *Store) open(ctx context.Context) (*caches, error) {
 // Get returns the entry under key: stores.ErrNotFound when there is none
 // or it is past its DiscardAt (it is then deleted), an error wrapping
 // stores.ErrCorrupt when the stored bytes do not decode (the caller deletes
-// it). Expired entries are returned. The entry is decoded in place from
-// the private copy bigcache makes (see DecodeOwned): its Body and strings
-// share that one buffer and nothing in the store, so the entry and its
-// header maps are the caller's, but Body must not be written to. Keeping
-// any of its strings keeps the whole buffer alive.
+// it). Expired entries are returned. The entry and its header maps are the
+// caller's; its Body and strings are shared and must not be written to.
+// A first read decodes bigcache's private copy in place (see DecodeOwned);
+// repeated reads of an entry are answered from a bounded set of decoded
+// copies (1/16 of the store, at most 32 MiB) that every Set, Delete and
+// Clear updates, which saves bigcache's copy and the decoding.
 func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	c, err := s.open(ctx)
 	if err != nil {
@@ -204,13 +210,22 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	if len(key) > maxKeyLen {
 		return nil, stores.ErrNotFound
 	}
+	e, gen := c.hot.get(key)
+	if e != nil {
+		if !e.DiscardAt.IsZero() && e.Discarded(time.Now()) {
+			_ = c.entries.Delete(key)
+			c.hot.remove(key)
+			return nil, stores.ErrNotFound
+		}
+		return e, nil
+	}
 	b, err := c.entries.Get(key)
 	if err != nil {
 		// bigcache.ErrEntryNotFound, or a queue error for an index that
 		// Clear has just reset: a miss either way.
 		return nil, stores.ErrNotFound
 	}
-	e, err := DecodeOwned(b) // b is bigcache's fresh copy: ours alone
+	e, err = DecodeOwned(b) // b is bigcache's fresh copy: ours alone
 	if err == nil && e.Key != key {
 		err = fmt.Errorf("%w: entry holds key %q", stores.ErrCorrupt, e.Key)
 	}
@@ -223,6 +238,9 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	if !e.DiscardAt.IsZero() && e.Discarded(time.Now()) {
 		_ = c.entries.Delete(key)
 		return nil, stores.ErrNotFound
+	}
+	if c.hot.wants(e) {
+		c.hot.add(copyEntry(e), gen)
 	}
 	return e, nil
 }
@@ -244,6 +262,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	n := EncodedLen(e)
 	if size := n + len(e.Key) + bigcacheOverhead; size > s.maxEntry {
 		_ = c.entries.Delete(e.Key)
+		c.hot.remove(e.Key)
 		return s.tooLarge(e, size, fmt.Errorf("%w: %d bytes, the memory store takes at most %d per entry", stores.ErrTooLarge, size-bigcacheOverhead, s.MaxEntrySize()))
 	}
 	bp, _ := s.bufs.Get().(*[]byte)
@@ -253,6 +272,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	}
 	buf := AppendEncode((*bp)[:0], e)
 	err = c.entries.Set(e.Key, buf) // copies buf
+	c.hot.remove(e.Key)
 	if cap(buf) <= maxPooledBuf {
 		*bp = buf[:0]
 		s.bufs.Put(bp)
@@ -280,7 +300,11 @@ func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
 	}
 	n := 0
 	for _, k := range keys {
-		if len(k) <= maxKeyLen && c.entries.Delete(k) == nil {
+		if len(k) > maxKeyLen {
+			continue
+		}
+		c.hot.remove(k)
+		if c.entries.Delete(k) == nil {
 			n++
 		}
 	}
@@ -389,6 +413,7 @@ func (s *Store) Clear(ctx context.Context) error {
 		return err
 	}
 	_ = c.entries.Reset()
+	c.hot.clear()
 	_ = c.aliases.Reset()
 	return nil
 }
@@ -397,6 +422,7 @@ func (s *Store) Clear(ctx context.Context) error {
 // return. Later calls return stores.ErrClosed; Close itself is idempotent.
 func (s *Store) Close() error {
 	if c := s.c.Swap(nil); c != nil {
+		c.hot.clear()
 		_ = c.entries.Close()
 		_ = c.aliases.Close()
 	}
