@@ -25,15 +25,23 @@ type flight struct {
 	result     *fetchResult
 	waiters    int  // guarded by flightGroup.mu
 	leaderGone bool // guarded by flightGroup.mu
-	cancel     context.CancelFunc
+	// exclusive is set when the flight ends with its leader as its only
+	// caller: the leader may then use the result's header map as its own.
+	exclusive bool
+	cancel    context.CancelFunc
 }
 
 // do runs fn once for key among concurrent callers and returns its result.
-// shared is false for the caller whose call started fn (the leader). A caller
+// shared is false for the caller whose call started fn (the leader);
+// exclusive is true when the leader was the flight's only caller. A caller
 // whose ctx ends first returns ctx's error; fn keeps running for the others
 // and is cancelled when none is left. A streamed (unshareable) result keeps
 // its context alive until the leader closes it; its release func cancels it.
-func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared bool, err error) {
+//
+// fn runs on a goroutine of its own so that a leader can leave when its
+// ctx ends while waiters still need the result; a leader whose ctx can
+// never end runs it itself, saving the goroutine hand-offs on every miss.
+func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared, exclusive bool, err error) {
 	g.mu.Lock()
 	if g.flights == nil {
 		g.flights = make(map[string]*flight)
@@ -45,6 +53,15 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 			g.joined.Add(1)
 		}
 	} else {
+		if ctx.Done() == nil {
+			// The leader can never leave, so fn runs under its own context
+			// and nothing is ever cancelled.
+			f = &flight{done: make(chan struct{}), waiters: 1, cancel: func() {}}
+			g.flights[key] = f
+			g.mu.Unlock()
+			g.run(key, f, ctx, fn)
+			return f.result, false, f.exclusive, nil
+		}
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 		g.flights[key] = f
@@ -54,7 +71,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 
 	select {
 	case <-f.done:
-		return f.result, shared, nil
+		return f.result, shared, !shared && f.exclusive, nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -73,7 +90,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 				f.cancel()
 			}
 		}
-		return nil, shared, ctx.Err()
+		return nil, shared, false, ctx.Err()
 	}
 }
 
@@ -82,6 +99,7 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f.result = res
+	f.exclusive = f.waiters == 1 && !f.leaderGone
 	delete(g.flights, key)
 	switch {
 	case res.stream == nil:

@@ -58,7 +58,7 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
 	}
-	res, shared, err := s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
+	res, shared, exclusive, err := s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
 		return s.fetch(fctx, x, e, entryKey, revalidate)
 	})
 	if err != nil {
@@ -69,14 +69,15 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 			// Not stored: this caller asks the origin itself. (An error
 			// is shared: the waiters asked at the same moment.)
 			res = s.fetch(ctx, x, e, entryKey, revalidate)
-			return s.respond(x, res, false)
+			return s.respond(x, res, false, true)
 		}
 	}
-	return s.respond(x, res, shared)
+	return s.respond(x, res, shared, exclusive)
 }
 
-// respond turns a result into this caller's own response.
-func (s *Session) respond(x *exchange, res *fetchResult, shared bool) (*http.Response, error) {
+// respond turns a result into this caller's own response. owned says no
+// other caller sees res, so its header map can be handed over as it is.
+func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*http.Response, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
@@ -93,7 +94,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared bool) (*http.Res
 	if res.bodyErr != nil {
 		body = &failingBody{Reader: io.MultiReader(bytes.NewReader(res.body), errReader{res.bodyErr})}
 	}
-	h := res.header.Clone()
+	h := res.header
+	if !owned {
+		h = h.Clone()
+	}
 	if h == nil {
 		h = make(http.Header)
 	}
@@ -127,7 +131,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared bool) (*http.Res
 
 // fetch makes one trip to the origin and stores what may be stored.
 func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
-	out := x.req.WithContext(ctx)
+	out := x.req
+	if ctx != x.req.Context() || x.body != nil {
+		out = x.req.WithContext(ctx)
+	}
 	if x.body != nil {
 		out.Body = io.NopCloser(bytes.NewReader(x.body))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
@@ -177,7 +184,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 		res.detail = "too-large"
 		return res
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, x.p.MaxBodyBytes+1))
+	body, err := readBody(resp.Body, resp.ContentLength, x.p.MaxBodyBytes)
 	if err != nil {
 		resp.Body.Close()
 		res.body, res.bodyErr = body, err
@@ -205,6 +212,35 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 		res.detail = reason
 	}
 	return res
+}
+
+// readBody reads at most limit+1 bytes of r. A body whose length is
+// announced is read into a buffer of exactly that size (one allocation, no
+// regrowing); one byte more is still looked for, so an upstream that sends
+// more than it announced is not silently cut.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > limit {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	buf := make([]byte, contentLength, contentLength+1)
+	n, err := io.ReadFull(r, buf)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf[:n], err
+	}
+	var probe [1]byte
+	m, err := io.ReadFull(r, probe[:])
+	switch {
+	case err == io.EOF:
+		return buf, nil
+	case err != nil:
+		return buf, err
+	}
+	// More than announced: read on as if nothing had been announced.
+	rest, err := io.ReadAll(io.LimitReader(r, limit-contentLength))
+	return append(append(buf, probe[:m]...), rest...), err
 }
 
 // entryResult answers from a stored entry inside a trip (stale-if-error,

@@ -188,8 +188,17 @@ func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Respo
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate"}
 
 // storableHeader copies the response header minus hop-by-hop fields, the
-// fields named by Connection, and this cache's own Cache-Status.
+// fields named by Connection, and this cache's own Cache-Status. When there
+// is nothing to remove it returns h itself: the entry it goes into is only
+// handed to Store.Set, which never retains what it is given.
 func storableHeader(h http.Header) http.Header {
+	strip := len(h["Cache-Status"]) > 0
+	for _, f := range hopByHop {
+		strip = strip || len(h[f]) > 0
+	}
+	if !strip {
+		return h
+	}
 	out := h.Clone()
 	for _, v := range h.Values("Connection") {
 		for _, f := range splitList(v) {

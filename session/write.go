@@ -69,8 +69,13 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 	}
 	if len(names) > 0 {
 		e.Key = variantKey(x.key, names, x.req.Header)
+	}
+	if e.Key != x.key {
+		// The primary key's lookup finds this variant through the index.
+		// (A variant stored under the primary key needs none: requests
+		// that do not match it look the index up anyway.)
 		s.indexVariant(ctx, x, names, e.Key)
-	} else if x.aliasSeen {
+	} else if len(names) == 0 && x.aliasSeen {
 		// A plain response replaces a Vary index or redirect alias.
 		if err := s.store.DeleteAlias(ctx, x.key); err != nil {
 			s.storeError("delete alias", err)
