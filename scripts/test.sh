@@ -15,6 +15,9 @@ fi
 
 echo "== go vet"
 go vet ./...
+# The peer benchmarks are a module of their own (users never download the
+# peers): vet compiles them, so they cannot rot unnoticed.
+(cd bench && go vet ./...)
 
 if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
   echo "== building FerretDB (first build takes a few minutes)"
