@@ -2,6 +2,8 @@ package reqcache_test
 
 import (
 	"context"
+	"encoding/json"
+	"expvar"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -347,5 +349,36 @@ func TestInstallUninstallCycleUnderLoad(t *testing.T) {
 			t.Fatalf("%d goroutines left after Uninstall, baseline %d:\n%s", runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPublishExpvarFollowsInstall(t *testing.T) {
+	srv, _ := countingOrigin(t)
+	reqcache.PublishExpvar("reqcache_test")
+	reqcache.PublishExpvar("reqcache_test") // a second call must not panic
+	read := func() map[string]int64 {
+		var m map[string]int64
+		if err := json.Unmarshal([]byte(expvar.Get("reqcache_test").String()), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := read(); m["hits"] != 0 {
+		t.Fatalf("before Install: %v", m)
+	}
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig())); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	for range 3 {
+		resp, err := http.Get(srv.URL + "/expvar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if m := read(); m["hits"] != 2 || m["misses"] != 1 {
+		t.Fatalf("after 3 requests: %v", m)
 	}
 }

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -310,4 +311,31 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 	}
 	tr.CloseIdleConnections()
 	settleGoroutines(t, baseline)
+}
+
+func TestRequestEventAndStatsVar(t *testing.T) {
+	o := newOrigin(t, text("hello"))
+	core, logs := observer.New(zapcore.DebugLevel)
+	s := newSession(t, nil, session.WithLogger(zap.New(core)))
+	c := s.Client()
+	get(t, c, o.URL+"/e?api_key=k")
+	get(t, c, o.URL+"/e?api_key=k")
+	events := logs.FilterMessage("reqcache: request").All()
+	if len(events) != 2 {
+		t.Fatalf("%d request events, want 2", len(events))
+	}
+	for i, e := range events {
+		m := e.ContextMap()
+		if m["method"] != "GET" || !strings.HasSuffix(m["url"].(string), "/e?api_key=REDACTED") || m["status"] != int64(200) ||
+			m["from_cache"] != (i == 1) || len(m["key"].(string)) != 32 || !strings.HasPrefix(m["cache_status"].(string), "reqcache;") {
+			t.Fatalf("event %d fields: %v", i, m)
+		}
+	}
+	var st map[string]int64
+	if err := json.Unmarshal([]byte(s.StatsVar().String()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st["hits"] != 1 || st["misses"] != 1 || st["bytes_served"] != 5 {
+		t.Fatalf("StatsVar = %v", st)
+	}
 }

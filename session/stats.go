@@ -1,6 +1,7 @@
 package session
 
 import (
+	"expvar"
 	"sync/atomic"
 	"time"
 
@@ -10,30 +11,35 @@ import (
 // Stats are a session's counters since it was created.
 type Stats struct {
 	// Hits are responses served fresh from the cache.
-	Hits int64
+	Hits int64 `json:"hits"`
 	// Misses are responses fetched from the origin (stored or not).
-	Misses int64
+	Misses int64 `json:"misses"`
 	// Stale are stale responses served (stale-if-error,
 	// stale-while-revalidate, max-stale, OnlyIfCached).
-	Stale int64
+	Stale int64 `json:"stale"`
 	// Revalidated are 304 answers to conditional requests.
-	Revalidated int64
+	Revalidated int64 `json:"revalidated"`
 	// Coalesced are callers that waited for another caller's request.
-	Coalesced int64
+	Coalesced int64 `json:"coalesced"`
 	// StoreErrors are store operations that failed (the request went on
 	// without the cache).
-	StoreErrors int64
+	StoreErrors int64 `json:"store_errors"`
 	// Corrupt are stored entries that could not be decoded (deleted).
-	Corrupt int64
+	Corrupt int64 `json:"corrupt"`
 	// Invalidated are entries removed by unsafe requests.
-	Invalidated int64
+	Invalidated int64 `json:"invalidated"`
 	// BytesServed are body bytes served from the cache.
-	BytesServed int64
+	BytesServed int64 `json:"bytes_served"`
 }
 
 type counters struct {
 	hits, misses, stale, revalidated, coalesced, storeErrors, corrupt, invalidated, bytesServed atomic.Int64
 }
+
+// StatsVar returns the session's counters as an expvar.Var, for
+// expvar.Publish (and so /debug/vars): a JSON object with the snake_case
+// names of Stats' fields.
+func (s *Session) StatsVar() expvar.Var { return expvar.Func(func() any { return s.Stats() }) }
 
 // Stats returns the session's counters.
 func (s *Session) Stats() Stats {

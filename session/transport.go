@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/stores"
@@ -33,8 +34,35 @@ type exchange struct {
 }
 
 // RoundTrip implements http.RoundTripper: it answers from the cache when it
-// can, and otherwise forwards to the upstream and stores what it may.
+// can, and otherwise forwards to the upstream and stores what it may. Each
+// request is logged at debug level as "reqcache: request" (see README,
+// Logging, for the fields).
 func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.roundTrip(req)
+	if ce := s.log.Check(zap.DebugLevel, "reqcache: request"); ce != nil && req != nil && req.URL != nil {
+		s.writeRequestEvent(ce, req, resp, err)
+	}
+	return resp, err
+}
+
+// writeRequestEvent fills the debug event of one request: credentials
+// redacted from the URL and the error.
+func (s *Session) writeRequestEvent(ce *zapcore.CheckedEntry, req *http.Request, resp *http.Response, err error) {
+	keys := s.policy.Load().keys
+	fields := []zap.Field{zap.String("method", req.Method), zap.String("url", keys.redactedURL(req.URL))}
+	if err != nil {
+		fields = append(fields, keys.errorField(err))
+	}
+	if resp != nil {
+		info := InfoOf(resp)
+		fields = append(fields, zap.Int("status", resp.StatusCode),
+			zap.String("cache_status", resp.Header.Get("Cache-Status")),
+			zap.Bool("from_cache", info.FromCache), zap.String("key", info.Key))
+	}
+	ce.Write(fields...)
+}
+
+func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	if req == nil || req.URL == nil {
 		return nil, errors.New("reqcache: nil request or URL")
 	}
