@@ -1,0 +1,41 @@
+// Package examples_test runs every example that needs no server of its
+// own: each checks its own claims and exits non-zero when reqcache does
+// not behave as it shows, so running them is a test of the library and
+// keeps the examples from rotting.
+package examples_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExamplesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every example")
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"quickstart", "The cache holds 1 response"},
+		{"toml", "origin requests: 7"},
+		{"scopes", "origin requests: 4"},
+		{"options", "origin requests: 4"},
+		{"wrap", "origin requests: 2"},
+		{"thirdparty", "origin requests: 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "go", "run", "./examples/"+tc.name, "-delay", "1ms")
+			cmd.Dir = ".." // the repository root, where the examples find their files
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go run ./examples/%s: %v\n%s", tc.name, err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Fatalf("go run ./examples/%s: output lacks %q:\n%s", tc.name, tc.want, out)
+			}
+		})
+	}
+}
