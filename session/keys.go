@@ -101,6 +101,13 @@ func effectiveMethod(req *http.Request) string {
 // bodies sorted, both without ignored fields; matched headers are
 // "name:value" lines in name order.
 func (k *keyer) key(req *http.Request, body []byte) string {
+	key, _ := k.keyParts(req, body)
+	return key
+}
+
+// keyParts is key, and whether the body held an ignored field (a
+// credential, for separate_credentials), found in the same single parse.
+func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnored bool) {
 	var buf [512]byte
 	b := buf[:0]
 	b = append(b, effectiveMethod(req)...)
@@ -108,14 +115,16 @@ func (k *keyer) key(req *http.Request, body []byte) string {
 	b = k.appendURL(b, req.URL, false)
 	b = append(b, '\n')
 	if len(body) > 0 {
-		b = append(b, k.normalizeBody(req.Header.Get("Content-Type"), body, false)...)
+		var nb []byte
+		nb, bodyIgnored = k.normalizeBody(req.Header.Get("Content-Type"), body, false)
+		b = append(b, nb...)
 	}
 	b = append(b, '\n')
 	if k.matchAll || len(k.matchHeaders) > 0 {
 		b = k.appendMatchedHeaders(b, req.Header)
 	}
 	sum := sha256.Sum256(b)
-	return hexKey(sum[:16])
+	return hexKey(sum[:16]), bodyIgnored
 }
 
 // hexKey is the hex form of a 128-bit digest: the only allocation of a key.
@@ -219,6 +228,14 @@ func lowerASCII(s string) string {
 // appendQuery sorts the query's parameters (by name, then value, keeping
 // their encoded form) and drops or redacts the ignored ones.
 func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
+	b, _ = k.appendQueryFound(b, raw, redact)
+	return b
+}
+
+// appendQueryFound is appendQuery that also reports whether an ignored
+// parameter was present.
+func (k *keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, bool) {
+	found := false
 	var stack [16]string
 	params := stack[:0]
 	for raw != "" {
@@ -230,6 +247,7 @@ func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
 		name, _, _ := strings.Cut(p, "=")
 		if len(k.ignored) > 0 {
 			if n, err := url.QueryUnescape(name); err == nil && k.isIgnored(n) {
+				found = true
 				if !redact {
 					continue
 				}
@@ -239,7 +257,7 @@ func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
 		params = append(params, p)
 	}
 	if len(params) == 0 {
-		return b
+		return b, found
 	}
 	if len(params) > 1 {
 		sort.Strings(params)
@@ -251,28 +269,35 @@ func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
 		}
 		b = append(b, p...)
 	}
-	return b
+	return b, found
 }
 
 // normalizeBody returns the body as it takes part in the key (redact false:
 // ignored fields dropped) or as it is stored (redact true: ignored fields
-// REDACTED). JSON objects get sorted keys, forms sorted fields; anything
-// else, or anything that does not parse, is used as it is.
-func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) []byte {
+// REDACTED), and whether it held an ignored field. JSON objects get sorted
+// keys, forms sorted fields; anything else, or anything that does not
+// parse, is used as it is.
+func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) ([]byte, bool) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		return k.appendQuery(nil, string(body), redact)[1:]
+		out, found := k.appendQueryFound(nil, string(body), redact)
+		if len(out) == 0 {
+			return out, found
+		}
+		return out[1:], found
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil || dec.More() {
-			return body
+			return body, false
 		}
+		found := false
 		if obj, ok := v.(map[string]any); ok {
 			for name := range obj {
 				if k.isIgnored(name) {
+					found = true
 					if redact {
 						obj[name] = Redacted
 					} else {
@@ -283,11 +308,11 @@ func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) []by
 		}
 		out, err := json.Marshal(v) // map keys come out sorted
 		if err != nil {
-			return body
+			return body, false
 		}
-		return out
+		return out, found
 	}
-	return body
+	return body, false
 }
 
 // credentials returns the request's credentials (credential headers, ignored
@@ -321,21 +346,6 @@ func (k *keyer) credentials(req *http.Request) []byte {
 	}
 	sort.Strings(parts)
 	return []byte(strings.Join(parts, "\n"))
-}
-
-// bodyCredentials returns ignored fields found in a form or JSON body.
-func (k *keyer) bodyCredentials(contentType string, body []byte) []byte {
-	if len(k.ignored) == 0 || len(body) == 0 {
-		return nil
-	}
-	redacted := k.normalizeBody(contentType, body, true)
-	dropped := k.normalizeBody(contentType, body, false)
-	if bytes.Equal(redacted, dropped) {
-		return nil
-	}
-	// The secret values are what differs between the two: the raw body
-	// stands for them, through the keyed hash only.
-	return body
 }
 
 // withCredentials mixes the keyed hash of creds into key.

@@ -139,15 +139,21 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 // keyed credential hash mixed in under separate_credentials.
 func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	var key string
+	var bodyIgnored bool
 	if s.keyFunc != nil {
 		key = s.keyFunc(req, body)
+		if p.SeparateCredentials && len(body) > 0 {
+			_, bodyIgnored = p.keys.normalizeBody(req.Header.Get("Content-Type"), body, false)
+		}
 	} else {
-		key = p.keys.key(req, body)
+		key, bodyIgnored = p.keys.keyParts(req, body)
 	}
 	if p.SeparateCredentials {
 		creds := p.keys.credentials(req)
-		if bc := p.keys.bodyCredentials(req.Header.Get("Content-Type"), body); bc != nil {
-			creds = append(append(creds, '\n'), bc...)
+		if bodyIgnored {
+			// The body's secret values are what the key left out: the
+			// raw body stands for them, through the keyed hash only.
+			creds = append(append(creds, '\n'), body...)
 		}
 		key = withCredentials(key, s.secret, creds)
 	}
