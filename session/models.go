@@ -75,6 +75,9 @@ const cacheName = "reqcache"
 
 // cacheStatus builds this cache's Cache-Status member for a response.
 func cacheStatus(info *Info, fwd string, fwdStatus int, now time.Time, detail string) string {
+	if info.FromCache && fwd == "" && info.Expires.IsZero() && !info.Stored && !info.Coalesced && detail == "" {
+		return plainHit // the common hit of an entry that never expires: no allocation
+	}
 	b := make([]byte, 0, 64)
 	b = append(b, cacheName...)
 	if info.FromCache && fwd == "" {
@@ -104,6 +107,8 @@ func cacheStatus(info *Info, fwd string, fwdStatus int, now time.Time, detail st
 	}
 	return string(b)
 }
+
+const plainHit = cacheName + "; hit"
 
 func secondsFloor(d time.Duration) int64 {
 	s := int64(d / time.Second)
@@ -159,6 +164,14 @@ func statusLine(code int) string {
 // the response's (a store returns fresh maps), so the entry must not be
 // used to write afterwards.
 func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Response {
+	resp := new(http.Response)
+	fillResponse(resp, e, req, r)
+	return resp
+}
+
+// fillResponse is responseFrom into a response the caller allocated (a hit
+// allocates it together with the rest of its state).
+func fillResponse(resp *http.Response, e *stores.Entry, req *http.Request, r *bodyReader) {
 	h := e.Header
 	if h == nil {
 		h = make(http.Header, 2)
@@ -171,7 +184,7 @@ func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Respo
 		r = &bodyReader{}
 	}
 	r.Reset(body)
-	return &http.Response{
+	*resp = http.Response{
 		Status:        statusLine(e.StatusCode),
 		StatusCode:    e.StatusCode,
 		Proto:         "HTTP/1.1",

@@ -308,6 +308,7 @@ func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
 // itself, in one allocation: the context carrying its Info, its body reader
 // and its header values.
 type hitState struct {
+	resp   http.Response
 	ctx    infoContext
 	body   bodyReader
 	status [1]string
@@ -322,7 +323,8 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 	if !stale {
 		detail = ""
 	}
-	resp := responseFrom(e, x.req, &hs.body)
+	resp := &hs.resp
+	fillResponse(resp, e, x.req, &hs.body)
 	h := resp.Header
 	if x.p.CacheControl {
 		hs.age[0] = itoa(int64(currentAge(e, now) / time.Second))

@@ -3,6 +3,7 @@ package memory
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/reqcache/reqcache/stores"
 )
@@ -20,18 +21,22 @@ const hotShards = 16
 // It is bounded in bytes (a small fraction of max_size_mb); when a shard is
 // full, arbitrary entries of it make room.
 type hotSet struct {
+	// entries is read without locks (parallel hits on one key would
+	// otherwise contend on a lock's reader count); writers hold their
+	// shard's lock, which also guards the shard's accounting.
+	entries  sync.Map // key -> *stores.Entry
 	shards   [hotShards]hotShard
 	maxBytes int // per shard
 	maxEntry int // larger entries are not kept
 }
 
 type hotShard struct {
-	mu    sync.RWMutex
-	m     map[string]*stores.Entry
+	mu    sync.Mutex
+	m     map[string]*stores.Entry // the shard's part of entries
 	bytes int
 	// gen counts removals: a Get adds what it decoded only when no removal
 	// happened in its shard since it started.
-	gen uint64
+	gen atomic.Uint64
 }
 
 func newHotSet(totalBytes int) *hotSet {
@@ -57,15 +62,10 @@ func (h *hotSet) shard(key string) *hotShard {
 // get returns a caller-owned copy of the entry under key, or nil, and the
 // shard generation to hand to add after a miss.
 func (h *hotSet) get(key string) (*stores.Entry, uint64) {
-	s := h.shard(key)
-	s.mu.RLock()
-	e := s.m[key]
-	gen := s.gen
-	s.mu.RUnlock()
-	if e == nil {
-		return nil, gen
+	if v, ok := h.entries.Load(key); ok {
+		return copyEntry(v.(*stores.Entry)), 0
 	}
-	return copyEntry(e), gen
+	return nil, h.shard(key).gen.Load()
 }
 
 // wants reports whether an entry that size is kept at all, so that Get
@@ -79,7 +79,7 @@ func (h *hotSet) add(e *stores.Entry, gen uint64) {
 	s := h.shard(e.Key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen != gen {
+	if s.gen.Load() != gen {
 		return
 	}
 	if old := s.m[e.Key]; old != nil {
@@ -90,9 +90,11 @@ func (h *hotSet) add(e *stores.Entry, gen uint64) {
 			break
 		}
 		delete(s.m, k)
+		h.entries.Delete(k)
 		s.bytes -= entrySize(old)
 	}
 	s.m[e.Key] = e
+	h.entries.Store(e.Key, e)
 	s.bytes += size
 }
 
@@ -100,9 +102,10 @@ func (h *hotSet) add(e *stores.Entry, gen uint64) {
 func (h *hotSet) remove(key string) {
 	s := h.shard(key)
 	s.mu.Lock()
-	s.gen++
+	s.gen.Add(1)
 	if old := s.m[key]; old != nil {
 		delete(s.m, key)
+		h.entries.Delete(key)
 		s.bytes -= entrySize(old)
 	}
 	s.mu.Unlock()
@@ -112,7 +115,10 @@ func (h *hotSet) clear() {
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.Lock()
-		s.gen++
+		s.gen.Add(1)
+		for k := range s.m {
+			h.entries.Delete(k)
+		}
 		clear(s.m)
 		s.bytes = 0
 		s.mu.Unlock()

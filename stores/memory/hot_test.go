@@ -132,7 +132,7 @@ func TestHotSetBounded(t *testing.T) {
 	total := 0
 	for i := range h.shards {
 		sh := &h.shards[i]
-		sh.mu.RLock()
+		sh.mu.Lock()
 		sum := 0
 		for _, e := range sh.m {
 			sum += entrySize(e)
@@ -141,7 +141,7 @@ func TestHotSetBounded(t *testing.T) {
 			t.Fatalf("shard %d: %d bytes counted, %d held, budget %d", i, sh.bytes, sum, h.maxBytes)
 		}
 		total += sum
-		sh.mu.RUnlock()
+		sh.mu.Unlock()
 	}
 	if total == 0 || total > hotBytes(15) {
 		t.Fatalf("hot set holds %d bytes, budget %d", total, hotBytes(15))
