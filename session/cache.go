@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -44,8 +45,24 @@ func (sel Selector) empty() bool {
 // Len returns the number of stored responses.
 func (c *Cache) Len(ctx context.Context) (int, error) { return c.s.store.Len(ctx) }
 
-// Clear removes every stored response and alias.
-func (c *Cache) Clear(ctx context.Context) error { return c.s.store.Clear(ctx) }
+// Clear removes every stored response and alias except the credential key
+// (CredentialKeyAlias): without it the next process would derive new keys,
+// and processes still running would stop sharing entries for requests with
+// credentials.
+func (c *Cache) Clear(ctx context.Context) error {
+	st := c.s.store
+	key, keyErr := st.GetAlias(ctx, CredentialKeyAlias)
+	if err := st.Clear(ctx); err != nil {
+		return err
+	}
+	if keyErr != nil {
+		return nil
+	}
+	if err := st.SetAlias(ctx, CredentialKeyAlias, key); err != nil {
+		return fmt.Errorf("reqcache: cleared, but the credential key was not kept: %w", err)
+	}
+	return nil
+}
 
 // URLs returns the URLs of the stored responses, sorted and unique, as
 // stored: normalized, with ignored parameters REDACTED.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/memory"
 )
 
 // settleGoroutines waits for the goroutine count to fall back to baseline
@@ -338,4 +340,52 @@ func TestRequestEventAndStatsVar(t *testing.T) {
 	if st["hits"] != 1 || st["misses"] != 1 || st["bytes_served"] != 5 {
 		t.Fatalf("StatsVar = %v", st)
 	}
+}
+
+// sharedStore lets two sessions use one store, as two processes share a
+// MongoDB cache: closing a session leaves the store open.
+type sharedStore struct{ stores.Store }
+
+func (sharedStore) Close() error { return nil }
+
+// After Cache.Clear, a process that starts later must still derive the same
+// keys for requests with credentials as the ones already running; a new
+// credential key would make every such entry a miss for it.
+func TestClearKeepsCredentialKey(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "for "+r.Header.Get("Authorization"))
+	})
+	cfg := config.Default()
+	st, err := memory.New(cfg.Memory, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	first := newSession(t, nil, session.WithStore(sharedStore{st}))
+	authGet := func(s *session.Session) string {
+		req := mustRequest(t, http.MethodGet, o.URL+"/me", nil)
+		req.Header.Set("Authorization", "Bearer alice")
+		body, _ := do(t, s.Client(), req)
+		return body
+	}
+	authGet(first)
+	ctx := context.Background()
+	if err := first.Cache().Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := first.Cache().Len(ctx); n != 0 {
+		t.Fatalf("after Clear: %d entries", n)
+	}
+	if _, err := st.GetAlias(ctx, session.CredentialKeyAlias); err != nil {
+		t.Fatalf("Clear removed the credential key: %v", err)
+	}
+	authGet(first) // stored again by the running process
+	wantCount(t, o, 2)
+
+	later := newSession(t, nil, session.WithStore(sharedStore{st}))
+	if body := authGet(later); body != "for Bearer alice" {
+		t.Fatalf("body = %q", body)
+	}
+	wantCount(t, o, 2)
 }

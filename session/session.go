@@ -156,28 +156,29 @@ func New(cfg *config.Config, opts ...Option) (*Session, error) {
 	return s, nil
 }
 
-// credentialAlias is where the key of the credential hash is kept, in the
-// store itself, so that every process sharing the store derives the same
-// keys and persisted entries still match after a restart.
-const credentialAlias = "reqcache:credential-key"
+// CredentialKeyAlias is the alias under which a store keeps the key of the
+// credential hash, so that every process sharing the store derives the same
+// keys and persisted entries still match after a restart. Cache.Clear keeps
+// it; tools that empty a store by other means should keep it too.
+const CredentialKeyAlias = "reqcache:credential-key"
 
 func (s *Session) credentialSecret() []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if v, err := s.store.GetAlias(ctx, credentialAlias); err == nil {
+	if v, err := s.store.GetAlias(ctx, CredentialKeyAlias); err == nil {
 		if b, err := hex.DecodeString(v); err == nil && len(b) >= 32 {
 			return b
 		}
 	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	if err := s.store.SetAlias(ctx, credentialAlias, hex.EncodeToString(b)); err != nil {
+	if err := s.store.SetAlias(ctx, CredentialKeyAlias, hex.EncodeToString(b)); err != nil {
 		s.log.Warn("reqcache: cannot keep the credential key in the store; entries with credentials will not be shared with other processes", zap.Error(err))
 		return b
 	}
 	// Another process may have written its key at the same moment: the
 	// stored one is the one everybody uses.
-	if v, err := s.store.GetAlias(ctx, credentialAlias); err == nil {
+	if v, err := s.store.GetAlias(ctx, CredentialKeyAlias); err == nil {
 		if stored, err := hex.DecodeString(v); err == nil && len(stored) >= 32 {
 			return stored
 		}
