@@ -1,12 +1,15 @@
 // Command reqcache inspects and manages a reqcache cache from the shell,
-// reading the same TOML file as the library. It is most useful with the
-// mongo and tiered backends, whose cache outlives the program that filled
-// it.
+// reading the same TOML file as the library so that it sees exactly what
+// programs using the library stored. It is most useful with the mongo and
+// tiered backends, whose cache outlives the program that filled it.
 //
 //	go install github.com/reqcache/reqcache/cmd/reqcache@latest
 //	reqcache -config reqcache.toml stats
 //
-// Run `reqcache -h` for every command, flag, JSON shape and exit code.
+// Commands: stats, ls, show, rm, clear, get and help. Every command prints
+// a table by default and JSON with -json. Run `reqcache -h` for every
+// command, flag, JSON shape and exit code, and `reqcache COMMAND -h` for one
+// command.
 package main
 
 import (
@@ -16,85 +19,50 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/session"
 	"github.com/reqcache/reqcache/stores/backend"
 )
 
-// Exit codes scripts can rely on.
+// Exit codes are part of the command's contract with scripts: keep them
+// stable and documented in the help.
 const (
 	exitOK       = 0
-	exitError    = 1 // the command failed: bad config, store unreachable, …
-	exitUsage    = 2 // bad flags, unknown command, missing argument
+	exitError    = 1 // the command failed: bad config, store unreachable, clear not confirmed, …
+	exitUsage    = 2 // bad flag, unknown command, missing or extra argument
 	exitNotFound = 3 // show or rm selected nothing
 )
 
-const usage = `Usage: reqcache [-config FILE] [-json] COMMAND [flags] [args]
-
-Inspects and manages the cache a reqcache.toml describes. The file is
--config FILE, else $REQCACHE_CONFIG, else ./reqcache.toml, else the
-built-in defaults (the memory backend, which lives inside one process:
-with it this command only sees its own, empty cache).
-
-Commands:
-  stats                  entries, bytes, expired and fresh counts, entries per host
-  ls                     one line per stored response
-      -expired             only expired responses
-      -fresh               only fresh responses
-      -host HOST           only responses from HOST
-      -older-than DUR      only responses created longer ago (e.g. 36h)
-  show KEY|URL           headers and the start of the body of one response
-                         (KEY may be a unique prefix of at least 6 characters;
-                         a URL shows every response stored for it)
-      -body-bytes N        how much of the body to show (default 512)
-  rm [KEY...]            remove responses
-      -url URL             every response stored for URL (repeatable)
-      -expired             every expired response
-      -older-than DUR      every response created longer ago
-  clear                  remove everything; asks first unless -yes
-      -yes                 do not ask
-  get URL                fetch URL through the cache, print the status and
-                         Cache-Status (the response is stored as usual)
-      -v                   print the response headers too
-      -body                print the body to stdout
-  help                   this text
-
-Flags may come before the command or after it, before its arguments;
--config and -json are accepted in both places.
-
--json prints one JSON document:
-  stats  {"backend":"mongo","entries":3,"bytes":4096,"expired":1,"fresh":2,"hosts":{"api.example.com":3}}
-  ls     [{"key":"…","method":"GET","url":"…","status":200,"size":1234,
-           "created_at":"RFC 3339","expires_at":"RFC 3339 or null","expired":false}]
-  show   [{…as ls…, "header":{"Name":["value"]},"body_preview":"…","body_bytes":1024}]
-  rm     {"removed":2}
-  clear  {"removed":5}
-  get    {"status":200,"cache_status":"reqcache; hit; ttl=59","from_cache":true,
-          "key":"…","header":{…}}
-
-Exit codes: 0 success; 1 the command failed (config error, store
-unreachable, clear not confirmed); 2 usage error; 3 show or rm found nothing.
-`
-
+// main is a thin shell around run so that tests drive the whole command
+// with buffers; Ctrl-C cancels the context so a slow store call stops.
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// globals are the flags every command accepts.
+// globals are the flags every command accepts, before or after the
+// command name, so that `reqcache -json ls` and `reqcache ls -json` agree.
 type globals struct {
 	config string
 	json   bool
 }
 
+// register adds the global flags to fs; values already set (from before
+// the command name) stay the defaults.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.config, "config", g.config, "reqcache TOML file")
-	fs.BoolVar(&g.json, "json", g.json, "print JSON")
+	fs.StringVar(&g.config, "config", g.config, "read the reqcache TOML `FILE` (else $"+reqcache.ConfigEnv+", ./"+reqcache.DefaultConfigFile+", defaults)")
+	fs.BoolVar(&g.json, "json", g.json, "print one JSON document instead of a table")
 }
 
-// env is what a command runs with.
+// env carries what a command needs, so that commands never touch the
+// process's own stdin, stdout, stderr or working state.
 type env struct {
 	globals
 	stdin          io.Reader
@@ -104,15 +72,23 @@ type env struct {
 	sess           *session.Session
 }
 
-// usageError is a mistake in the command line: exit code 2.
+// usageError marks mistakes in the command line, which exit with code 2
+// and point at the help rather than at the store.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-// errNotFound makes show and rm exit with code 3.
-var errNotFound = errors.New("nothing matched")
+// usagef builds a usageError, keeping call sites short.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
 
-// run is the whole command, testable: it returns the exit code.
+// errNotFound makes show and rm exit with code 3, which scripts use to
+// tell "nothing there" from a failure.
+var errNotFound = errors.New("not found")
+
+// run is the whole command behind a testable signature: arguments and
+// streams in, exit code out.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var g globals
 	top := flag.NewFlagSet("reqcache", flag.ContinueOnError)
@@ -120,89 +96,116 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g.register(top)
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
+			writeUsage(stdout)
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "reqcache: %v\n\n%s", err, usage)
-		return exitUsage
+		return reportUsage(stderr, "", err)
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
-		fmt.Fprint(stderr, usage)
+		writeUsage(stderr)
 		return exitUsage
 	}
 	name, rest := rest[0], rest[1:]
-	cmd, ok := commands[name]
 	if name == "help" {
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		return runHelp(rest, stdout, stderr)
 	}
-	if !ok {
-		fmt.Fprintf(stderr, "reqcache: unknown command %q\n\n%s", name, usage)
-		return exitUsage
+	cmd := lookup(name)
+	if cmd == nil {
+		return reportUsage(stderr, "", usagef("unknown command %q", name))
 	}
+
 	e := &env{globals: g, stdin: stdin, stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("reqcache "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	e.globals.register(fs)
-	parse := cmd(e, fs)
+	fs := cmd.flagSet(e)
+	do := cmd.setup(e, fs)
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
+			writeCommandUsage(stdout, cmd)
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "reqcache %s: %v (see reqcache -h)\n", name, err)
-		return exitUsage
+		return reportUsage(stderr, name, err)
 	}
-	err := parse(ctx, fs.Args())
+	defer e.close()
+	err := do(ctx, fs.Args())
 	var ue *usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "reqcache %s: %v (see reqcache -h)\n", name, err)
-		return exitUsage
+		return reportUsage(stderr, name, err)
 	case errors.Is(err, errNotFound):
-		fmt.Fprintf(stderr, "reqcache %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "reqcache: %s\n", message(err))
 		return exitNotFound
 	default:
-		fmt.Fprintf(stderr, "reqcache %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "reqcache: %s\n", message(err))
 		return exitError
 	}
 }
 
-// loadConfig resolves the TOML file as the library does.
-func (e *env) loadConfig() error {
-	path, source := e.config, "-config"
-	if path == "" {
-		if p := os.Getenv(reqcache.ConfigEnv); p != "" {
-			path, source = p, "$"+reqcache.ConfigEnv
-		} else if _, err := os.Stat(reqcache.DefaultConfigFile); err == nil {
-			path, source = reqcache.DefaultConfigFile, "./"+reqcache.DefaultConfigFile
-		}
+// reportUsage prints a command-line mistake with a pointer to the help
+// that would have avoided it.
+func reportUsage(stderr io.Writer, name string, err error) int {
+	if name == "" {
+		fmt.Fprintf(stderr, "reqcache: %s\nRun 'reqcache -h' for usage.\n", message(err))
+	} else {
+		fmt.Fprintf(stderr, "reqcache: %s: %s\nRun 'reqcache %s -h' for usage.\n", name, message(err), name)
 	}
-	if path == "" {
-		e.cfg, e.cfgSource = config.Default(), "built-in defaults"
+	return exitUsage
+}
+
+// message drops the "reqcache: " that library errors already start with,
+// so that stderr never reads "reqcache: reqcache: …".
+func message(err error) string {
+	return strings.TrimPrefix(err.Error(), "reqcache: ")
+}
+
+// loadConfig resolves the TOML file in the order reqcache.Install uses,
+// so that the command and the programs it inspects agree on the store.
+func (e *env) loadConfig() error {
+	if e.config != "" {
+		return e.load(e.config, e.config)
+	}
+	if p := os.Getenv(reqcache.ConfigEnv); p != "" {
+		if err := e.load(p, p+" ($"+reqcache.ConfigEnv+")"); err != nil {
+			return fmt.Errorf("$%s: %w", reqcache.ConfigEnv, err)
+		}
 		return nil
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return err // a *config.Error already names file, line and key
+	if _, err := os.Stat(reqcache.DefaultConfigFile); err == nil {
+		return e.load(reqcache.DefaultConfigFile, "./"+reqcache.DefaultConfigFile)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: %w", reqcache.DefaultConfigFile, err)
 	}
-	e.cfg, e.cfgSource = cfg, path+" ("+source+")"
+	e.cfg, e.cfgSource = config.Default(), "built-in defaults"
 	return nil
 }
 
-// open loads the configuration and opens its store in a session.
+// load reads one file; its errors already read "file:line: key: problem".
+func (e *env) load(path, source string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	e.cfg, e.cfgSource = cfg, source
+	return nil
+}
+
+// open builds the same store and session a program using the library
+// would, so that keys, URL normalization and expiry agree with it. The
+// library's [logging] table is honoured, writing to the command's stderr.
 func (e *env) open(ctx context.Context) error {
 	if err := e.loadConfig(); err != nil {
 		return err
 	}
-	st, err := backend.Open(ctx, e.cfg, nil)
+	logger, err := logging.NewTo(e.cfg.Logging, e.stderr)
 	if err != nil {
 		return err
 	}
-	sess, err := session.New(e.cfg, session.WithStore(st))
+	st, err := backend.Open(ctx, e.cfg, logger)
+	if err != nil {
+		return err
+	}
+	sess, err := session.New(e.cfg, session.WithStore(st), session.WithLogger(logger))
 	if err != nil {
 		st.Close()
 		return err
@@ -214,6 +217,8 @@ func (e *env) open(ctx context.Context) error {
 	return nil
 }
 
+// backend names the configured backend, spelling out the default that an
+// empty value means.
 func (e *env) backend() string {
 	if e.cfg.Backend == "" {
 		return config.BackendMemory
@@ -221,29 +226,25 @@ func (e *env) backend() string {
 	return e.cfg.Backend
 }
 
+// storeName says which store a command acts on, so that an operator about
+// to delete knows where; a Mongo URI is shown with its password masked.
+func (e *env) storeName() string {
+	m := e.cfg.Mongo
+	mongo := fmt.Sprintf("%s %s.%s", logging.MaskURI(m.URI), m.Database, m.Collection)
+	switch e.backend() {
+	case config.BackendMongo:
+		return "mongo " + mongo
+	case config.BackendTiered:
+		return "tiered (memory in front of mongo " + mongo + ")"
+	}
+	return e.backend()
+}
+
+// close releases the store; commands that failed before opening one have
+// nothing to release.
 func (e *env) close() {
 	if e.sess != nil {
 		e.sess.Close()
+		e.sess = nil
 	}
-}
-
-// A command registers its flags on fs and returns the function that runs
-// it with the remaining arguments.
-type command func(e *env, fs *flag.FlagSet) func(ctx context.Context, args []string) error
-
-var commands = map[string]command{
-	"stats": cmdStats,
-	"ls":    cmdLs,
-	"show":  cmdShow,
-	"rm":    cmdRm,
-	"clear": cmdClear,
-	"get":   cmdGet,
-}
-
-// noArgs rejects positional arguments for commands that take none.
-func noArgs(args []string) error {
-	if len(args) > 0 {
-		return &usageError{"unexpected argument " + strings.Join(args, " ")}
-	}
-	return nil
 }
