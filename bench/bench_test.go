@@ -7,9 +7,10 @@
 // Every benchmark reports ns/op and allocs/op, and "x-floor": its time
 // divided by the floor's (a RoundTripper handing out a prebuilt response,
 // the cost of http.Client itself), measured in the same process. The peers
-// the Go module proxy serves are included: gregjones/httpcache.
-// (sandrolain/httpcache and bartventer/httpcache are not available
-// through the proxy this project builds with.)
+// the Go module proxy serves are included: gregjones/httpcache,
+// sandrolain/httpcache (its maintained fork) and bartventer/httpcache, each
+// with its in-memory store. (The proxy refuses to list the last two; the
+// exact versions in go.mod are served.)
 package bench
 
 import (
@@ -23,7 +24,10 @@ import (
 	"testing"
 	"time"
 
+	bartventer "github.com/bartventer/httpcache"
+	_ "github.com/bartventer/httpcache/store/memcache"
 	"github.com/gregjones/httpcache"
+	sandrolain "github.com/sandrolain/httpcache"
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
@@ -98,25 +102,33 @@ func report(b *testing.B) {
 // of upstream.
 type cache struct {
 	name string
-	make func(b *testing.B, upstream http.RoundTripper) *http.Client
+	make func(tb testing.TB, upstream http.RoundTripper) *http.Client
 }
 
 var caches = []cache{
-	{"reqcache", func(b *testing.B, up http.RoundTripper) *http.Client {
+	{"reqcache", func(tb testing.TB, up http.RoundTripper) *http.Client {
 		cfg := config.Default()
 		cfg.CacheControl = true
 		cfg.Memory.MaxSizeMB = 64
 		s, err := session.New(cfg, session.WithUpstream(up))
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		b.Cleanup(func() { s.Close() })
+		tb.Cleanup(func() { s.Close() })
 		return s.Client()
 	}},
-	{"gregjones", func(b *testing.B, up http.RoundTripper) *http.Client {
+	{"gregjones", func(tb testing.TB, up http.RoundTripper) *http.Client {
 		t := httpcache.NewMemoryCacheTransport()
 		t.Transport = up
 		return t.Client()
+	}},
+	{"sandrolain", func(tb testing.TB, up http.RoundTripper) *http.Client {
+		t := sandrolain.NewMemoryCacheTransport()
+		t.Transport = up
+		return t.Client()
+	}},
+	{"bartventer", func(tb testing.TB, up http.RoundTripper) *http.Client {
+		return bartventer.NewClient("memcache://", bartventer.WithUpstream(up))
 	}},
 }
 
@@ -195,6 +207,42 @@ func BenchmarkMiss(b *testing.B) {
 				i++
 			}
 			report(b)
+		})
+	}
+}
+
+// counting counts the requests that reach the upstream.
+type counting struct {
+	http.RoundTripper
+	n int
+}
+
+func (c *counting) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n++
+	return c.RoundTripper.RoundTrip(req)
+}
+
+// TestEveryCacheHits makes sure the hit benchmarks compare hits: each
+// cache must answer the second request without reaching the upstream.
+func TestEveryCacheHits(t *testing.T) {
+	for _, cc := range caches {
+		t.Run(cc.name, func(t *testing.T) {
+			up := &counting{RoundTripper: prebuilt{body1K}}
+			c := cc.make(t, up)
+			for range 3 {
+				resp, err := c.Get("http://api.example.com/v1/items?id=42")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Equal(got, body1K) {
+					t.Fatalf("body of %d bytes, want %d", len(got), len(body1K))
+				}
+			}
+			if up.n != 1 {
+				t.Fatalf("%s: upstream reached %d times for 3 requests, want 1", cc.name, up.n)
+			}
 		})
 	}
 }

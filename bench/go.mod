@@ -1,10 +1,12 @@
 module github.com/reqcache/reqcache/bench
 
-go 1.25.0
+go 1.25.3
 
 require (
+	github.com/bartventer/httpcache v0.14.0
 	github.com/gregjones/httpcache v0.0.0-20190611155906-901d90724c79
 	github.com/reqcache/reqcache v0.0.0
+	github.com/sandrolain/httpcache v1.4.2
 )
 
 require (
