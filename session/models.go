@@ -165,14 +165,13 @@ func statusLine(code int) string {
 // used to write afterwards.
 func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Response {
 	resp := new(http.Response)
-	fillResponse(resp, e, req, r)
+	fillResponse(resp, e, e.Header, req, r)
 	return resp
 }
 
 // fillResponse is responseFrom into a response the caller allocated (a hit
-// allocates it together with the rest of its state).
-func fillResponse(resp *http.Response, e *stores.Entry, req *http.Request, r *bodyReader) {
-	h := e.Header
+// allocates it together with the rest of its state), with header h.
+func fillResponse(resp *http.Response, e *stores.Entry, h http.Header, req *http.Request, r *bodyReader) {
 	if h == nil {
 		h = make(http.Header, 2)
 	}

@@ -38,6 +38,7 @@ import (
 // Session is a caching http.RoundTripper. It is safe for concurrent use.
 type Session struct {
 	store    stores.Store
+	peeker   stores.Peeker // store, when it can lend entries to hits
 	upstream http.RoundTripper
 	log      *zap.Logger
 	now      func() time.Time
@@ -147,6 +148,7 @@ func New(cfg *config.Config, opts ...Option) (*Session, error) {
 		}
 		s.store = m
 	}
+	s.peeker, _ = s.store.(stores.Peeker)
 	s.policy.Store(p)
 	s.errLog.log = s.log
 	s.flights.joined = &s.stats.coalesced

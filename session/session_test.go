@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -480,4 +481,73 @@ func TestBadSettingsAreErrors(t *testing.T) {
 	if _, err := s.RoundTrip(&http.Request{}); err == nil {
 		t.Fatal("request without URL accepted")
 	}
+}
+
+// A hit's response is the caller's to change: changing its header must not change what the cache serves next, even when hits on one entry
+// run at the same time (the memory store lends them one decoded entry).
+func TestHitResponsesAreTheCallersToChange(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Etag", `"v1"`)
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		io.WriteString(w, "original body")
+	})
+	s := newSession(t, func(c *config.Config) { c.CacheControl = true })
+	c := s.Client()
+	get(t, c, o.URL+"/x")
+	check := func(resp *http.Response, body string) error {
+		if body != "original body" || resp.Header.Get("Etag") != `"v1"` ||
+			fmt.Sprint(resp.Header["X-Multi"]) != "[a b]" || resp.Header.Get("X-Changed") != "" ||
+			len(resp.Header["Cache-Status"]) != 1 {
+			return fmt.Errorf("hit changed by an earlier caller: body %q, header %v", body, resp.Header)
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				resp, err := c.Get(o.URL + "/x")
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err := check(resp, string(b)); err != nil {
+					errs <- err
+					return
+				}
+				resp.Header.Set("X-Changed", "yes")
+				resp.Header.Del("Etag")
+				resp.Header["X-Multi"] = append(resp.Header["X-Multi"], "c")
+				resp.Header["X-Multi"][0] = "changed"
+				resp.Header.Add("Cache-Status", "another")
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// The paths that change an entry (a range, a revalidation) work on
+	// their own copy, not on the one hits read.
+	req := mustRequest(t, http.MethodGet, o.URL+"/x", nil)
+	req.Header.Set("Range", "bytes=0-7")
+	if body, resp := do(t, c, req); body != "original" || resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("range: %d %q", resp.StatusCode, body)
+	}
+	req = mustRequest(t, http.MethodGet, o.URL+"/x", nil)
+	req.Header.Set("Cache-Control", "no-cache")
+	do(t, c, req)
+	body, resp := get(t, c, o.URL+"/x")
+	if err := check(resp, body); err != nil {
+		t.Fatal(err)
+	}
+	wantCount(t, o, 2)
 }

@@ -31,6 +31,9 @@ type exchange struct {
 	aliasSeen bool
 	// primaryPlain: the primary key holds a response without Vary.
 	primaryPlain bool
+	// lent: the entry lookup found is the store's (stores.Peeker), to be
+	// read, never changed.
+	lent bool
 }
 
 // RoundTrip implements http.RoundTripper: it answers from the cache when it
@@ -106,6 +109,14 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		e, entryKey = s.lookup(x)
 	}
 	act := s.decide(x, e)
+	if x.lent && (e == nil || act != actServe && act != actServeStale || len(req.Header["Range"]) > 0) {
+		// Only a plain hit reads the entry as the store lends it; the
+		// other paths change it or keep it.
+		if e != nil {
+			e = ownEntry(e)
+		}
+		x.lent = false
+	}
 	if len(req.Header["Range"]) > 0 && act != actGatewayTimeout {
 		if act == actServe {
 			if resp := s.servePartial(x, e, entryKey); resp != nil {
@@ -124,15 +135,23 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.serve(x, e, entryKey, true, "max-stale"), nil
 	case actServeStaleRefresh:
 		s.stats.stale.Add(1)
-		s.refreshInBackground(x, e, entryKey)
+		s.refreshInBackground(x.onHeap(), e, entryKey)
 		return s.serve(x, e, entryKey, true, "stale-while-revalidate"), nil
 	case actGatewayTimeout:
 		return s.gatewayTimeout(x), nil
 	case actRevalidate:
-		return s.fetchShared(x, e, entryKey, true)
+		return s.fetchShared(x.onHeap(), e, entryKey, true)
 	default:
-		return s.fetchShared(x, e, entryKey, false)
+		return s.fetchShared(x.onHeap(), e, entryKey, false)
 	}
+}
+
+// onHeap copies x for the paths that keep it beyond the call (coalesced
+// trips, background refreshes), so that x itself can live on the stack of
+// a hit.
+func (x *exchange) onHeap() *exchange {
+	c := *x
+	return &c
 }
 
 // keyFor is the primary key of a request: the key function's, with the
@@ -224,7 +243,7 @@ func (s *Session) passUnsafe(x *exchange, method string) (*http.Response, error)
 // deleted.
 func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	ctx := x.req.Context()
-	e, ok := s.get(ctx, x.key)
+	e, ok := s.get(x, x.key)
 	if ok {
 		if len(e.Header["Vary"]) == 0 {
 			x.primaryPlain = true
@@ -254,7 +273,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	if target == x.key {
 		return nil, ""
 	}
-	if e, ok := s.get(ctx, target); ok {
+	if e, ok := s.get(x, target); ok {
 		if len(e.Header["Vary"]) > 0 && !varyMatches(e.Header, e.RequestHeader, x.req.Header) {
 			return nil, ""
 		}
@@ -278,12 +297,21 @@ func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entr
 	return e, key
 }
 
-// get reads one entry; ok is false on a miss, a store error (logged) or a
-// corrupt entry (deleted and logged).
-func (s *Session) get(ctx context.Context, key string) (*stores.Entry, bool) {
-	e, err := s.store.Get(ctx, key)
+// get reads one entry, lent by the store when it can (x.lent tells); ok is
+// false on a miss, a store error (logged) or a corrupt entry (deleted and
+// logged).
+func (s *Session) get(x *exchange, key string) (*stores.Entry, bool) {
+	ctx := x.req.Context()
+	var e *stores.Entry
+	var err error
+	if s.peeker != nil {
+		e, err = s.peeker.Peek(ctx, key)
+	} else {
+		e, err = s.store.Get(ctx, key)
+	}
 	switch {
 	case err == nil:
+		x.lent = s.peeker != nil
 		return e, true
 	case errors.Is(err, stores.ErrNotFound):
 	case errors.Is(err, stores.ErrCorrupt):
@@ -313,6 +341,40 @@ type hitState struct {
 	body   bodyReader
 	status [1]string
 	age    [1]string
+	// values backs the copied header of a lent entry, when it fits.
+	values [12]string
+}
+
+// header is the response header of a hit: the entry's own map when the
+// caller owns the entry, else a copy with room for the fields a hit adds
+// (Cache-Status, and Age under cache_control), so that adding them does not
+// grow the map. (A map of up to 8 fields is one small group; sizing it
+// for more than it will hold would allocate a full table.)
+func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
+	if !lent {
+		return e.Header
+	}
+	n := 0
+	for _, vs := range e.Header {
+		n += len(vs)
+	}
+	var vals []string
+	if n <= len(hs.values) {
+		vals = hs.values[:n:n]
+	} else {
+		vals = make([]string, n)
+	}
+	room := 1
+	if age {
+		room = 2
+	}
+	h := make(http.Header, len(e.Header)+room)
+	for k, vs := range e.Header {
+		c := copy(vals, vs)
+		h[k] = vals[:c:c]
+		vals = vals[c:]
+	}
+	return h
 }
 
 // serve answers from a stored entry.
@@ -324,7 +386,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 		detail = ""
 	}
 	resp := &hs.resp
-	fillResponse(resp, e, x.req, &hs.body)
+	fillResponse(resp, e, hs.header(e, x.lent, x.p.CacheControl), x.req, &hs.body)
 	h := resp.Header
 	if x.p.CacheControl {
 		hs.age[0] = itoa(int64(currentAge(e, now) / time.Second))

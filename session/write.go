@@ -146,6 +146,21 @@ func (s *Session) aliasRedirects(ctx context.Context, x *exchange, key string) {
 	}
 }
 
+// ownEntry copies a lent entry's header maps, which the caller may then
+// change; the body is shared (nobody writes into stored bytes).
+func ownEntry(e *stores.Entry) *stores.Entry {
+	c := *e
+	c.Header = e.Header.Clone()
+	if c.Header == nil {
+		c.Header = make(http.Header)
+	}
+	c.RequestHeader = e.RequestHeader.Clone()
+	if c.RequestHeader == nil {
+		c.RequestHeader = make(http.Header)
+	}
+	return &c
+}
+
 // cloneEntry copies e deeply, for code that hands it to user functions.
 func cloneEntry(e *stores.Entry) *stores.Entry {
 	c := *e

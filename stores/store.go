@@ -119,6 +119,15 @@ type Store interface {
 	Close() error
 }
 
+// Peeker is implemented by stores that can lend a stored entry without
+// copying it, for the read-only path of a cache hit. Peek answers like Get,
+// except that the entry and everything it references (maps, slices,
+// strings) stay shared with the store and with other callers: the caller
+// must not modify any of it, and copies what it hands on to be changed.
+type Peeker interface {
+	Peek(ctx context.Context, key string) (*Entry, error)
+}
+
 // Condition selects entries for a server-side delete. Zero fields do not
 // constrain; an entry matches when any set field matches it.
 type Condition struct {

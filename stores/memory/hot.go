@@ -59,11 +59,15 @@ func (h *hotSet) shard(key string) *hotShard {
 	return &h.shards[x%hotShards]
 }
 
-// get returns a caller-owned copy of the entry under key, or nil, and the
-// shard generation to hand to add after a miss.
-func (h *hotSet) get(key string) (*stores.Entry, uint64) {
+// get returns the entry under key, or nil, and the shard generation to
+// hand to add after a miss. The entry is the hot set's own unless owned
+// asks for a caller-owned copy.
+func (h *hotSet) get(key string, owned bool) (*stores.Entry, uint64) {
 	if v, ok := h.entries.Load(key); ok {
-		return copyEntry(v.(*stores.Entry)), 0
+		if owned {
+			return copyEntry(v.(*stores.Entry)), 0
+		}
+		return v.(*stores.Entry), 0
 	}
 	return nil, h.shard(key).gen.Load()
 }

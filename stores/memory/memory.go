@@ -203,6 +203,16 @@ func (s *Store) open(ctx context.Context) (*caches, error) {
 // copies (1/16 of the store, at most 32 MiB) that every Set, Delete and
 // Clear updates, which saves bigcache's copy and the decoding.
 func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
+	return s.get(ctx, key, true)
+}
+
+// Peek implements stores.Peeker: a repeated read of an entry returns the
+// decoded entry the store keeps, without copying its header maps.
+func (s *Store) Peek(ctx context.Context, key string) (*stores.Entry, error) {
+	return s.get(ctx, key, false)
+}
+
+func (s *Store) get(ctx context.Context, key string, owned bool) (*stores.Entry, error) {
 	c, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -210,7 +220,7 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	if len(key) > maxKeyLen {
 		return nil, stores.ErrNotFound
 	}
-	e, gen := c.hot.get(key)
+	e, gen := c.hot.get(key, owned)
 	if e != nil {
 		if !e.DiscardAt.IsZero() && e.Discarded(time.Now()) {
 			_ = c.entries.Delete(key)
@@ -240,6 +250,10 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 		return nil, stores.ErrNotFound
 	}
 	if c.hot.wants(e) {
+		if !owned {
+			c.hot.add(e, gen) // shared from now on, as Peek allows
+			return e, nil
+		}
 		c.hot.add(copyEntry(e), gen)
 	}
 	return e, nil

@@ -92,6 +92,7 @@ func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 		{"Close", testClose},
 		{"CloseConcurrent", testCloseConcurrent},
 		{"DeleteWhere", testDeleteWhere},
+		{"Peek", testPeek},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -799,4 +800,68 @@ func testDeleteWhere(t *testing.T, s stores.Store) {
 		t.Fatalf("DeleteWhere touched an alias: %q, %v", v, err)
 	}
 	wantLen(t, s, 1)
+}
+
+// testPeek checks stores.Peeker, for the stores that implement it: Peek
+// answers what Get answers, sees every Set, Delete and Clear, and a Get
+// after a Peek still returns maps the caller owns.
+func testPeek(t *testing.T, s stores.Store) {
+	p, ok := s.(stores.Peeker)
+	if !ok {
+		t.Skip("the store does not implement stores.Peeker")
+	}
+	ctx := ctxFor(t)
+	peek := func(key string) *stores.Entry {
+		t.Helper()
+		e, err := p.Peek(ctx, key)
+		if err != nil {
+			t.Fatalf("Peek(%q): %v", key, err)
+		}
+		return e
+	}
+	if _, err := p.Peek(ctx, UniqueKey("peek-missing")); !errors.Is(err, stores.ErrNotFound) {
+		t.Fatalf("Peek of a missing key: %v, want ErrNotFound", err)
+	}
+	e := NewEntry(UniqueKey("peek"))
+	want := CloneEntry(e)
+	set(t, s, e)
+	for i := range 3 { // a first read, then repeated ones (stores may keep decoded entries)
+		if err := Compare(want, peek(e.Key)); err != nil {
+			t.Fatalf("Peek #%d: %v", i+1, err)
+		}
+	}
+	got := mustGet(t, s, e.Key)
+	got.Header.Set("X-Changed", "by the caller of Get")
+	got.RequestHeader.Set("X-Changed", "by the caller of Get")
+	if err := Compare(want, peek(e.Key)); err != nil {
+		t.Fatalf("changing Get's entry changed what Peek lends: %v", err)
+	}
+
+	replaced := NewEntry(e.Key)
+	replaced.Body = []byte("replaced")
+	replaced.Header.Set("Etag", `"v2"`)
+	set(t, s, replaced)
+	if err := Compare(replaced, peek(e.Key)); err != nil {
+		t.Fatalf("Peek after a Set: %v", err)
+	}
+	if _, err := s.Delete(ctx, e.Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Peek(ctx, e.Key); !errors.Is(err, stores.ErrNotFound) {
+		t.Fatalf("Peek after Delete: %v, want ErrNotFound", err)
+	}
+	set(t, s, NewEntry(e.Key))
+	peek(e.Key)
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Peek(ctx, e.Key); !errors.Is(err, stores.ErrNotFound) {
+		t.Fatalf("Peek after Clear: %v, want ErrNotFound", err)
+	}
+	discarded := NewEntry(UniqueKey("peek-discarded"))
+	discarded.DiscardAt = time.Now().Add(-time.Minute)
+	_ = s.Set(ctx, discarded) // a store may refuse it outright
+	if _, err := p.Peek(ctx, discarded.Key); !errors.Is(err, stores.ErrNotFound) {
+		t.Fatalf("Peek of an entry past DiscardAt: %v, want ErrNotFound", err)
+	}
 }

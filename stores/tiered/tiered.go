@@ -122,6 +122,23 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	return e, nil
 }
 
+// Peek implements stores.Peeker: an entry the front holds as the back
+// stored it is lent as is; anything else (a miss in the front, a front copy
+// carrying its max_age cap) is a Get.
+func (s *Store) Peek(ctx context.Context, key string) (*stores.Entry, error) {
+	if p, ok := s.front.(stores.Peeker); ok && s.maxAge <= 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if e, err := p.Peek(ctx, key); err == nil {
+			if _, capped := e.RequestHeader[discardKey]; !capped {
+				return e, nil
+			}
+		}
+	}
+	return s.Get(ctx, key)
+}
+
 // Set implements stores.Store: the back first (the truth), then the front.
 func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	if err := s.back.Set(ctx, e); err != nil {
