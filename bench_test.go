@@ -2,11 +2,13 @@ package reqcache_test
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/config"
@@ -19,8 +21,49 @@ import (
 //     one prebuilt response, the cost of http.Client itself;
 //   - Uncached: the same request to a loopback httptest.Server.
 //
-// Report ratios (Hit/Floor, Miss/Uncached), never absolute times: see
-// README "Performance" for the command that prints them.
+// Each benchmark reports its ratio to its baseline as a metric: x-floor
+// (time per op / Floor's), x-uncached (Miss / Uncached) and, for parallel
+// runs, x-single (single-goroutine time per op / parallel time per op: the
+// throughput gained from every core). The baselines are measured once, by
+// TestMain, before any benchmark runs (testing.Benchmark cannot run inside
+// a benchmark). Compare ratios, never absolute times: see README
+// "Performance".
+
+// baselines holds the baselines' ns/op, zero when not measured.
+var baselines struct {
+	floor, floorParallel, hit, uncached float64
+}
+
+// measureBaselines fills baselines when the run has benchmarks.
+func measureBaselines() {
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		return
+	}
+	ns := func(bench func(*testing.B)) float64 {
+		r := testing.Benchmark(bench)
+		if r.N == 0 {
+			return 0
+		}
+		return float64(r.T.Nanoseconds()) / float64(r.N)
+	}
+	baselines.floor = ns(BenchmarkFloor)
+	baselines.hit = ns(BenchmarkHit)
+	baselines.uncached = ns(BenchmarkUncached)
+}
+
+// reportRatio reports b's time per op divided by base as metric unit, or,
+// with inverse, base divided by it.
+func reportRatio(b *testing.B, base float64, unit string, inverse bool) {
+	if base <= 0 || b.N == 0 {
+		return
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	if inverse {
+		b.ReportMetric(base/perOp, unit)
+	} else {
+		b.ReportMetric(perOp/base, unit)
+	}
+}
 
 var body1K = bytes.Repeat([]byte("0123456789abcdef"), 64)
 
@@ -96,6 +139,20 @@ func BenchmarkFloor(b *testing.B) {
 	for b.Loop() {
 		getAll(b, c, "http://api.example.com/v1/items?id=42&page=1")
 	}
+	reportRatio(b, baselines.floor, "x-floor", false)
+}
+
+// BenchmarkFloorParallel is the floor from every core: how far http.Client
+// itself scales on this machine (x-single), the bound for HitParallel.
+func BenchmarkFloorParallel(b *testing.B) {
+	c := &http.Client{Transport: &prebuilt{status: 200, header: benchHeader(), body: body1K}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			getAll(b, c, "http://api.example.com/v1/items?id=42&page=1")
+		}
+	})
+	reportRatio(b, baselines.floor, "x-single", true)
 }
 
 func BenchmarkHit(b *testing.B) {
@@ -107,6 +164,7 @@ func BenchmarkHit(b *testing.B) {
 	for b.Loop() {
 		getAll(b, http.DefaultClient, url)
 	}
+	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
 func BenchmarkHit64K(b *testing.B) {
@@ -118,6 +176,7 @@ func BenchmarkHit64K(b *testing.B) {
 	for b.Loop() {
 		getAll(b, http.DefaultClient, url)
 	}
+	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
 func BenchmarkHitParallel(b *testing.B) {
@@ -132,6 +191,8 @@ func BenchmarkHitParallel(b *testing.B) {
 			getAll(b, c, url)
 		}
 	})
+	reportRatio(b, baselines.hit, "x-single", true)
+	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
 // BenchmarkUncached is the baseline of the miss path: the same distinct
@@ -147,6 +208,7 @@ func BenchmarkUncached(b *testing.B) {
 		getAll(b, c, urls[i%len(urls)])
 		i++
 	}
+	reportRatio(b, baselines.uncached, "x-uncached", false)
 }
 
 func missURLs(base string) []string {
@@ -176,6 +238,48 @@ func BenchmarkMiss(b *testing.B) {
 	for b.Loop() {
 		getAll(b, c, urls[i%len(urls)])
 		i++
+	}
+	reportRatio(b, baselines.uncached, "x-uncached", false)
+}
+
+// BenchmarkMissPaired is the miss overhead measured so that a noisy machine
+// cannot skew it: chunks of 32 uncached requests and 32 misses alternate
+// in one loop, against one origin, and x-uncached is the misses' mean time
+// over the uncached requests' (as in BenchmarkMiss, the store is filled
+// first). Its ns/op is the mean of both kinds.
+func BenchmarkMissPaired(b *testing.B) {
+	srv := benchOrigin(b, body1K)
+	direct := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16 })
+	cached := http.DefaultClient
+	for _, u := range missURLs(srv.URL + "/warm")[:1<<14] {
+		getAll(b, cached, u)
+	}
+	getAll(b, direct, srv.URL+"/warm")
+	clients := [2]*http.Client{direct, cached}
+	urls := [2][]string{missURLs(srv.URL + "/direct"), missURLs(srv.URL + "/cached")}
+	const chunk = 32
+	var spent [2]time.Duration
+	var count [2]int
+	b.ReportAllocs()
+	i, kind := 0, 0
+	start := time.Now()
+	for b.Loop() {
+		if i > 0 && i%chunk == 0 {
+			now := time.Now()
+			spent[kind] += now.Sub(start)
+			start, kind = now, 1-kind
+		}
+		getAll(b, clients[kind], urls[kind][count[kind]%len(urls[kind])])
+		count[kind]++
+		i++
+	}
+	spent[kind] += time.Since(start)
+	if count[0] > 0 && count[1] > 0 {
+		mean := func(k int) float64 { return float64(spent[k].Nanoseconds()) / float64(count[k]) }
+		b.ReportMetric(mean(1)/mean(0), "x-uncached")
+		b.ReportMetric(mean(1), "miss-ns/op")
+		b.ReportMetric(mean(0), "uncached-ns/op")
 	}
 }
 

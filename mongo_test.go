@@ -2,6 +2,7 @@ package reqcache_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
+	flag.Parse()
+	measureBaselines()
 	mongotest.Main(m)
 }
 
@@ -257,6 +260,7 @@ func BenchmarkBackendHit(b *testing.B) {
 			for b.Loop() {
 				getAll(b, http.DefaultClient, url)
 			}
+			reportRatio(b, baselines.floor, "x-floor", false)
 			if st := reqcache.Installed().Stats(); st.Misses != 1 {
 				b.Fatalf("%d misses: the loop did not hit", st.Misses)
 			}

@@ -101,18 +101,18 @@ func effectiveMethod(req *http.Request) string {
 // bodies sorted, both without ignored fields; matched headers are
 // "name:value" lines in name order.
 func (k *keyer) key(req *http.Request, body []byte) string {
-	key, _ := k.keyParts(req, body)
+	key, _, _ := k.keyParts(req, body)
 	return key
 }
 
-// keyParts is key, and whether the body held an ignored field (a
-// credential, for separate_credentials), found in the same single parse.
-func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnored bool) {
+// keyParts is key, and whether the body and the query held ignored fields
+// (credentials, for separate_credentials), found in the same single parse.
+func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
 	b := buf[:0]
 	b = append(b, effectiveMethod(req)...)
 	b = append(b, '\n')
-	b = k.appendURL(b, req.URL, false)
+	b, queryIgnored = k.appendURLFound(b, req.URL, false)
 	b = append(b, '\n')
 	if len(body) > 0 {
 		var nb []byte
@@ -124,7 +124,7 @@ func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnore
 		b = k.appendMatchedHeaders(b, req.Header)
 	}
 	sum := sha256.Sum256(b)
-	return hexKey(sum[:16]), bodyIgnored
+	return hexKey(sum[:16]), bodyIgnored, queryIgnored
 }
 
 // hexKey is the hex form of a 128-bit digest: the only allocation of a key.
@@ -183,8 +183,15 @@ func isCredentialHeader(name string) bool {
 // kept with the value REDACTED (for storage); without it they are dropped
 // (for keys).
 func (k *keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
+	b, _ = k.appendURLFound(b, u, redact)
+	return b
+}
+
+// appendURLFound is appendURL that also reports whether the query held an
+// ignored parameter.
+func (k *keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool) {
 	if u == nil {
-		return b
+		return b, false
 	}
 	scheme := lowerASCII(u.Scheme)
 	b = append(b, scheme...)
@@ -209,9 +216,9 @@ func (k *keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
 	}
 	b = append(b, p...)
 	if u.RawQuery == "" {
-		return b
+		return b, false
 	}
-	return k.appendQuery(b, u.RawQuery, redact)
+	return k.appendQueryFound(b, u.RawQuery, redact)
 }
 
 // lowerASCII is strings.ToLower without an allocation for the usual,
@@ -246,7 +253,7 @@ func (k *keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, boo
 		}
 		name, _, _ := strings.Cut(p, "=")
 		if len(k.ignored) > 0 {
-			if n, err := url.QueryUnescape(name); err == nil && k.isIgnored(n) {
+			if n, ok := queryName(name); ok && k.isIgnored(n) {
 				found = true
 				if !redact {
 					continue
@@ -315,10 +322,22 @@ func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) ([]b
 	return body, false
 }
 
+// queryName is a query parameter's name unescaped; ok is false for a name
+// that does not unescape. The usual name, with nothing escaped, is returned
+// as is.
+func queryName(name string) (string, bool) {
+	if strings.IndexByte(name, '%') < 0 && strings.IndexByte(name, '+') < 0 {
+		return name, true
+	}
+	n, err := url.QueryUnescape(name)
+	return n, err == nil
+}
+
 // credentials returns the request's credentials (credential headers, ignored
 // headers, ignored query parameters and URL user info) as sorted
-// "name=value" material, or nil when there are none.
-func (k *keyer) credentials(req *http.Request) []byte {
+// "name=value" material, or nil when there are none. scanQuery false skips
+// the query, known to hold no ignored parameter.
+func (k *keyer) credentials(req *http.Request, scanQuery bool) []byte {
 	var parts []string
 	for name, vs := range req.Header {
 		if isCredentialHeader(name) || k.isIgnored(name) {
@@ -329,13 +348,13 @@ func (k *keyer) credentials(req *http.Request) []byte {
 		if req.URL.User != nil {
 			parts = append(parts, "u:"+req.URL.User.String())
 		}
-		if len(k.ignored) > 0 {
+		if scanQuery && len(k.ignored) > 0 {
 			raw := req.URL.RawQuery
 			for raw != "" {
 				var p string
 				p, raw, _ = strings.Cut(raw, "&")
 				name, _, _ := strings.Cut(p, "=")
-				if n, err := url.QueryUnescape(name); err == nil && n != "" && k.isIgnored(n) {
+				if n, ok := queryName(name); ok && n != "" && k.isIgnored(n) {
 					parts = append(parts, "q:"+p)
 				}
 			}

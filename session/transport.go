@@ -159,16 +159,17 @@ func (x *exchange) onHeap() *exchange {
 func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	var key string
 	var bodyIgnored bool
+	queryIgnored := true // unknown: scan the query for credentials
 	if s.keyFunc != nil {
 		key = s.keyFunc(req, body)
 		if p.SeparateCredentials && len(body) > 0 {
 			_, bodyIgnored = p.keys.normalizeBody(req.Header.Get("Content-Type"), body, false)
 		}
 	} else {
-		key, bodyIgnored = p.keys.keyParts(req, body)
+		key, bodyIgnored, queryIgnored = p.keys.keyParts(req, body)
 	}
 	if p.SeparateCredentials {
-		creds := p.keys.credentials(req)
+		creds := p.keys.credentials(req, queryIgnored)
 		if bodyIgnored {
 			// The body's secret values are what the key left out: the
 			// raw body stands for them, through the keyed hash only.
