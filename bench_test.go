@@ -12,6 +12,7 @@ import (
 
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
 )
 
 // The benchmarks compare a cache hit with two baselines measured in the
@@ -240,6 +241,32 @@ func BenchmarkMiss(b *testing.B) {
 		i++
 	}
 	reportRatio(b, baselines.uncached, "x-uncached", false)
+}
+
+// BenchmarkMissCPU is the miss path without a network: the upstream is the
+// floor's in-process RoundTripper, so what it adds to the floor is
+// reqcache's own work per miss (key, lookups, reading and storing the
+// body), with the store filled first as in BenchmarkMiss.
+func BenchmarkMissCPU(b *testing.B) {
+	cfg := config.Default()
+	cfg.Memory.MaxSizeMB = 16
+	s, err := session.New(cfg, session.WithUpstream(&prebuilt{status: 200, header: benchHeader(), body: body1K}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	c := s.Client()
+	for _, u := range missURLs("http://warm.example.com")[:1<<14] {
+		getAll(b, c, u)
+	}
+	urls := missURLs("http://api.example.com")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		getAll(b, c, urls[i%len(urls)])
+		i++
+	}
+	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
 // BenchmarkMissPaired is the miss overhead measured so that a noisy machine

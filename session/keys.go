@@ -384,7 +384,8 @@ func withCredentials(key string, secret, creds []byte) string {
 // redactedURL is the URL as stored: normalized, user info dropped, ignored
 // query parameters REDACTED.
 func (k *keyer) redactedURL(u *url.URL) string {
-	return string(k.appendURL(nil, u, true))
+	var buf [256]byte
+	return string(k.appendURL(buf[:0], u, true))
 }
 
 // redactedHeader copies h with credential and ignored headers REDACTED.

@@ -25,8 +25,13 @@ const (
 // varyNames returns the canonical header names a response varies on, sorted
 // and unique; star is true for "Vary: *".
 func varyNames(h http.Header) (names []string, star bool) {
-	for _, v := range h.Values("Vary") {
-		for _, f := range splitList(v) {
+	for _, v := range h["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
 			if f == "*" {
 				return nil, true
 			}

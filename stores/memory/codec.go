@@ -128,6 +128,11 @@ func Encode(e *stores.Entry) []byte {
 // not kept (an http.Header is a map); the order of each name's values is.
 func AppendEncode(dst []byte, e *stores.Entry) []byte {
 	m, values := metaLen(e)
+	return appendEncoded(dst, e, m, values)
+}
+
+// appendEncoded is AppendEncode with e's metaLen already known.
+func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 	dst = append(dst, magic, version)
 	dst = binary.AppendUvarint(dst, uint64(m))
 	var flags byte

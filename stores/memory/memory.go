@@ -273,7 +273,8 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	if len(e.Key) > maxKeyLen {
 		return s.tooLarge(e, len(e.Key), fmt.Errorf("%w: key of %d bytes (at most %d)", stores.ErrTooLarge, len(e.Key), maxKeyLen))
 	}
-	n := EncodedLen(e)
+	m, values := metaLen(e)
+	n := headerPrefix + uvarintLen(uint64(m)) + m + len(e.Body) // EncodedLen
 	if size := n + len(e.Key) + bigcacheOverhead; size > s.maxEntry {
 		_ = c.entries.Delete(e.Key)
 		c.hot.remove(e.Key)
@@ -284,7 +285,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		bp = new([]byte)
 		*bp = make([]byte, 0, max(n, 4<<10))
 	}
-	buf := AppendEncode((*bp)[:0], e)
+	buf := appendEncoded((*bp)[:0], e, m, values)
 	err = c.entries.Set(e.Key, buf) // copies buf
 	c.hot.remove(e.Key)
 	if cap(buf) <= maxPooledBuf {
