@@ -1,11 +1,9 @@
 package session
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -53,6 +51,14 @@ func newKeyer(ignored []string, matchAll bool, match []string) *keyer {
 	}
 	sort.Strings(k.matchHeaders)
 	return k
+}
+
+// ignoreFunc is isIgnored, or nil when nothing is ignored.
+func (k *keyer) ignoreFunc() func(string) bool {
+	if len(k.ignored) == 0 {
+		return nil
+	}
+	return k.isIgnored
 }
 
 func (k *keyer) isIgnored(name string) bool {
@@ -294,30 +300,9 @@ func (k *keyer) normalizeBody(contentType string, body []byte, redact bool) ([]b
 		}
 		return out[1:], found
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil || dec.More() {
-			return body, false
+		if out, found, ok := canonicalJSON(body, k.ignoreFunc(), redact); ok {
+			return out, found
 		}
-		found := false
-		if obj, ok := v.(map[string]any); ok {
-			for name := range obj {
-				if k.isIgnored(name) {
-					found = true
-					if redact {
-						obj[name] = Redacted
-					} else {
-						delete(obj, name)
-					}
-				}
-			}
-		}
-		out, err := json.Marshal(v) // map keys come out sorted
-		if err != nil {
-			return body, false
-		}
-		return out, found
 	}
 	return body, false
 }

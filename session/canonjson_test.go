@@ -1,0 +1,80 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// referenceJSON is how keys canonicalized JSON bodies before canonicalJSON:
+// decode into an any (UseNumber), drop or redact the ignored top-level
+// fields, marshal. canonicalJSON must give the same bytes, or keys of
+// entries already stored would change.
+func referenceJSON(body []byte, ignore func(string) bool, redact bool) (out []byte, found, ok bool) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, false, false
+	}
+	if obj, isObj := v.(map[string]any); isObj && ignore != nil {
+		for name := range obj {
+			if ignore(name) {
+				found = true
+				if redact {
+					obj[name] = Redacted
+				} else {
+					delete(obj, name)
+				}
+			}
+		}
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, false, false
+	}
+	return out, found, true
+}
+
+var canonJSONSeeds = []string{
+	`{"b":1,"a":[true,false,null,"x"],"c":{"z":1.50,"y":-0,"x":1E+5}}`,
+	`  {"api_key":"k","q":"go"}  `,
+	`{"a":1,"a":2}`,
+	`{"a":{"x":1},"a":{"y":2}}`,
+	`{"<tag>":"a&b","\u2028":"\u2029","é":"\u00e9","\ud83d\ude00":"\ud800x","\udc00":"\ud800\u0041"}`,
+	"{\"bad\":\"\xff\xfe\",\"ok\":\"\xef\xbf\xbd\"}",
+	`"\b\f\n\r\t\u0001\u001f\"\\\/"`,
+	`[1,2,3]`, `[]`, `{}`, `null`, `0`, `-0.0e-0`, `"x"`,
+	`{"a":1}]`, `{"a":1}}`, `{"a":1} x`, `{"a":1}{}`, `1x`, `1 ]`,
+	`01`, `1.`, `.5`, `-`, `1e`, `+1`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{a:1}`, `"\x"`, `"\u12"`, "\"a\x01b\"", `tru`, `nul`, `falsey`,
+	"\xef\xbb\xbf{}", ``, `   `,
+	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+}
+
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range canonJSONSeeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	k := newKeyer([]string{"api_key", "Token"}, false, nil)
+	f.Fuzz(func(t *testing.T, body []byte, redact bool) {
+		want, wantFound, wantOK := referenceJSON(body, k.isIgnored, redact)
+		got, gotFound, gotOK := canonicalJSON(body, k.isIgnored, redact)
+		if gotOK != wantOK || gotFound != wantFound || !bytes.Equal(got, want) {
+			t.Fatalf("canonicalJSON(%q, redact=%v) = %q, found %v, ok %v; encoding/json gives %q, %v, %v",
+				body, redact, got, gotFound, gotOK, want, wantFound, wantOK)
+		}
+	})
+}
+
+// The key of a JSON body no longer builds Go values: far fewer allocations.
+func TestCanonicalJSONAllocations(t *testing.T) {
+	k := newKeyer([]string{"api_key"}, false, nil)
+	body := jsonBody2K()
+	allocs := testing.AllocsPerRun(100, func() { canonicalJSON(body, k.isIgnored, false) })
+	if allocs > 40 {
+		t.Fatalf("%v allocations to canonicalize a 2 KiB JSON body, want at most 40 (encoding/json took ~740)", allocs)
+	}
+}
