@@ -229,18 +229,30 @@ func missURLs(base string) []string {
 func BenchmarkMiss(b *testing.B) {
 	srv := benchOrigin(b, body1K)
 	installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16 })
-	c := http.DefaultClient
-	for _, u := range missURLs(srv.URL + "/warm")[:1<<14] {
+	missLoop(b, http.DefaultClient, srv.URL)
+	reportRatio(b, baselines.uncached, "x-uncached", false)
+}
+
+// fillStore makes c store 16,384 distinct responses under base, so that
+// the misses measured next find the store full, as in a long-running
+// program.
+func fillStore(b *testing.B, c *http.Client, base string) {
+	for _, u := range missURLs(base + "/warm")[:1<<14] {
 		getAll(b, c, u)
 	}
-	urls := missURLs(srv.URL)
+}
+
+// missLoop fills the store, then requests a URL never seen under base on
+// every iteration.
+func missLoop(b *testing.B, c *http.Client, base string) {
+	fillStore(b, c, base)
+	urls := missURLs(base)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		getAll(b, c, urls[i%len(urls)])
 		i++
 	}
-	reportRatio(b, baselines.uncached, "x-uncached", false)
 }
 
 // BenchmarkMissCPU is the miss path without a network: the upstream is the
@@ -255,17 +267,7 @@ func BenchmarkMissCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	c := s.Client()
-	for _, u := range missURLs("http://warm.example.com")[:1<<14] {
-		getAll(b, c, u)
-	}
-	urls := missURLs("http://api.example.com")
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		getAll(b, c, urls[i%len(urls)])
-		i++
-	}
+	missLoop(b, s.Client(), "http://api.example.com")
 	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
@@ -279,9 +281,7 @@ func BenchmarkMissPaired(b *testing.B) {
 	direct := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16 })
 	cached := http.DefaultClient
-	for _, u := range missURLs(srv.URL + "/warm")[:1<<14] {
-		getAll(b, cached, u)
-	}
+	fillStore(b, cached, srv.URL)
 	getAll(b, direct, srv.URL+"/warm")
 	clients := [2]*http.Client{direct, cached}
 	urls := [2][]string{missURLs(srv.URL + "/direct"), missURLs(srv.URL + "/cached")}

@@ -238,15 +238,9 @@ func lowerASCII(s string) string {
 	return s
 }
 
-// appendQuery sorts the query's parameters (by name, then value, keeping
-// their encoded form) and drops or redacts the ignored ones.
-func (k *keyer) appendQuery(b []byte, raw string, redact bool) []byte {
-	b, _ = k.appendQueryFound(b, raw, redact)
-	return b
-}
-
-// appendQueryFound is appendQuery that also reports whether an ignored
-// parameter was present.
+// appendQueryFound sorts the query's parameters (by name, then value,
+// keeping their encoded form), drops or redacts the ignored ones, and
+// reports whether an ignored parameter was present.
 func (k *keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, bool) {
 	found := false
 	var stack [16]string

@@ -113,7 +113,12 @@ func metaLen(e *stores.Entry) (int, int) {
 // EncodedLen returns the length of e's encoding.
 func EncodedLen(e *stores.Entry) int {
 	m, _ := metaLen(e)
-	return headerPrefix + uvarintLen(uint64(m)) + m + len(e.Body)
+	return encodedLen(m, len(e.Body))
+}
+
+// encodedLen is the length of an encoding whose meta section is m bytes.
+func encodedLen(m, bodyLen int) int {
+	return headerPrefix + uvarintLen(uint64(m)) + m + bodyLen
 }
 
 // Encode returns the binary encoding of e (see AppendEncode). The result

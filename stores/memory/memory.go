@@ -274,7 +274,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		return s.tooLarge(e, len(e.Key), fmt.Errorf("%w: key of %d bytes (at most %d)", stores.ErrTooLarge, len(e.Key), maxKeyLen))
 	}
 	m, values := metaLen(e)
-	n := headerPrefix + uvarintLen(uint64(m)) + m + len(e.Body) // EncodedLen
+	n := encodedLen(m, len(e.Body))
 	if size := n + len(e.Key) + bigcacheOverhead; size > s.maxEntry {
 		_ = c.entries.Delete(e.Key)
 		c.hot.remove(e.Key)
