@@ -98,7 +98,7 @@ func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
 		// The store does the time-based part where the data lives.
 		var cond stores.Condition
 		if sel.Expired {
-			cond.ExpiredBefore = now
+			cond.ExpiredAt = now
 		}
 		if sel.OlderThan > 0 {
 			cond.CreatedBefore = now.Add(-sel.OlderThan)

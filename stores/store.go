@@ -131,8 +131,9 @@ type Peeker interface {
 // Condition selects entries for a server-side delete. Zero fields do not
 // constrain; an entry matches when any set field matches it.
 type Condition struct {
-	// ExpiredBefore matches entries whose ExpiresAt is set and before it.
-	ExpiredBefore time.Time
+	// ExpiredAt matches entries already expired at that time: ExpiresAt is
+	// set and not after it, as Entry.Expired decides.
+	ExpiredAt time.Time
 	// CreatedBefore matches entries created before it.
 	CreatedBefore time.Time
 }
@@ -145,7 +146,7 @@ type ConditionalDeleter interface {
 
 // Matches reports whether e satisfies c.
 func (c Condition) Matches(e *Entry) bool {
-	if !c.ExpiredBefore.IsZero() && !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(c.ExpiredBefore) {
+	if !c.ExpiredAt.IsZero() && e.Expired(c.ExpiredAt) {
 		return true
 	}
 	if !c.CreatedBefore.IsZero() && e.CreatedAt.Before(c.CreatedBefore) {

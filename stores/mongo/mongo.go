@@ -450,8 +450,8 @@ func (s *Store) deleteWhere(ctx context.Context, filter bson.D) (int, error) {
 // DeleteWhere implements stores.ConditionalDeleter on the server.
 func (s *Store) DeleteWhere(ctx context.Context, cond stores.Condition) (int, error) {
 	var or bson.A
-	if !cond.ExpiredBefore.IsZero() {
-		or = append(or, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lt", Value: cond.ExpiredBefore.UTC()}}}})
+	if !cond.ExpiredAt.IsZero() {
+		or = append(or, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lte", Value: cond.ExpiredAt.UTC()}}}})
 	}
 	if !cond.CreatedBefore.IsZero() {
 		or = append(or, bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: cond.CreatedBefore.UTC()}}}})

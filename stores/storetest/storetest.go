@@ -750,7 +750,7 @@ func testDeleteWhere(t *testing.T, s stores.Store) {
 		t.Skip("store does not implement stores.ConditionalDeleter")
 	}
 	ctx := ctxFor(t)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Millisecond) // MongoDB keeps milliseconds
 	mk := func(name string, created, expires time.Time) *stores.Entry {
 		e := NewEntry(UniqueKey(name))
 		e.RequestedAt = created.Add(-time.Millisecond)
@@ -762,6 +762,9 @@ func testDeleteWhere(t *testing.T, s stores.Store) {
 	b := mk("fresh-1h", now.Add(-time.Hour), now.Add(time.Hour))
 	c := mk("never-expires", now.Add(-30*time.Minute), time.Time{})
 	d := mk("just-expired", now, now.Add(-10*time.Minute))
+	// Expires at the very instant asked about: expired, as Entry.Expired
+	// says, so a lookup and a delete agree on it.
+	edge := mk("expires-now", now.Add(-time.Minute), now)
 	if err := s.SetAlias(ctx, a.Key, "alias stays"); err != nil {
 		t.Fatal(err)
 	}
@@ -784,17 +787,19 @@ func testDeleteWhere(t *testing.T, s stores.Store) {
 		}
 	}
 	del(stores.Condition{}, 0)
-	remaining(a, b, c, d)
-	del(stores.Condition{ExpiredBefore: now}, 2) // a, d
+	remaining(a, b, c, d, edge)
+	del(stores.Condition{ExpiredAt: now.Add(-time.Millisecond)}, 2) // a, d
+	remaining(b, c, edge)
+	del(stores.Condition{ExpiredAt: now}, 1) // edge
 	remaining(b, c)
-	del(stores.Condition{ExpiredBefore: now}, 0)
+	del(stores.Condition{ExpiredAt: now}, 0)
 	del(stores.Condition{CreatedBefore: now.Add(-45 * time.Minute)}, 1) // b
 	remaining(c)
 	e := mk("expiry-only", now, now.Add(time.Hour))
 	f := mk("neither", now, now.Add(2*time.Hour))
 	remaining(c, e, f)
 	// Either condition selects: c by creation, e by expiry.
-	del(stores.Condition{ExpiredBefore: now.Add(90 * time.Minute), CreatedBefore: now.Add(-20 * time.Minute)}, 2)
+	del(stores.Condition{ExpiredAt: now.Add(90 * time.Minute), CreatedBefore: now.Add(-20 * time.Minute)}, 2)
 	remaining(f)
 	if v, err := s.GetAlias(ctx, a.Key); err != nil || v != "alias stays" {
 		t.Fatalf("DeleteWhere touched an alias: %q, %v", v, err)
