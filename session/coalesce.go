@@ -39,32 +39,13 @@ type flight struct {
 // its context alive until the leader closes it; its release func cancels it.
 //
 // fn runs on a goroutine of its own so that a leader can leave when its
-// ctx ends while waiters still need the result; a leader whose ctx can
-// never end runs it itself, saving the goroutine hand-offs on every miss.
+// ctx ends while waiters still need the result. (doHere is the cheaper
+// form for a ctx that can never end.)
 func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared, exclusive bool, err error) {
-	g.mu.Lock()
-	if g.flights == nil {
-		g.flights = make(map[string]*flight)
-	}
-	f, shared := g.flights[key]
-	if shared {
-		f.waiters++
-		if g.joined != nil {
-			g.joined.Add(1)
-		}
-	} else {
-		if ctx.Done() == nil {
-			// The leader can never leave, so fn runs under its own context
-			// and nothing is ever cancelled.
-			f = &flight{done: make(chan struct{}), waiters: 1, cancel: func() {}}
-			g.flights[key] = f
-			g.mu.Unlock()
-			g.run(key, f, ctx, fn)
-			return f.result, false, f.exclusive, nil
-		}
+	f, shared := g.join(key)
+	if !shared {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
-		g.flights[key] = f
+		f.cancel = cancel
 		go g.run(key, f, fctx, fn)
 	}
 	g.mu.Unlock()
@@ -92,6 +73,43 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 		}
 		return nil, shared, false, ctx.Err()
 	}
+}
+
+// doHere is do for a caller whose ctx can never end (ctx.Done() is nil):
+// a leader runs fn on its own goroutine, so fn may use memory that does
+// not outlive the call, and nothing is ever cancelled.
+func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared, exclusive bool) {
+	f, shared := g.join(key)
+	if shared {
+		g.mu.Unlock()
+		<-f.done
+		return f.result, true, false
+	}
+	f.cancel = func() {}
+	g.mu.Unlock()
+	g.run(key, f, ctx, fn)
+	return f.result, false, f.exclusive
+}
+
+// join returns key's flight, shared when it was already in flight, or a
+// new one the caller leads. It returns with g.mu held: the leader sets
+// the flight's cancel before unlocking.
+func (g *flightGroup) join(key string) (f *flight, shared bool) {
+	g.mu.Lock()
+	if g.flights == nil {
+		g.flights = make(map[string]*flight)
+	}
+	f, shared = g.flights[key]
+	if shared {
+		f.waiters++
+		if g.joined != nil {
+			g.joined.Add(1)
+		}
+		return f, true
+	}
+	f = &flight{done: make(chan struct{}), waiters: 1}
+	g.flights[key] = f
+	return f, false
 }
 
 func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ctx context.Context) *fetchResult) {

@@ -58,11 +58,23 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
 	}
-	res, shared, exclusive, err := s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
-		return s.fetch(fctx, x, e, entryKey, revalidate)
-	})
-	if err != nil {
-		return nil, err
+	var res *fetchResult
+	var shared, exclusive bool
+	if ctx.Done() == nil {
+		// The caller cannot leave, so the trip runs on its goroutine and x
+		// can stay on its stack.
+		res, shared, exclusive = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
+			return s.fetch(fctx, x, e, entryKey, revalidate)
+		})
+	} else {
+		xh := x.onHeap() // the trip may outlive this call
+		var err error
+		res, shared, exclusive, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
+			return s.fetch(fctx, xh, e, entryKey, revalidate)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if shared {
 		if !res.shareable && res.err == nil {
@@ -135,9 +147,9 @@ func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entry
 	if ctx != x.req.Context() || x.body != nil {
 		out = x.req.WithContext(ctx)
 	}
-	if x.body != nil {
-		out.Body = io.NopCloser(bytes.NewReader(x.body))
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
+	if body := x.body; body != nil {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	conditional := false
 	if revalidate && e != nil {

@@ -140,9 +140,9 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	case actGatewayTimeout:
 		return s.gatewayTimeout(x), nil
 	case actRevalidate:
-		return s.fetchShared(x.onHeap(), e, entryKey, true)
+		return s.fetchShared(x, e, entryKey, true)
 	default:
-		return s.fetchShared(x.onHeap(), e, entryKey, false)
+		return s.fetchShared(x, e, entryKey, false)
 	}
 }
 
