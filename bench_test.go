@@ -66,6 +66,9 @@ func reportRatio(b *testing.B, base float64, unit string, inverse bool) {
 	}
 }
 
+// plainTransport is http.DefaultTransport as it was before any Install.
+var plainTransport = http.DefaultTransport.(*http.Transport)
+
 var body1K = bytes.Repeat([]byte("0123456789abcdef"), 64)
 
 func benchHeader() http.Header {
@@ -201,7 +204,7 @@ func BenchmarkHitParallel(b *testing.B) {
 // http.DefaultTransport, with no cache.
 func BenchmarkUncached(b *testing.B) {
 	srv := benchOrigin(b, body1K)
-	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	c := &http.Client{Transport: plainTransport.Clone()}
 	urls := missURLs(srv.URL)
 	b.ReportAllocs()
 	i := 0
@@ -272,19 +275,43 @@ func BenchmarkMissCPU(b *testing.B) {
 }
 
 // BenchmarkMissPaired is the miss overhead measured so that a noisy machine
-// cannot skew it: chunks of 32 uncached requests and 32 misses alternate
-// in one loop, against one origin, and x-uncached is the misses' mean time
-// over the uncached requests' (as in BenchmarkMiss, the store is filled
-// first). Its ns/op is the mean of both kinds.
+// cannot skew it: chunks of 32 uncached requests and 32 requests through
+// the client under test alternate in one loop, against one origin, and
+// x-uncached is the second kind's mean time over the first's. Its ns/op is
+// the mean of both kinds. Three clients are measured, to show where the
+// overhead comes from:
+//
+//   - layer: a RoundTripper that only reads each body before returning it,
+//     as any cache that stores bodies must (the cost of being a layer);
+//   - read_only: reqcache with read_only = true (key, lookups, reading the
+//     body, building the response; nothing stored);
+//   - store: reqcache storing every response, the full miss (as in
+//     BenchmarkMiss, the store is filled first).
 func BenchmarkMissPaired(b *testing.B) {
-	srv := benchOrigin(b, body1K)
-	direct := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16 })
-	cached := http.DefaultClient
-	fillStore(b, cached, srv.URL)
-	getAll(b, direct, srv.URL+"/warm")
-	clients := [2]*http.Client{direct, cached}
-	urls := [2][]string{missURLs(srv.URL + "/direct"), missURLs(srv.URL + "/cached")}
+	b.Run("layer", func(b *testing.B) {
+		srv := benchOrigin(b, body1K)
+		pairedLoop(b, srv.URL, &http.Client{Transport: bufferingLayer{plainTransport.Clone()}})
+	})
+	b.Run("read_only", func(b *testing.B) {
+		srv := benchOrigin(b, body1K)
+		installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16; c.ReadOnly = true })
+		pairedLoop(b, srv.URL, http.DefaultClient)
+	})
+	b.Run("store", func(b *testing.B) {
+		srv := benchOrigin(b, body1K)
+		installForBench(b, func(c *config.Config) { c.Memory.MaxSizeMB = 16 })
+		fillStore(b, http.DefaultClient, srv.URL)
+		pairedLoop(b, srv.URL, http.DefaultClient)
+	})
+}
+
+// pairedLoop alternates chunks of requests for distinct URLs under base
+// through an uncached client and through c; see BenchmarkMissPaired.
+func pairedLoop(b *testing.B, base string, c *http.Client) {
+	direct := &http.Client{Transport: plainTransport.Clone()}
+	getAll(b, direct, base+"/warm")
+	clients := [2]*http.Client{direct, c}
+	urls := [2][]string{missURLs(base + "/direct"), missURLs(base + "/cached")}
 	const chunk = 32
 	var spent [2]time.Duration
 	var count [2]int
@@ -308,6 +335,24 @@ func BenchmarkMissPaired(b *testing.B) {
 		b.ReportMetric(mean(1), "miss-ns/op")
 		b.ReportMetric(mean(0), "uncached-ns/op")
 	}
+}
+
+// bufferingLayer reads every response body before returning the response,
+// and does nothing else.
+type bufferingLayer struct{ next http.RoundTripper }
+
+func (l bufferingLayer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 func itoa(i int) string {
