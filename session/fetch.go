@@ -134,7 +134,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 		}
 	}
 	if info.FromCache {
-		s.stats.bytesServed.Add(int64(len(res.body)))
+		s.stats.serve(0, int64(len(res.body)))
 	}
 	setCacheStatus(resp.Header, cacheStatus(&info, res.fwd, res.fwdStatus, s.now(), res.detail))
 	attachInfo(resp, x.req, info)

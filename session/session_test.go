@@ -15,6 +15,49 @@ import (
 	"github.com/reqcache/reqcache/session"
 )
 
+// Hit counters are striped across cache lines for parallel hits; every
+// hit and byte must still be counted once, including ranges and stale
+// answers, which count bytes but not hits.
+func TestStatsCountEveryHitFromManyGoroutines(t *testing.T) {
+	o := newOrigin(t, text("hello"))
+	s := newSession(t, func(c *config.Config) { c.ExpireAfter = config.After(time.Minute) })
+	c := s.Client()
+	get(t, c, o.URL+"/a")
+	const goroutines, each = 8, 250
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				resp, err := c.Get(o.URL + "/a")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	req, _ := http.NewRequest(http.MethodGet, o.URL+"/a", nil)
+	req.Header.Set("Range", "bytes=1-2")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("range: status %d", resp.StatusCode)
+	}
+	wantCount(t, o, 1)
+	hits := int64(goroutines*each + 1)
+	if st := s.Stats(); st.Hits != hits || st.Misses != 1 || st.BytesServed != (hits-1)*5+2 {
+		t.Fatalf("stats %+v, want %d hits, 1 miss, %d bytes", st, hits, (hits-1)*5+2)
+	}
+}
+
 func TestInfoOnMissAndHit(t *testing.T) {
 	o := newOrigin(t, text("hello"))
 	clk := newClock()

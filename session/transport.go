@@ -120,7 +120,6 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	if len(req.Header["Range"]) > 0 && act != actGatewayTimeout {
 		if act == actServe {
 			if resp := s.servePartial(x, e, entryKey); resp != nil {
-				s.stats.hits.Add(1)
 				return resp, nil
 			}
 		}
@@ -128,7 +127,6 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	switch act {
 	case actServe:
-		s.stats.hits.Add(1)
 		return s.serve(x, e, entryKey, false, ""), nil
 	case actServeStale:
 		s.stats.stale.Add(1)
@@ -399,7 +397,11 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 	} else {
 		h["Cache-Status"] = hs.status[:1:1]
 	}
-	s.stats.bytesServed.Add(int64(len(e.Body)))
+	hits := int64(1) // a fresh hit; stale answers are counted by the caller
+	if stale {
+		hits = 0
+	}
+	s.stats.serve(hits, int64(len(e.Body)))
 	resp.Request = x.req.WithContext(&hs.ctx)
 	return resp
 }
