@@ -446,6 +446,51 @@ func TestCancelledLeaderDoesNotFailFollowers(t *testing.T) {
 	wantCount(t, o, 1)
 }
 
+// The other way round: the leader cannot leave (its trip runs on its own
+// goroutine), a follower that gives up leaves alone, and the leader's
+// response is stored.
+func TestFollowerLeavingDoesNotStopLeader(t *testing.T) {
+	release := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "leader's")
+	})
+	s := newSession(t, nil)
+	c := s.Client()
+	leader := make(chan string, 1)
+	go func() {
+		body, _ := get(t, c, o.URL) // context.Background: never ends
+		leader <- body
+	}()
+	for o.count() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	followerCtx, cancelFollower := context.WithCancel(context.Background())
+	followerErr := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(mustRequest(t, http.MethodGet, o.URL, nil).WithContext(followerCtx))
+		if err == nil {
+			resp.Body.Close()
+		}
+		followerErr <- err
+	}()
+	for s.Stats().Coalesced == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancelFollower()
+	if err := <-followerErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("follower: %v", err)
+	}
+	close(release)
+	if body := <-leader; body != "leader's" {
+		t.Fatalf("leader got %q", body)
+	}
+	if body, resp := get(t, c, o.URL); body != "leader's" || !session.InfoOf(resp).FromCache {
+		t.Fatalf("after: %q from cache %v", body, session.InfoOf(resp).FromCache)
+	}
+	wantCount(t, o, 1)
+}
+
 func TestBodyFailingMidReadIsNotStored(t *testing.T) {
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1000")
