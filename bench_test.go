@@ -162,10 +162,7 @@ func BenchmarkFloorParallel(b *testing.B) {
 
 func BenchmarkHit(b *testing.B) {
 	url := hitSetup(b, false)
-	b.ReportAllocs()
-	for b.Loop() {
-		getAll(b, http.DefaultClient, url)
-	}
+	hitLoop(b, url)
 	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
@@ -174,10 +171,7 @@ func BenchmarkHit64K(b *testing.B) {
 	installForBench(b, nil)
 	url := srv.URL + "/v1/big"
 	getAll(b, http.DefaultClient, url)
-	b.ReportAllocs()
-	for b.Loop() {
-		getAll(b, http.DefaultClient, url)
-	}
+	hitLoop(b, url)
 	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
@@ -197,10 +191,7 @@ func BenchmarkHitParallel(b *testing.B) {
 // floor.
 func BenchmarkHitFilledStore(b *testing.B) {
 	url := hitSetup(b, true)
-	b.ReportAllocs()
-	for b.Loop() {
-		getAll(b, http.DefaultClient, url)
-	}
+	hitLoop(b, url)
 }
 
 // BenchmarkHitFilledStoreParallel is HitFilledStore from every core;
@@ -224,6 +215,15 @@ func hitSetup(b *testing.B, filled bool) string {
 	return url
 }
 
+// hitLoop asks for url on one goroutine; b.Loop leaves the setup untimed.
+func hitLoop(b *testing.B, url string) {
+	b.ReportAllocs()
+	for b.Loop() {
+		getAll(b, http.DefaultClient, url)
+	}
+}
+
+// hitParallel asks for url from every core, the setup untimed.
 func hitParallel(b *testing.B, url string) {
 	b.ReportAllocs()
 	b.ResetTimer() // the setup, and filling the store, are not hits
