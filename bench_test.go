@@ -175,6 +175,19 @@ func BenchmarkHit64K(b *testing.B) {
 	reportRatio(b, baselines.floor, "x-floor", false)
 }
 
+// BenchmarkHitZeroClient is Hit through a zero http.Client, which sends
+// through http.DefaultTransport (the *http.Transport Install puts in place,
+// answered by the session through a registered protocol).
+func BenchmarkHitZeroClient(b *testing.B) {
+	url := hitSetup(b, false)
+	c := &http.Client{}
+	b.ReportAllocs()
+	for b.Loop() {
+		getAll(b, c, url)
+	}
+	reportRatio(b, baselines.floor, "x-floor", false)
+}
+
 // BenchmarkHitParallel is Hit from every core; x-single is its throughput
 // over Hit's.
 func BenchmarkHitParallel(b *testing.B) {

@@ -132,6 +132,9 @@ func Install(opts ...Option) error {
 		store.Close()
 		return err
 	}
+	installed := installedTransport(origTransport, sess)
+	// The default client calls the session directly: a hit then skips the
+	// installed transport's header validation, and behaves the same.
 	client := &http.Client{Transport: sess}
 	if origClient != nil {
 		client.CheckRedirect = origClient.CheckRedirect
@@ -140,7 +143,7 @@ func Install(opts ...Option) error {
 	}
 	previous := current
 	current = &installation{session: sess, origTransport: origTransport, origClient: origClient}
-	http.DefaultTransport = sess
+	http.DefaultTransport = installed
 	http.DefaultClient = client
 	if previous != nil {
 		if err := previous.session.Close(); err != nil {
@@ -152,6 +155,39 @@ func Install(opts ...Option) error {
 	}
 	return nil
 }
+
+// installedTransport is what becomes http.DefaultTransport. When the
+// transport being replaced is a *http.Transport (the usual case) it is a
+// clone of it whose "http" and "https" requests are answered by the
+// session, so that libraries that type-assert http.DefaultTransport to
+// *http.Transport, or Clone it, keep working (a clone is a plain, uncached
+// transport: net/http does not copy registered protocols). The session's
+// upstream stays the original transport, with its connection pool, proxy,
+// TLS and HTTP/2 settings. Any other transport (a program installed its own
+// wrapper first) is replaced by the session itself.
+func installedTransport(orig http.RoundTripper, sess *session.Session) http.RoundTripper {
+	t, ok := orig.(*http.Transport)
+	if !ok || t == nil {
+		return sess
+	}
+	c := t.Clone()
+	c.RegisterProtocol("http", sess)
+	c.RegisterProtocol("https", h2Hook{Session: sess})
+	return c
+}
+
+// h2Hook is the session as registered for "https". net/http takes the only
+// field of a one-field struct registered for "https" as its HTTP/2
+// transport (golang/go#22891, for x/net/http2): it then neither configures
+// HTTP/2 of its own on the installed transport (which would log "protocol
+// https already registered") nor forgets to pass CloseIdleConnections on,
+// which reaches the session and through it the original transport. Requests
+// net/http keeps on HTTP/1 (websocket upgrades over TLS) skip registered
+// protocols and use the installed transport's own pool.
+type h2Hook struct{ Session *session.Session }
+
+// RoundTrip answers through the session.
+func (h h2Hook) RoundTrip(req *http.Request) (*http.Response, error) { return h.Session.RoundTrip(req) }
 
 // resolveConfig finds the configuration in the documented order.
 func resolveConfig(o *installOptions) (*config.Config, error) {

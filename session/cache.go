@@ -137,13 +137,14 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		}
 		var body []byte
 		if r.Body != nil && r.Body != http.NoBody {
-			b, ok, err := readRequestBody(r, p.MaxBodyBytes)
+			b, whole, err := readRequestBody(r, p.MaxBodyBytes)
 			if err != nil {
 				return err
 			}
-			if ok {
-				body = b
+			if whole != nil {
+				whole.Close()
 			}
+			body = b
 		}
 		primary := c.s.keyFor(p, r, body)
 		direct = append(direct, primary)

@@ -97,7 +97,11 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 	info.Coalesced = shared
 	if res.stream != nil {
 		resp := res.stream
-		resp.Body = &releaseBody{ReadCloser: resp.Body, stop: stopWith(x.req.Context(), res.release)}
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			// (A 101's body is the live connection: its io.ReadWriteCloser
+			// must reach the caller unwrapped.)
+			resp.Body = &releaseBody{ReadCloser: resp.Body, stop: stopWith(x.req.Context(), res.release)}
+		}
 		setCacheStatus(resp.Header, cacheStatus(&info, res.fwd, res.fwdStatus, s.now(), res.detail))
 		attachInfo(resp, x.req, info)
 		return resp, nil
@@ -143,14 +147,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 
 // fetch makes one trip to the origin and stores what may be stored.
 func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
-	out := x.req
-	if ctx != x.req.Context() || x.body != nil {
-		out = x.req.WithContext(ctx)
-	}
-	if body := x.body; body != nil {
-		out.Body = io.NopCloser(bytes.NewReader(body))
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
+	out := x.outgoing(ctx)
 	conditional := false
 	if revalidate && e != nil {
 		out, conditional = conditionalRequest(out, e)
@@ -165,6 +162,11 @@ func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entry
 			return s.entryResult(e, entryKey, Info{Expired: true}, "", 0, "stale-if-error")
 		}
 		return &fetchResult{err: err}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgrade the request did not announce in Connection: the
+		// body is the live connection, for this caller alone.
+		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: "uri-miss", detail: "upgrade", info: Info{Key: x.key}}
 	}
 	if conditional && resp.StatusCode == http.StatusNotModified {
 		drain(resp)

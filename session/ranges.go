@@ -72,7 +72,7 @@ func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.R
 
 // passRange forwards a Range request the cache does not answer.
 func (s *Session) passRange(x *exchange) (*http.Response, error) {
-	resp, err := s.upstream.RoundTrip(x.req)
+	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}

@@ -200,6 +200,15 @@ func (s *Session) Store() stores.Store { return s.store }
 // Upstream returns the RoundTripper the session sends requests to.
 func (s *Session) Upstream() http.RoundTripper { return s.upstream }
 
+// CloseIdleConnections closes the upstream's idle connections, when it has
+// a CloseIdleConnections method (http.Client.CloseIdleConnections and the
+// transport Install puts in place call it).
+func (s *Session) CloseIdleConnections() {
+	if c, ok := s.upstream.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // Settings returns a copy of the current settings.
 func (s *Session) Settings() Settings { return s.policy.Load().Settings.clone() }
 

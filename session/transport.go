@@ -26,7 +26,9 @@ type exchange struct {
 	hasReqD bool
 	reqExp  config.Expiration
 	body    []byte // request body, read for the key
-	key     string // primary key
+	// sendBody is the body to send when it was too large to read whole.
+	sendBody io.ReadCloser
+	key      string // primary key
 	// aliasSeen: the primary key has an alias (Vary index or redirect).
 	aliasSeen bool
 	// primaryPlain: the primary key holds a response without Vary.
@@ -72,6 +74,11 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	if s.closed.Load() {
 		return s.upstream.RoundTrip(req)
 	}
+	if isUpgrade(req) {
+		// A protocol switch (websocket, h2c) answers with a live
+		// connection as its body: never looked up, read or stored.
+		return s.upstream.RoundTrip(req)
+	}
 	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
 	if x.opts.disabled {
 		return s.bypass(x, "disabled")
@@ -92,11 +99,12 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		x.reqD = absentDirectives()
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		body, ok, err := readRequestBody(req, x.p.MaxBodyBytes)
+		body, whole, err := readRequestBody(req, x.p.MaxBodyBytes)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if whole != nil {
+			x.sendBody = whole
 			return s.bypass(x, "request-too-large")
 		}
 		x.body = body
@@ -178,43 +186,73 @@ func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	return key
 }
 
-// readRequestBody reads the request body for the key and puts an
-// equivalent reader back. ok is false (and the body left streaming) when it
-// is larger than limit.
-func readRequestBody(req *http.Request, limit int64) (body []byte, ok bool, err error) {
+// readRequestBody reads the request body for the key without changing req
+// (the RoundTripper contract): the caller's body is consumed and closed, and
+// trips send a copy of the bytes (exchange.outgoing). When the body is larger
+// than limit, whole is the body to send instead: what was read, then the
+// rest, still streaming.
+func readRequestBody(req *http.Request, limit int64) (body []byte, whole io.ReadCloser, err error) {
 	if req.GetBody != nil {
 		if rc, err := req.GetBody(); err == nil {
 			body, err := io.ReadAll(io.LimitReader(rc, limit+1))
 			rc.Close()
 			if err == nil && int64(len(body)) <= limit {
-				return body, true, nil
-			}
-			if err == nil {
-				return nil, false, nil
+				req.Body.Close()
+				return body, nil, nil
 			}
 		}
 	}
 	prefix, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	if err != nil {
 		req.Body.Close()
-		return nil, false, err
+		return nil, nil, err
 	}
 	if int64(len(prefix)) > limit {
-		req.Body = struct {
+		return nil, struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(bytes.NewReader(prefix), req.Body), req.Body}
-		return nil, false, nil
+		}{io.MultiReader(bytes.NewReader(prefix), req.Body), req.Body}, nil
 	}
 	req.Body.Close()
-	req.Body = io.NopCloser(bytes.NewReader(prefix))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(prefix)), nil }
-	return prefix, true, nil
+	return prefix, nil, nil
+}
+
+// outgoing is the request a trip sends upstream: the caller's own when
+// nothing differs, else a shallow copy under ctx with a fresh reader of the
+// body read for the key (the caller's request is never changed).
+func (x *exchange) outgoing(ctx context.Context) *http.Request {
+	if ctx == x.req.Context() && x.body == nil && x.sendBody == nil {
+		return x.req
+	}
+	out := x.req.WithContext(ctx)
+	switch {
+	case x.sendBody != nil:
+		out.Body, out.GetBody = x.sendBody, nil
+	case x.body != nil:
+		body := x.body
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return out
+}
+
+// isUpgrade reports a request asking to switch protocols (RFC 9110 §7.8).
+func isUpgrade(req *http.Request) bool {
+	for _, v := range req.Header["Connection"] {
+		for v != "" {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bypass sends the request upstream without reading or writing the cache.
 func (s *Session) bypass(x *exchange, detail string) (*http.Response, error) {
-	resp, err := s.upstream.RoundTrip(x.req)
+	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
