@@ -87,8 +87,10 @@ var (
 
 // Install loads the configuration, opens the store, builds a session whose
 // upstream is the http.DefaultTransport in place before reqcache, and makes
-// http.DefaultTransport that session and http.DefaultClient a client using
-// it. The configuration is the first found of: WithConfig, WithConfigFile,
+// http.DefaultClient a client using the session and http.DefaultTransport a
+// transport answered by it: a *http.Transport whenever the replaced one was
+// (see installedTransport), so code that type-asserts or clones it keeps
+// working. The configuration is the first found of: WithConfig, WithConfigFile,
 // the file named by $REQCACHE_CONFIG, ./reqcache.toml, config.Default().
 //
 // Installing again replaces the previous installation (its store is

@@ -18,6 +18,9 @@ go vet ./...
 # The peer benchmarks are a module of their own (users never download the
 # peers): vet compiles them, so they cannot rot unnoticed.
 (cd bench && go vet ./...)
+# Real client libraries driven through Install (clients/, its own module
+# for the same reason).
+(cd clients && go vet ./...)
 
 if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
   echo "== building FerretDB (first build takes a few minutes)"
@@ -26,3 +29,6 @@ fi
 
 echo "== go test -race"
 go test -race -count=1 -timeout 25m ./... "$@"
+
+echo "== go test -race (real client libraries)"
+(cd clients && go test -race -count=1 -timeout 10m ./...)
