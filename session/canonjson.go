@@ -12,10 +12,13 @@ import (
 //
 //	json.Unmarshal (with UseNumber) into an any, then json.Marshal
 //
-// (object keys sorted, the last of duplicate keys kept, numbers as
-// written, strings re-escaped as encoding/json escapes them), which is how
-// keys were computed before and must stay: keys persist in shared stores.
-// FuzzCanonicalJSON checks the equivalence.
+// (object keys sorted, numbers as written, strings re-escaped as
+// encoding/json escapes them), for the bodies it accepts. It accepts only
+// those whose canonical form stands for them alone: one JSON value and
+// nothing after it but whitespace, no duplicate member names, no invalid
+// UTF-8, lone surrogate or U+FFFD in any string (encoding/json would turn
+// the first two into U+FFFD, so "\xff" and "\xfe" would share a key).
+// Anything else is keyed as its bytes. FuzzCanonicalJSON checks both.
 
 // maxJSONDepth is encoding/json's nesting limit; deeper input is not JSON
 // to it, so the body is keyed as it is.
@@ -23,9 +26,7 @@ const maxJSONDepth = 10000
 
 // canonicalJSON is the canonical form of body, and whether the top-level
 // object held a field ignore selects (dropped, or with redact given the
-// value "REDACTED"). ok is false when body is not one JSON value (possibly
-// followed by whitespace, or by anything starting with ']' or '}', as
-// json.Decoder.More accepts).
+// value "REDACTED"). ok is false when body is not canonical JSON as above.
 func canonicalJSON(body []byte, ignore func(string) bool, redact bool) (out []byte, found, ok bool) {
 	p := jsonCanon{src: body, ignore: ignore, redact: redact}
 	p.skipSpace()
@@ -34,7 +35,7 @@ func canonicalJSON(body []byte, ignore func(string) bool, redact bool) (out []by
 		return nil, false, false
 	}
 	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] != ']' && p.src[p.pos] != '}' {
+	if p.pos < len(p.src) {
 		return nil, false, false
 	}
 	return out, p.found, true
@@ -244,19 +245,20 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, bool) {
 		p.pos++
 		p.skipSpace()
 	}
-	// Sorted by key; among duplicates the last one wins, as when decoding
-	// into a map.
 	slices.SortStableFunc(members, func(a, b member) int {
 		return bytes.Compare(keys[a.k0:a.k1], keys[b.k0:b.k1])
 	})
+	for i := 1; i < len(members); i++ {
+		if bytes.Equal(keys[members[i-1].k0:members[i-1].k1], keys[members[i].k0:members[i].k1]) {
+			// Duplicate names: {"a":1,"a":2} would share {"a":2}'s key.
+			return dst, false
+		}
+	}
 	top := depth == 1 && p.ignore != nil
 	dst = append(dst, '{')
 	first := true
-	for i, m := range members {
+	for _, m := range members {
 		key := keys[m.k0:m.k1]
-		if i+1 < len(members) && bytes.Equal(keys[members[i+1].k0:members[i+1].k1], key) {
-			continue
-		}
 		value := vals[m.v0:m.v1]
 		if top && p.ignore(string(key)) {
 			p.found = true
@@ -278,8 +280,9 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, bool) {
 }
 
 // unquote consumes the string at p.pos and returns its value as
-// encoding/json decodes it (invalid UTF-8 and lone surrogates become
-// U+FFFD). The result is valid until the next call.
+// encoding/json decodes it; ok is false for a string holding invalid UTF-8,
+// a lone surrogate or U+FFFD (see the file comment). The result is valid
+// until the next call.
 func (p *jsonCanon) unquote() ([]byte, bool) {
 	s := p.src
 	i := p.pos + 1
@@ -320,8 +323,7 @@ func (p *jsonCanon) unquote() ([]byte, bool) {
 				}
 				i += 6
 				if utf16.IsSurrogate(r) {
-					// A valid pair is consumed whole; anything else
-					// leaves the next escape to be read on its own.
+					// Only a valid pair is a character.
 					if len(s) >= i+6 && s[i] == '\\' && s[i+1] == 'u' {
 						if r2, ok := hex4(s[i+2:]); ok {
 							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
@@ -331,7 +333,10 @@ func (p *jsonCanon) unquote() ([]byte, bool) {
 							}
 						}
 					}
-					r = utf8.RuneError
+					return nil, false
+				}
+				if r == utf8.RuneError {
+					return nil, false
 				}
 				out = utf8.AppendRune(out, r)
 				continue
@@ -344,7 +349,10 @@ func (p *jsonCanon) unquote() ([]byte, bool) {
 			i++
 		default:
 			r, size := utf8.DecodeRune(s[i:])
-			out = utf8.AppendRune(out, r) // RuneError for an invalid byte
+			if r == utf8.RuneError {
+				return nil, false
+			}
+			out = append(out, s[i:i+size]...)
 			i += size
 		}
 	}

@@ -3,19 +3,24 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
-// referenceJSON is how keys canonicalized JSON bodies before canonicalJSON:
-// decode into an any (UseNumber), drop or redact the ignored top-level
-// fields, marshal. canonicalJSON must give the same bytes, or keys of
-// entries already stored would change.
+// referenceJSON is canonicalJSON built on encoding/json: decode into an
+// any (UseNumber), drop or redact the ignored top-level fields, marshal;
+// and only for bodies strictJSON accepts. canonicalJSON must give the same
+// bytes.
 func referenceJSON(body []byte, ignore func(string) bool, redact bool) (out []byte, found, ok bool) {
+	if !strictJSON(body) {
+		return nil, false, false
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	if err := dec.Decode(&v); err != nil {
 		return nil, false, false
 	}
 	if obj, isObj := v.(map[string]any); isObj && ignore != nil {
@@ -35,6 +40,77 @@ func referenceJSON(body []byte, ignore func(string) bool, redact bool) (out []by
 		return nil, false, false
 	}
 	return out, found, true
+}
+
+// strictJSON reports one JSON value with nothing after it but whitespace,
+// valid UTF-8, no U+FFFD in any string (lone surrogate escapes decode to
+// it) and no duplicate member names: the bodies whose canonical form stands
+// for them alone.
+func strictJSON(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type level struct {
+		object bool
+		seen   map[string]bool
+		key    bool // the next token of an object is a key
+	}
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		isKey := top != nil && top.object && top.key
+		if top != nil && top.object {
+			top.key = !top.key
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, &level{object: true, seen: map[string]bool{}, key: true})
+			case '[':
+				stack = append(stack, &level{})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					// The closed container was a value: a key comes next.
+					stack[len(stack)-1].key = true
+				}
+			}
+			if t == '{' || t == '[' {
+				if top != nil && top.object {
+					top.key = false // the container is this member's value
+				}
+			}
+		case string:
+			if strings.ContainsRune(t, utf8.RuneError) {
+				return false
+			}
+			if isKey {
+				if top.seen[t] {
+					return false
+				}
+				top.seen[t] = true
+			}
+		}
+		if len(stack) == 0 {
+			break
+		}
+	}
+	// Nothing but whitespace after the value.
+	rest := body[dec.InputOffset():]
+	return len(stack) == 0 && len(bytes.Trim(rest, " \t\r\n")) == 0 && len(bytes.TrimSpace(body)) > 0
 }
 
 var canonJSONSeeds = []string{

@@ -56,9 +56,9 @@ func parseDirectives(h http.Header) directives {
 			}
 			switch name {
 			case "max-age":
-				d.maxAge = deltaSeconds(value, hasValue, 0)
+				d.maxAge = firstOrStale(d.maxAge, deltaSeconds(value, hasValue, 0))
 			case "s-maxage":
-				d.sMaxAge = deltaSeconds(value, hasValue, 0)
+				d.sMaxAge = firstOrStale(d.sMaxAge, deltaSeconds(value, hasValue, 0))
 			case "max-stale":
 				if !hasValue {
 					d.maxStale = maxStaleAny
@@ -94,6 +94,17 @@ func parseDirectives(h http.Header) directives {
 		}
 	}
 	return d
+}
+
+// firstOrStale combines a lifetime directive seen again with what was seen
+// before (-1: nothing): the same value stands, a conflicting one makes the
+// response stale (RFC 9111 §4.2.1: a cache may use the first or treat the
+// response as stale; stale is the safe reading).
+func firstOrStale(prev, next time.Duration) time.Duration {
+	if prev < 0 || prev == next {
+		return next
+	}
+	return 0
 }
 
 // splitDirective returns the first comma-separated directive of s and the

@@ -35,6 +35,10 @@ type fetchResult struct {
 	// only the leader may use it.
 	stream  *http.Response
 	release context.CancelFunc
+	// reqHeader is the header of the request that made the trip: a
+	// coalesced caller may use the result only when the response's Vary
+	// selects it for its own request too.
+	reqHeader http.Header
 }
 
 // discard closes a stream nobody will read.
@@ -64,22 +68,28 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 		// The caller cannot leave, so the trip runs on its goroutine and x
 		// can stay on its stack.
 		res, shared, exclusive = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
-			return s.fetch(fctx, x, e, entryKey, revalidate)
+			r := s.fetch(fctx, x, e, entryKey, revalidate)
+			r.reqHeader = x.req.Header
+			return r
 		})
 	} else {
 		xh := x.onHeap() // the trip may outlive this call
 		var err error
 		res, shared, exclusive, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
-			return s.fetch(fctx, xh, e, entryKey, revalidate)
+			r := s.fetch(fctx, xh, e, entryKey, revalidate)
+			r.reqHeader = xh.req.Header
+			return r
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	if shared {
-		if !res.shareable && res.err == nil {
-			// Not stored: this caller asks the origin itself. (An error
-			// is shared: the waiters asked at the same moment.)
+	if shared && res.err == nil {
+		// A result this caller may not use makes it ask the origin
+		// itself: one that was not stored, or one whose Vary selects
+		// another variant than this caller's request. (An error is shared:
+		// the waiters asked at the same moment.)
+		if !res.shareable || !x.p.keys.varyMatches(res.header, res.reqHeader, x.req.Header) {
 			res = s.fetch(ctx, x, e, entryKey, revalidate)
 			return s.respond(x, res, false, true)
 		}
@@ -113,6 +123,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 	h := res.header
 	if !owned {
 		h = h.Clone()
+	}
+	if shared {
+		// The cookie was set for the caller that made the trip.
+		delete(h, "Set-Cookie")
 	}
 	if h == nil {
 		h = make(http.Header)
@@ -269,7 +283,7 @@ func (s *Session) entryResult(e *stores.Entry, key string, info Info, fwd string
 
 func (s *Session) logStaleIfError(x *exchange, err error) {
 	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
-		ce.Write(zap.String("key", x.key), x.p.keys.errorField(err))
+		ce.Write(zap.String("key", x.key), x.p.keys.errorField(err, x.req))
 	}
 }
 

@@ -22,12 +22,22 @@ func correctedInitialAge(h http.Header, requestedAt, receivedAt time.Time) time.
 	if !requestedAt.IsZero() {
 		delay = max(0, receivedAt.Sub(requestedAt))
 	}
-	return max(apparent, age+delay)
+	return max(apparent, addAges(age, delay))
 }
 
 // currentAge is the age of a stored entry at now (RFC 9111 §4.2.3).
 func currentAge(e *stores.Entry, now time.Time) time.Duration {
-	return correctedInitialAge(e.Header, e.RequestedAt, e.CreatedAt) + max(0, now.Sub(e.CreatedAt))
+	return addAges(correctedInitialAge(e.Header, e.RequestedAt, e.CreatedAt), max(0, now.Sub(e.CreatedAt)))
+}
+
+// addAges adds two non-negative ages, saturating: an Age header near the
+// largest duration must stay huge (stale), not wrap to a negative age
+// (fresh).
+func addAges(a, b time.Duration) time.Duration {
+	if a > maxStaleAny-b {
+		return maxStaleAny
+	}
+	return a + b
 }
 
 // explicitLifetime returns the freshness lifetime the response's own

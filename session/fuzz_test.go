@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -159,11 +158,38 @@ func FuzzRequestKey(f *testing.F) {
 		}
 		// A JSON object's ignored field is redacted whatever else it holds
 		// (an invalid body is not parsed: it only reaches the hashed key).
-		if obj := []byte(`{"api_key":"` + fuzzSecret + `","v":` + body + `}`); json.Valid(obj) {
+		if obj := []byte(`{"api_key":"` + fuzzSecret + `","v":` + body + `}`); strictJSON(obj) {
 			red, found := k.normalizeBody("application/json", obj, true)
 			if !found || bytes.Contains(red, []byte(fuzzSecret)) {
 				t.Fatalf("ignored field not found (%v) or not redacted in %s", found, obj)
 			}
+		}
+	})
+}
+
+// FuzzKeyFieldsDistinct: two requests that differ in any keyed field
+// (method, Host, body, a matched header) never share a key, however the
+// bytes are split between the fields.
+func FuzzKeyFieldsDistinct(f *testing.F) {
+	f.Add("POST", "", "p", "v", "POST", "", "p\nx-a:v", "")
+	f.Add("GET", "a.example", "", "", "GET", "", "", "a.example")
+	f.Add("POST", "", "ab", "", "POST", "", "a", "b")
+	f.Add("PUT", "", "x", "", "PUTx", "", "", "")
+	k := newKeyer(nil, false, []string{"X-A"})
+	build := func(method, host, body, xa string) *http.Request {
+		u, _ := url.Parse("http://example.com/p?q=1")
+		req := &http.Request{Method: method, URL: u, Host: host, Header: http.Header{"Content-Type": {"text/plain"}}}
+		if xa != "" {
+			req.Header["X-A"] = []string{xa}
+		}
+		return req
+	}
+	f.Fuzz(func(t *testing.T, m1, h1, b1, x1, m2, h2, b2, x2 string) {
+		r1, r2 := build(m1, h1, b1, x1), build(m2, h2, b2, x2)
+		same := effectiveMethod(r1) == effectiveMethod(r2) && hostOverride(r1) == hostOverride(r2) && b1 == b2 && x1 == x2
+		k1, k2 := k.key(r1, []byte(b1)), k.key(r2, []byte(b2))
+		if same != (k1 == k2) {
+			t.Fatalf("requests %q and %q: same fields %v, same key %v", []string{m1, h1, b1, x1}, []string{m2, h2, b2, x2}, same, k1 == k2)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,9 +20,20 @@ import (
 // Redacted replaces ignored parameters (credentials) in everything stored.
 const Redacted = "REDACTED"
 
-// credentialHeaders always count as credentials for separate_credentials,
-// whatever ignored_parameters says.
-var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+// credentialHeaders always count as credentials, whatever
+// ignored_parameters says: never stored or logged in the clear, and under
+// separate_credentials part of the keyed hash. Beyond HTTP's own, the
+// header names that common APIs use for keys and tokens (Azure, Google
+// Cloud, Azure API Management, GitLab, Vault, AWS).
+var credentialHeaders = []string{
+	"Authorization", "Proxy-Authorization", "Cookie",
+	"Api-Key", "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key", "Private-Token",
+	"X-Vault-Token", "X-Amz-Security-Token", "X-Github-Otp",
+}
+
+// CredentialHeaders returns the header names that always count as
+// credentials, whatever ignored_parameters says.
+func CredentialHeaders() []string { return append([]string(nil), credentialHeaders...) }
 
 // KeyFunc computes the cache key of a request (requests-cache's key_fn). body
 // is the request body, already read; the request's Body must not be read.
@@ -97,15 +109,26 @@ func effectiveMethod(req *http.Request) string {
 	return req.Method
 }
 
-// Key returns the cache key of a request with the given body:
+// keyFormat versions the key material: a change to what goes into a key
+// changes it, so that entries stored under another format are misses rather
+// than answers to requests they were not meant for.
+const keyFormat = "reqcache/key/2"
+
+// key returns the cache key of a request with the given body: the first 128
+// bits, in hex, of SHA-256 over keyFormat followed by these fields, each
+// preceded by its length (so that no two ways of splitting the same bytes
+// into fields collide):
 //
-//	hex(SHA-256(method "\n" normalized-URL "\n" normalized-body "\n" matched-headers))[:32]
+//	method, normalized URL, Host, body media type, normalized body,
+//	then a name and a value per matched header
 //
 // The URL is normalized (lower-case scheme and host, default port dropped,
-// user info and fragment dropped, query parameters sorted, ignored
-// parameters removed); JSON bodies are re-encoded with sorted keys and form
-// bodies sorted, both without ignored fields; matched headers are
-// "name:value" lines in name order.
+// user info and fragment dropped, the path of an opaque URL kept, query
+// parameters sorted, ignored parameters removed). Host is the Host the
+// request is sent with when it differs from the URL's, else empty. JSON
+// bodies are re-encoded with sorted keys and form bodies sorted, both
+// without ignored fields; a body that is not canonical JSON or a form is
+// keyed as its bytes.
 func (k *keyer) key(req *http.Request, body []byte) string {
 	key, _, _ := k.keyParts(req, body)
 	return key
@@ -115,22 +138,71 @@ func (k *keyer) key(req *http.Request, body []byte) string {
 // (credentials, for separate_credentials), found in the same single parse.
 func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
-	b := buf[:0]
-	b = append(b, effectiveMethod(req)...)
-	b = append(b, '\n')
+	b := append(buf[:0], keyFormat...)
+	b = appendField(b, effectiveMethod(req))
+	at := len(b)
+	b = openField(b)
 	b, queryIgnored = k.appendURLFound(b, req.URL, false)
-	b = append(b, '\n')
+	b = closeField(b, at)
+	b = appendField(b, hostOverride(req))
 	if len(body) > 0 {
+		ct := req.Header.Get("Content-Type")
+		b = appendField(b, mediaType(ct))
 		var nb []byte
-		nb, bodyIgnored = k.normalizeBody(req.Header.Get("Content-Type"), body, false)
-		b = append(b, nb...)
+		nb, bodyIgnored = k.normalizeBody(ct, body, false)
+		b = appendField(b, nb)
+	} else {
+		b = appendField(b, "")
+		b = appendField(b, "")
 	}
-	b = append(b, '\n')
 	if k.matchAll || len(k.matchHeaders) > 0 {
 		b = k.appendMatchedHeaders(b, req.Header)
 	}
 	sum := sha256.Sum256(b)
 	return hexKey(sum[:16]), bodyIgnored, queryIgnored
+}
+
+// appendField appends v preceded by its length.
+func appendField[T string | []byte](b []byte, v T) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// openField reserves the length of a field whose bytes are appended next;
+// closeField(b, at), with at the length of b before openField, fills it in.
+func openField(b []byte) []byte { return append(b, 0, 0, 0, 0, 0, 0, 0, 0) }
+
+func closeField(b []byte, at int) []byte {
+	binary.BigEndian.PutUint64(b[at:], uint64(len(b)-at-8))
+	return b
+}
+
+// hostOverride is the Host a request is sent with when it is not its URL's
+// (virtual hosts reached through one address), normalized; else "".
+func hostOverride(req *http.Request) string {
+	if req.Host == "" || req.URL == nil {
+		return ""
+	}
+	scheme := lowerASCII(req.URL.Scheme)
+	h := normalizeHost(scheme, lowerASCII(req.Host))
+	if h == normalizeHost(scheme, lowerASCII(req.URL.Host)) {
+		return ""
+	}
+	return h
+}
+
+// mediaType is a body's Content-Type as it takes part in the key: the
+// media type and parameters in canonical form, or the value as sent when it
+// does not parse.
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mime.FormatMediaType(mt, params)
 }
 
 // hexKey is the hex form of a 128-bit digest: the only allocation of a key.
@@ -145,7 +217,8 @@ func sumHex(h hash.Hash) string {
 	return hexKey(h.Sum(sum[:0])[:16])
 }
 
-// appendMatchedHeaders writes the matched headers, sorted, one per line.
+// appendMatchedHeaders writes the matched headers, sorted: a name field
+// and a value field each.
 func (k *keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
 	names := k.matchHeaders
 	if k.matchAll {
@@ -162,16 +235,14 @@ func (k *keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
 		if len(vs) == 0 {
 			continue
 		}
-		b = append(b, strings.ToLower(name)...)
-		b = append(b, ':')
+		b = appendField(b, strings.ToLower(name))
 		if k.isIgnored(name) || isCredentialHeader(name) {
 			// A matched credential would otherwise put the secret into the
 			// key material; its keyed hash joins the key instead.
-			b = append(b, Redacted...)
+			b = appendField(b, Redacted)
 		} else {
-			b = append(b, strings.Join(vs, ",")...)
+			b = appendField(b, strings.Join(vs, ","))
 		}
-		b = append(b, '\n')
 	}
 	return b
 }
@@ -202,21 +273,11 @@ func (k *keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool)
 	scheme := lowerASCII(u.Scheme)
 	b = append(b, scheme...)
 	b = append(b, "://"...)
-	host := lowerASCII(u.Host)
-	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
-			host = h
-		}
-	} else if strings.HasPrefix(host, "[") {
-		if i := strings.LastIndex(host, "]:"); i >= 0 {
-			port := host[i+2:]
-			if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
-				host = host[:i+1]
-			}
-		}
-	}
-	b = append(b, host...)
+	b = append(b, normalizeHost(scheme, lowerASCII(u.Host))...)
 	p := u.EscapedPath()
+	if u.Opaque != "" {
+		p = opaquePath(u.Opaque)
+	}
 	if p == "" {
 		p = "/"
 	}
@@ -225,6 +286,44 @@ func (k *keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool)
 		return b, false
 	}
 	return k.appendQueryFound(b, u.RawQuery, redact)
+}
+
+// normalizeHost drops a lower-case host's default or empty port.
+func normalizeHost(scheme, host string) string {
+	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+			return h
+		}
+	} else if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]:"); i >= 0 {
+			port := host[i+2:]
+			if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+				return host[:i+1]
+			}
+		}
+	}
+	return host
+}
+
+// opaquePath is the path an opaque URL sends (net/url: "//host/path" is
+// sent as is, the host part being the URL's own). An opaque part that is no
+// path at all (a non-HTTP URL such as "x:y") gets a leading slash, so that
+// the normalized URL parses back to itself.
+func opaquePath(opaque string) string {
+	p := opaque
+	if rest, ok := strings.CutPrefix(opaque, "//"); ok {
+		p = "/"
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			p = rest[i:]
+		}
+	} else if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	// Escaped as a parsed path is, for the same reason.
+	if unescaped, err := url.PathUnescape(p); err == nil {
+		return (&url.URL{Path: unescaped}).EscapedPath()
+	}
+	return (&url.URL{Path: p}).EscapedPath()
 }
 
 // lowerASCII is strings.ToLower without an allocation for the usual,
@@ -251,14 +350,13 @@ func (k *keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, boo
 		if p == "" {
 			continue
 		}
-		name, _, _ := strings.Cut(p, "=")
 		if len(k.ignored) > 0 {
-			if n, ok := queryName(name); ok && k.isIgnored(n) {
+			var hit bool
+			if p, hit = k.scrubParam(p, redact); hit {
 				found = true
-				if !redact {
+				if p == "" {
 					continue
 				}
-				p = name + "=" + Redacted
 			}
 		}
 		params = append(params, p)
@@ -277,6 +375,52 @@ func (k *keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, boo
 		b = append(b, p...)
 	}
 	return b, found
+}
+
+// scrubParam drops (for keys) or redacts (redact: for what is stored) the
+// ignored parameters of one '&'-separated query member. A member may hold
+// several ';'-separated parameters (some servers split on ';' too), each
+// checked on its own. hit reports that one was ignored.
+func (k *keyer) scrubParam(p string, redact bool) (out string, hit bool) {
+	if !strings.Contains(p, ";") {
+		name, _, _ := strings.Cut(p, "=")
+		if n, ok := queryName(name); ok && k.isIgnored(n) {
+			if redact {
+				return name + "=" + Redacted, true
+			}
+			return "", true
+		}
+		return p, false
+	}
+	var kept []string
+	for _, sub := range strings.Split(p, ";") {
+		name, _, _ := strings.Cut(sub, "=")
+		if n, ok := queryName(name); ok && n != "" && k.isIgnored(n) {
+			hit = true
+			if !redact {
+				continue
+			}
+			sub = name + "=" + Redacted
+		}
+		kept = append(kept, sub)
+	}
+	return strings.Join(kept, ";"), hit
+}
+
+// ignoredParams appends the ignored parameters of a raw query, each as it
+// was sent, to dst.
+func (k *keyer) ignoredParams(dst []string, raw string) []string {
+	for raw != "" {
+		var p string
+		p, raw, _ = strings.Cut(raw, "&")
+		for _, sub := range strings.Split(p, ";") {
+			name, _, _ := strings.Cut(sub, "=")
+			if n, ok := queryName(name); ok && n != "" && k.isIgnored(n) {
+				dst = append(dst, sub)
+			}
+		}
+	}
+	return dst
 }
 
 // normalizeBody returns the body as it takes part in the key (redact false:
@@ -312,30 +456,28 @@ func queryName(name string) (string, bool) {
 	return n, err == nil
 }
 
-// credentials returns the request's credentials (credential headers, ignored
-// headers, ignored query parameters and URL user info) as sorted
-// "name=value" material, or nil when there are none. scanQuery false skips
-// the query, known to hold no ignored parameter.
+// credentials returns the request's credentials (credential headers,
+// ignored headers, ignored query parameters and URL user info) as sorted,
+// length-delimited "kind:name=value" fields, or nil when there are none.
+// scanQuery false skips the query, known to hold no ignored parameter.
 func (k *keyer) credentials(req *http.Request, scanQuery bool) []byte {
 	var parts []string
 	for name, vs := range req.Header {
 		if isCredentialHeader(name) || k.isIgnored(name) {
-			parts = append(parts, "h:"+strings.ToLower(name)+"="+strings.Join(vs, ","))
+			for _, v := range vs {
+				parts = append(parts, "h:"+strings.ToLower(name)+"="+v)
+			}
 		}
 	}
 	if req.URL != nil {
 		if req.URL.User != nil {
 			parts = append(parts, "u:"+req.URL.User.String())
 		}
-		if scanQuery && len(k.ignored) > 0 {
-			raw := req.URL.RawQuery
-			for raw != "" {
-				var p string
-				p, raw, _ = strings.Cut(raw, "&")
-				name, _, _ := strings.Cut(p, "=")
-				if n, ok := queryName(name); ok && n != "" && k.isIgnored(n) {
-					parts = append(parts, "q:"+p)
-				}
+		if scanQuery && len(k.ignored) > 0 && req.URL.RawQuery != "" {
+			n := len(parts)
+			parts = k.ignoredParams(parts, req.URL.RawQuery)
+			for i := n; i < len(parts); i++ {
+				parts[i] = "q:" + parts[i]
 			}
 		}
 	}
@@ -343,7 +485,11 @@ func (k *keyer) credentials(req *http.Request, scanQuery bool) []byte {
 		return nil
 	}
 	sort.Strings(parts)
-	return []byte(strings.Join(parts, "\n"))
+	var b []byte
+	for _, p := range parts {
+		b = appendField(b, p)
+	}
+	return b
 }
 
 // withCredentials mixes the keyed hash of creds into key.
@@ -392,22 +538,78 @@ func NormalizeURL(rawURL string, ignored []string) (string, error) {
 	return newKeyer(ignored, false, nil).redactedURL(u), nil
 }
 
-// errorField logs err with any URL it carries redacted: an upstream that
-// wraps an http.Client returns *url.Error, whose text holds the full
-// request URL, ignored parameters and user info included.
-func (k *keyer) errorField(err error) zap.Field {
-	var ue *url.Error
-	if err == nil || !errors.As(err, &ue) {
+// errorField logs err with the request's credentials scrubbed from its
+// text, whatever its type: a *url.Error's URL is replaced by its redacted
+// form, and so is the request's URL wherever else the text quotes it
+// (errors built with fmt.Errorf); then every secret value the request
+// carries (user info, ignored query parameters, credential headers) is
+// replaced by REDACTED.
+func (k *keyer) errorField(err error, req *http.Request) zap.Field {
+	if err == nil {
 		return zap.Error(err)
 	}
-	safe := "(unparsable URL)"
-	if u, perr := url.Parse(ue.URL); perr == nil {
-		safe = k.redactedURL(u)
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		safe := "(unparsable URL)"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			safe = k.redactedURL(u)
+		}
+		inner := ""
+		if ue.Err != nil {
+			inner = strings.ReplaceAll(ue.Err.Error(), ue.URL, safe)
+		}
+		rebuilt := fmt.Sprintf("%s %q: %s", ue.Op, safe, inner)
+		msg = strings.ReplaceAll(msg, ue.Error(), rebuilt)
 	}
-	inner := ""
-	if ue.Err != nil {
-		inner = strings.ReplaceAll(ue.Err.Error(), ue.URL, safe)
+	return zap.String("error", k.scrub(msg, req))
+}
+
+// minSecretLen: shorter values are not scrubbed one by one (replacing "a"
+// everywhere would make the text useless, and says nothing of a secret).
+const minSecretLen = 4
+
+// scrub removes the request's URL and secret values from a text.
+func (k *keyer) scrub(msg string, req *http.Request) string {
+	if req == nil || req.URL == nil {
+		return msg
 	}
-	rebuilt := fmt.Sprintf("%s %q: %s", ue.Op, safe, inner)
-	return zap.String("error", strings.ReplaceAll(err.Error(), ue.Error(), rebuilt))
+	if raw := req.URL.String(); strings.Contains(msg, raw) {
+		msg = strings.ReplaceAll(msg, raw, k.redactedURL(req.URL))
+	}
+	var secrets []string
+	if u := req.URL.User; u != nil {
+		secrets = append(secrets, u.String(), u.Username())
+		if pw, ok := u.Password(); ok {
+			secrets = append(secrets, pw, url.QueryEscape(pw))
+		}
+	}
+	if len(k.ignored) > 0 && req.URL.RawQuery != "" {
+		for _, p := range k.ignoredParams(nil, req.URL.RawQuery) {
+			if _, v, ok := strings.Cut(p, "="); ok {
+				secrets = append(secrets, v)
+				if uv, err := url.QueryUnescape(v); err == nil {
+					secrets = append(secrets, uv)
+				}
+			}
+		}
+	}
+	for name, vs := range req.Header {
+		if isCredentialHeader(name) || k.isIgnored(name) {
+			for _, v := range vs {
+				secrets = append(secrets, v)
+				if _, token, ok := strings.Cut(v, " "); ok {
+					secrets = append(secrets, token) // "Bearer <token>"
+				}
+			}
+		}
+	}
+	// Longest first, so that a value containing another is replaced whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, sec := range secrets {
+		if len(sec) >= minSecretLen && sec != Redacted {
+			msg = strings.ReplaceAll(msg, sec, Redacted)
+		}
+	}
+	return msg
 }

@@ -200,11 +200,12 @@ func fillResponse(resp *http.Response, e *stores.Entry, h http.Header, req *http
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate"}
 
 // storableHeader copies the response header minus hop-by-hop fields, the
-// fields named by Connection, and this cache's own Cache-Status. When there
+// fields named by Connection, Set-Cookie, and this cache's own
+// Cache-Status. When there
 // is nothing to remove it returns h itself: the entry it goes into is only
 // handed to Store.Set, which never retains what it is given.
 func storableHeader(h http.Header) http.Header {
-	strip := len(h["Cache-Status"]) > 0
+	strip := len(h["Cache-Status"]) > 0 || len(h["Set-Cookie"]) > 0
 	for _, f := range hopByHop {
 		strip = strip || len(h[f]) > 0
 	}
@@ -221,5 +222,8 @@ func storableHeader(h http.Header) http.Header {
 		delete(out, f)
 	}
 	delete(out, "Cache-Status")
+	// A cookie is for the caller whose request received it, never for
+	// whoever a stored response answers later.
+	delete(out, "Set-Cookie")
 	return out
 }

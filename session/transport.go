@@ -56,7 +56,7 @@ func (s *Session) writeRequestEvent(ce *zapcore.CheckedEntry, req *http.Request,
 	keys := s.policy.Load().keys
 	fields := []zap.Field{zap.String("method", req.Method), zap.String("url", keys.redactedURL(req.URL))}
 	if err != nil {
-		fields = append(fields, keys.errorField(err))
+		fields = append(fields, keys.errorField(err, req))
 	}
 	if resp != nil {
 		info := InfoOf(resp)
@@ -179,7 +179,7 @@ func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 		if bodyIgnored {
 			// The body's secret values are what the key left out: the
 			// raw body stands for them, through the keyed hash only.
-			creds = append(append(creds, '\n'), body...)
+			creds = appendField(appendField(creds, "b:"), body)
 		}
 		key = withCredentials(key, s.secret, creds)
 	}
@@ -286,7 +286,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 			x.primaryPlain = true
 			return s.usable(x, e, x.key)
 		}
-		if varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+		if x.p.keys.varyMatches(e.Header, e.RequestHeader, x.req.Header) {
 			return s.usable(x, e, x.key)
 		}
 		// The primary key holds another variant: consult the index.
@@ -301,7 +301,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	x.aliasSeen = true
 	var target string
 	if idx, ok := decodeVaryIndex(alias); ok {
-		target = variantKey(x.key, idx.names, x.req.Header)
+		target = x.p.keys.variantKey(x.key, idx.names, x.req.Header)
 	} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
 		target = t
 	} else {
@@ -311,7 +311,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 		return nil, ""
 	}
 	if e, ok := s.get(x, target); ok {
-		if len(e.Header["Vary"]) > 0 && !varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+		if len(e.Header["Vary"]) > 0 && !x.p.keys.varyMatches(e.Header, e.RequestHeader, x.req.Header) {
 			return nil, ""
 		}
 		return s.usable(x, e, target)

@@ -48,7 +48,7 @@ var notUpdated = map[string]bool{
 
 // changeIrrelevant fields change on every 304 without changing the entry in
 // a way worth a write.
-var changeIrrelevant = map[string]bool{"Date": true, "Age": true}
+var changeIrrelevant = map[string]bool{"Date": true, "Age": true, "Set-Cookie": true}
 
 // notModified handles a 304 to a conditional request made for entry e: it
 // merges the 304's headers into the entry, recomputes its freshness, saves
@@ -72,11 +72,9 @@ func (s *Session) notModified(ctx context.Context, x *exchange, e *stores.Entry,
 	updated.RequestedAt = requestedAt
 	updated.CreatedAt = receivedAt
 
-	respD := absentDirectives()
-	if x.p.CacheControl {
-		respD = parseDirectives(merged)
-	}
-	f := x.p.decideFreshness(x.reqExp, &x.reqD, &respD, merged, requestedAt, receivedAt)
+	// The merged response passes the same gate as a new one: a 304 can
+	// bring Set-Cookie, Vary or no-store.
+	f, _, reason := x.p.storeRules(x, e.StatusCode, merged, requestedAt, receivedAt)
 	updated.ExpiresAt = f.expiresAt
 	staleBefore := !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(e.CreatedAt)
 	staleNow := !f.expiresAt.IsZero() && !f.expiresAt.After(receivedAt)
@@ -85,10 +83,12 @@ func (s *Session) notModified(ctx context.Context, x *exchange, e *stores.Entry,
 	}
 	switch {
 	case x.p.ReadOnly:
-	case !f.store:
+	case reason != "":
 		s.deleteKeys(ctx, entryKey)
 	case changed:
-		if err := s.store.Set(ctx, &updated); err != nil {
+		stored := updated
+		stored.Header = storableHeader(merged)
+		if err := s.store.Set(ctx, &stored); err != nil {
 			s.storeError("set", err)
 		}
 	}

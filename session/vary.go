@@ -83,8 +83,10 @@ func varyValue(h http.Header, name string) string {
 // headers h. The variant for a request that sends none of the Vary headers
 // is the primary key itself, so that the most common case (a Go client
 // varying on nothing, with Accept-Encoding added below the cache) costs one
-// lookup.
-func variantKey(primary string, names []string, h http.Header) string {
+// lookup. Credential headers take part as REDACTED: the primary key already
+// separates them (separate_credentials), and their values never enter a
+// stored key.
+func (k *keyer) variantKey(primary string, names []string, h http.Header) string {
 	empty := true
 	for _, n := range names {
 		if len(h[n]) > 0 {
@@ -101,6 +103,12 @@ func variantKey(primary string, names []string, h http.Header) string {
 		d.Write([]byte{0})
 		d.Write([]byte(strings.ToLower(n)))
 		d.Write([]byte{'='})
+		if k.isCredential(n) {
+			if len(h[n]) > 0 {
+				d.Write([]byte(Redacted))
+			}
+			continue
+		}
 		d.Write([]byte(varyValue(h, n)))
 	}
 	return sumHex(d)
@@ -108,8 +116,10 @@ func variantKey(primary string, names []string, h http.Header) string {
 
 // varyMatches reports whether a request with header reqHeader selects the
 // stored response (whose request headers were stored), per RFC 9111 §4.1.
-// It allocates only when the values differ in form.
-func varyMatches(respHeader, storedReq, reqHeader http.Header) bool {
+// Credential headers are stored REDACTED and are matched by the
+// credential-separated key that found the entry, so only their presence is
+// compared. It allocates only when the values differ in form.
+func (k *keyer) varyMatches(respHeader, storedReq, reqHeader http.Header) bool {
 	for _, v := range respHeader["Vary"] {
 		for v != "" {
 			var f string
@@ -122,6 +132,12 @@ func varyMatches(respHeader, storedReq, reqHeader http.Header) bool {
 				return false
 			}
 			name := http.CanonicalHeaderKey(f)
+			if k.isCredential(name) {
+				if (len(storedReq[name]) > 0) != (len(reqHeader[name]) > 0) {
+					return false
+				}
+				continue
+			}
 			if !slices.Equal(storedReq[name], reqHeader[name]) && varyValue(storedReq, name) != varyValue(reqHeader, name) {
 				return false
 			}
@@ -171,16 +187,27 @@ func (v varyIndex) withVariant(names []string, key string) varyIndex {
 }
 
 // varyUncacheable reports a Vary that must never be served from the cache:
-// "*", or a header holding credentials (which are redacted when stored, so
-// a stored variant could never be told apart per user).
-func (k *keyer) varyUncacheable(names []string, star bool) bool {
+// "*", or, when entries are shared across credentials (separate false), a
+// header holding credentials: stored redacted, a variant could never be
+// told apart per user. With separate_credentials the key already holds a
+// keyed hash of the credentials, which is what such a Vary asks for (GitHub's
+// API sends "Vary: Accept, Authorization, Cookie" on every response).
+func (k *keyer) varyUncacheable(names []string, star, separate bool) bool {
 	if star {
 		return true
 	}
+	if separate {
+		return false
+	}
 	for _, n := range names {
-		if isCredentialHeader(n) || k.isIgnored(n) {
+		if k.isCredential(n) {
 			return true
 		}
 	}
 	return false
+}
+
+// isCredential reports a header name that counts as a credential.
+func (k *keyer) isCredential(name string) bool {
+	return isCredentialHeader(name) || k.isIgnored(name)
 }

@@ -16,36 +16,50 @@ import (
 // an alias to the final response.
 const maxRedirectAliases = 10
 
-// store writes a response just received, when every rule allows it, and
-// reports why not otherwise. info receives the key and times of what was
-// stored.
-func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, body []byte, requestedAt, receivedAt time.Time, info *Info) (bool, string) {
-	p := x.p
+// storeRules is the one gate of what may be stored, passed by every path
+// that writes a response (a response just received, a 304 merged into an
+// entry, a background or stale-while-revalidate refresh, which are
+// fetches): whether a response with this status and header may be stored,
+// until when, and the names it varies on. reason says why not ("" when it
+// may). Redirect aliases have a gate of their own (redirectStorable).
+func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt, receivedAt time.Time) (f freshness, names []string, reason string) {
 	if p.ReadOnly {
-		return false, "read-only"
+		return f, nil, "read-only"
 	}
-	if !p.codes[resp.StatusCode] {
-		return false, "status"
+	if !p.codes[status] {
+		return f, nil, "status"
 	}
 	respD := absentDirectives()
 	if p.CacheControl {
-		respD = parseDirectives(resp.Header)
+		respD = parseDirectives(h)
 	}
-	f := p.decideFreshness(x.reqExp, &x.reqD, &respD, resp.Header, requestedAt, receivedAt)
+	f = p.decideFreshness(x.reqExp, &x.reqD, &respD, h, requestedAt, receivedAt)
 	if !f.store {
-		return false, f.reason
+		return f, nil, f.reason
 	}
-	if f.needsValidator && !hasValidator(resp.Header) {
-		return false, "no-validator"
+	if f.needsValidator && !hasValidator(h) {
+		return f, nil, "no-validator"
 	}
-	names, star := varyNames(resp.Header)
-	if p.keys.varyUncacheable(names, star) {
-		return false, "vary"
+	names, star := varyNames(h)
+	if p.keys.varyUncacheable(names, star, p.SeparateCredentials) {
+		return f, nil, "vary"
 	}
-	if !p.SeparateCredentials && len(resp.Header["Set-Cookie"]) > 0 {
-		// Entries are shared across credentials here, and a cookie set
-		// for one user must never be handed to another.
-		return false, "set-cookie"
+	if !p.SeparateCredentials && len(h["Set-Cookie"]) > 0 {
+		// Entries are shared across credentials here: a response that
+		// sets a cookie is likely made for one user.
+		return f, nil, "set-cookie"
+	}
+	return f, names, ""
+}
+
+// save writes a response just received when storeRules and the filter
+// allow it, and reports why not otherwise. info receives the key and times
+// of what was stored.
+func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, body []byte, requestedAt, receivedAt time.Time, info *Info) (bool, string) {
+	p := x.p
+	f, names, reason := p.storeRules(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
+	if reason != "" {
+		return false, reason
 	}
 	if s.filter != nil {
 		probe := *resp
@@ -68,7 +82,7 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 		ExpiresAt:     f.expiresAt,
 	}
 	if len(names) > 0 {
-		e.Key = variantKey(x.key, names, x.req.Header)
+		e.Key = p.keys.variantKey(x.key, names, x.req.Header)
 	}
 	if e.Key != x.key {
 		// The primary key's lookup finds this variant through the index.
@@ -126,10 +140,14 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string,
 // aliasRedirects points the keys of the earlier hops of a redirect chain at
 // the final response, so that the next request for the first URL is
 // answered from the cache without the redirects (requests-cache's redirect
-// aliases). Only GET and HEAD hops are aliased.
+// aliases). Only GET and HEAD hops are aliased, and only as far back as
+// every redirect in between may be remembered (redirectStorable).
 func (s *Session) aliasRedirects(ctx context.Context, x *exchange, key string) {
 	n := 0
 	for r := x.req.Response; r != nil && r.Request != nil && n < maxRedirectAliases; r = r.Request.Response {
+		if !redirectStorable(x.p, r) {
+			return
+		}
 		prev := r.Request
 		n++
 		if m := effectiveMethod(prev); m != http.MethodGet && m != http.MethodHead {
@@ -144,6 +162,23 @@ func (s *Session) aliasRedirects(ctx context.Context, x *exchange, key string) {
 			return
 		}
 	}
+}
+
+// redirectStorable reports whether a redirect may be remembered as an
+// alias. An alias answers later requests without asking the origin, so a
+// redirect that may not be reused is never one: no-store (whatever
+// cache_control says), no-cache or private under cache_control, a
+// Set-Cookie (the redirect was made for one visitor: "/whoami" to
+// "/users/1"), or any Vary (an alias cannot tell variants apart).
+func redirectStorable(p *policy, r *http.Response) bool {
+	if len(r.Header["Set-Cookie"]) > 0 || len(r.Header["Vary"]) > 0 {
+		return false
+	}
+	d := parseDirectives(r.Header)
+	if d.noStore {
+		return false
+	}
+	return !p.CacheControl || !(d.noCache || d.private && !p.SeparateCredentials)
 }
 
 // ownEntry copies a lent entry's header maps, which the caller may then
