@@ -238,3 +238,79 @@ func TestWebsocketDialThroughDefaultClient(t *testing.T) {
 	}
 	wantRequests(t, n, 2, "every dial reaches the origin")
 }
+
+// githubAPI answers like api.github.com: every response varies on the
+// credentials, carries an ETag and "private, max-age=60"; a matching
+// If-None-Match is a 304 (which does not count against GitHub's rate limit:
+// go-github's README recommends an HTTP cache for this).
+func githubAPI(t *testing.T) (srv *httptest.Server, full, notModified *atomic.Int64) {
+	full, notModified = new(atomic.Int64), new(atomic.Int64)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		login := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		etag := `"` + login + `-v1"`
+		w.Header().Add("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+		w.Header().Add("Vary", "Accept-Encoding, Accept, X-Requested-With")
+		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		full.Add(1)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(w).Encode(map[string]any{"login": login, "id": len(login)})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, full, notModified
+}
+
+func TestGoGitHubCachedPerToken(t *testing.T) {
+	srv, full, notModified := githubAPI(t)
+	install(t, func(c *config.Config) { c.CacheControl = true })
+	base, _ := url.Parse(srv.URL + "/")
+	client := func(token string) *github.Client {
+		gh := github.NewClient(nil).WithAuthToken(token)
+		gh.BaseURL = base
+		return gh
+	}
+	get := func(ctx context.Context, token string) session.Info {
+		t.Helper()
+		u, resp, err := client(token).Users.Get(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.GetLogin() != token {
+			t.Fatalf("token %s was answered for %q", token, u.GetLogin())
+		}
+		return session.InfoOf(resp.Response)
+	}
+	// Within max-age: one full response per token, then hits.
+	for _, token := range []string{"alice", "bob", "alice", "bob", "alice"} {
+		get(context.Background(), token)
+	}
+	if full.Load() != 2 || notModified.Load() != 0 {
+		t.Fatalf("%d full responses and %d 304s, want 2 and 0", full.Load(), notModified.Load())
+	}
+	// Past max-age (here: asked to revalidate), each token's entry is
+	// revalidated with its own ETag: 304s, answered from the cache.
+	for _, token := range []string{"alice", "bob"} {
+		if info := get(reqcache.Refresh(context.Background()), token); !info.Revalidated || !info.FromCache {
+			t.Fatalf("%s: %+v, want a revalidated answer from the cache", token, info)
+		}
+	}
+	if full.Load() != 2 || notModified.Load() != 2 {
+		t.Fatalf("%d full responses and %d 304s, want 2 and 2", full.Load(), notModified.Load())
+	}
+	// A third token never sees another's entry.
+	get(context.Background(), "carol")
+	if full.Load() != 3 {
+		t.Fatalf("%d full responses, want 3", full.Load())
+	}
+	urls, _ := reqcache.Installed().Cache().URLs(context.Background())
+	for _, u := range urls {
+		if strings.Contains(u, "alice") || strings.Contains(u, "bob") {
+			t.Fatalf("a token reached a stored URL: %s", u)
+		}
+	}
+}
