@@ -109,15 +109,16 @@ func effectiveMethod(req *http.Request) string {
 	return req.Method
 }
 
-// keyFormat versions the key material: a change to what goes into a key
-// changes it, so that entries stored under another format are misses rather
-// than answers to requests they were not meant for.
-const keyFormat = "reqcache/key/2"
+// keyFormat versions the key material (its first byte): a change to what
+// goes into a key changes it, so that entries stored under another format
+// are misses rather than answers to requests they were not meant for.
+const keyFormat = 2
 
 // key returns the cache key of a request with the given body: the first 128
-// bits, in hex, of SHA-256 over keyFormat followed by these fields, each
-// preceded by its length (so that no two ways of splitting the same bytes
-// into fields collide):
+// bits, in hex, of SHA-256 over the byte keyFormat followed by these
+// fields, each preceded by its length as a uvarint (so that no two ways of
+// splitting the same bytes into fields collide; a varint keeps a short GET's
+// material within one SHA-256 block):
 //
 //	method, normalized URL, Host, body media type, normalized body,
 //	then a name and a value per matched header
@@ -138,7 +139,7 @@ func (k *keyer) key(req *http.Request, body []byte) string {
 // (credentials, for separate_credentials), found in the same single parse.
 func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
-	b := append(buf[:0], keyFormat...)
+	b := append(buf[:0], keyFormat)
 	b = appendField(b, effectiveMethod(req))
 	at := len(b)
 	b = openField(b)
@@ -164,16 +165,26 @@ func (k *keyer) keyParts(req *http.Request, body []byte) (key string, bodyIgnore
 
 // appendField appends v preceded by its length.
 func appendField[T string | []byte](b []byte, v T) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...)
 }
 
 // openField reserves the length of a field whose bytes are appended next;
-// closeField(b, at), with at the length of b before openField, fills it in.
-func openField(b []byte) []byte { return append(b, 0, 0, 0, 0, 0, 0, 0, 0) }
+// closeField(b, at), with at the length of b before openField, fills it in
+// (moving the field when its length takes more than the one byte reserved).
+func openField(b []byte) []byte { return append(b, 0) }
 
 func closeField(b []byte, at int) []byte {
-	binary.BigEndian.PutUint64(b[at:], uint64(len(b)-at-8))
+	n := uint64(len(b) - at - 1)
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	var l [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(l[:], n)
+	b = append(b, l[:w-1]...) // room for the longer length
+	copy(b[at+w:], b[at+1:len(b)-(w-1)])
+	copy(b[at:], l[:w])
 	return b
 }
 
@@ -195,8 +206,8 @@ func hostOverride(req *http.Request) string {
 // media type and parameters in canonical form, or the value as sent when it
 // does not parse.
 func mediaType(ct string) string {
-	if ct == "" {
-		return ""
+	if ct == "" || plainMediaType(ct) {
+		return ct // already canonical: the usual "application/json"
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -286,6 +297,22 @@ func (k *keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool)
 		return b, false
 	}
 	return k.appendQueryFound(b, u.RawQuery, redact)
+}
+
+// plainMediaType reports a lower-case type/subtype with no parameters,
+// which mime.FormatMediaType would give back unchanged.
+func plainMediaType(ct string) bool {
+	slash := false
+	for i := 0; i < len(ct); i++ {
+		switch c := ct[i]; {
+		case c == '/' && !slash && i > 0 && i < len(ct)-1:
+			slash = true
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '+', c == '.':
+		default:
+			return false
+		}
+	}
+	return slash
 }
 
 // normalizeHost drops a lower-case host's default or empty port.
@@ -413,7 +440,9 @@ func (k *keyer) ignoredParams(dst []string, raw string) []string {
 	for raw != "" {
 		var p string
 		p, raw, _ = strings.Cut(raw, "&")
-		for _, sub := range strings.Split(p, ";") {
+		for p != "" {
+			var sub string
+			sub, p, _ = strings.Cut(p, ";")
 			name, _, _ := strings.Cut(sub, "=")
 			if n, ok := queryName(name); ok && n != "" && k.isIgnored(n) {
 				dst = append(dst, sub)
