@@ -31,18 +31,29 @@ type flight struct {
 	cancel    context.CancelFunc
 }
 
+// outcome is what one caller of a flight gets.
+type outcome struct {
+	res *fetchResult
+	// shared: the caller waited for another caller's trip.
+	shared bool
+	// exclusive: the leader was the flight's only caller.
+	exclusive bool
+	// late: a waiter that joined after the trip's response arrived, while
+	// its body streams.
+	late bool
+}
+
 // do runs fn once for key among concurrent callers and returns its result.
-// shared is false for the caller whose call started fn (the leader);
-// exclusive is true when the leader was the flight's only caller. A caller
+// The caller whose call started fn is the leader (shared false). A caller
 // whose ctx ends first returns ctx's error; fn keeps running for the others
-// and is cancelled when none is left. A streamed (unshareable) result keeps
-// its context alive until the leader closes it; its release func cancels it.
+// and is cancelled when none is left. A streamed result keeps its context
+// alive until its body is done; its release func cancels it.
 //
 // fn runs on a goroutine of its own so that a leader can leave when its
 // ctx ends while waiters still need the result. (doHere is the cheaper
 // form for a ctx that can never end.)
-func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared, exclusive bool, err error) {
-	f, shared := g.join(key)
+func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (outcome, error) {
+	f, shared, late := g.join(key)
 	if !shared {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		f.cancel = cancel
@@ -52,14 +63,14 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 
 	select {
 	case <-f.done:
-		return f.result, shared, !shared && f.exclusive, nil
+		return outcome{res: f.result, shared: shared, exclusive: !shared && f.exclusive, late: late}, nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		f.waiters--
 		select {
 		case <-f.done:
-			// Finished as we gave up: a stream meant for us has no reader.
+			// Finished as we gave up: a body meant for us has no reader.
 			if !shared {
 				f.result.discard()
 			}
@@ -71,30 +82,31 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 				f.cancel()
 			}
 		}
-		return nil, shared, false, ctx.Err()
+		return outcome{shared: shared}, ctx.Err()
 	}
 }
 
 // doHere is do for a caller whose ctx can never end (ctx.Done() is nil):
 // a leader runs fn on its own goroutine, so fn may use memory that does
 // not outlive the call, and nothing is ever cancelled.
-func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (res *fetchResult, shared, exclusive bool) {
-	f, shared := g.join(key)
+func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) outcome {
+	f, shared, late := g.join(key)
 	if shared {
 		g.mu.Unlock()
 		<-f.done
-		return f.result, true, false
+		return outcome{res: f.result, shared: true, late: late}
 	}
 	f.cancel = func() {}
 	g.mu.Unlock()
 	g.run(key, f, ctx, fn)
-	return f.result, false, f.exclusive
+	return outcome{res: f.result, exclusive: f.exclusive}
 }
 
-// join returns key's flight, shared when it was already in flight, or a
-// new one the caller leads. It returns with g.mu held: the leader sets
-// the flight's cancel before unlocking.
-func (g *flightGroup) join(key string) (f *flight, shared bool) {
+// join returns key's flight, shared when it was already in flight (late
+// when its response has arrived), or a new one the caller leads. It
+// returns with g.mu held: the leader sets the flight's cancel before
+// unlocking.
+func (g *flightGroup) join(key string) (f *flight, shared, late bool) {
 	g.mu.Lock()
 	if g.flights == nil {
 		g.flights = make(map[string]*flight)
@@ -105,28 +117,53 @@ func (g *flightGroup) join(key string) (f *flight, shared bool) {
 		if g.joined != nil {
 			g.joined.Add(1)
 		}
-		return f, true
+		return f, true, f.result != nil
 	}
 	f = &flight{done: make(chan struct{}), waiters: 1}
 	g.flights[key] = f
-	return f, false
+	return f, false, false
 }
 
 func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ctx context.Context) *fetchResult) {
 	res := fn(ctx)
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	f.result = res
 	f.exclusive = f.waiters == 1 && !f.leaderGone
-	delete(g.flights, key)
+	leaderGone := f.leaderGone
 	switch {
+	case res.shared != nil:
+		// The trip goes on while its body streams: callers that arrive
+		// meanwhile join it and read the body from its start, and its
+		// context lives until the body ends (below).
 	case res.stream == nil:
+		delete(g.flights, key)
 		f.cancel()
-	case f.leaderGone:
+	case leaderGone:
+		delete(g.flights, key)
 		res.release = f.cancel
 		res.discard()
 	default:
+		delete(g.flights, key)
 		res.release = f.cancel
 	}
 	close(f.done)
+	g.mu.Unlock()
+	if res.shared != nil {
+		res.shared.onStop(func() {
+			g.forget(key, f)
+			f.cancel()
+		})
+		if leaderGone {
+			res.discard()
+		}
+	}
+}
+
+// forget ends f's time in the group, if it is still key's flight.
+func (g *flightGroup) forget(key string, f *flight) {
+	g.mu.Lock()
+	if g.flights[key] == f {
+		delete(g.flights, key)
+	}
+	g.mu.Unlock()
 }

@@ -32,6 +32,7 @@ func ExampleNew() {
 			fmt.Println(err)
 			return
 		}
+		io.Copy(io.Discard, resp.Body) // the miss is stored as its body ends
 		resp.Body.Close()
 		fmt.Println(resp.Header.Get("Cache-Status"))
 	}
@@ -59,6 +60,7 @@ func ExampleWrap() {
 			fmt.Println(err)
 			return
 		}
+		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		fmt.Println(session.InfoOf(resp).FromCache, cached.Timeout)
 	}

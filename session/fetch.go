@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,25 +13,31 @@ import (
 )
 
 // fetchResult is what one trip to the origin produced, in a form every
-// coalesced caller can turn into its own response.
+// coalesced caller can turn into its own response. Its body is one of:
+// body (complete: an entry answered, or an empty body), shared (a miss
+// streaming while the cache keeps its copy), or stream (for the caller that
+// made the trip alone).
 type fetchResult struct {
 	err    error
 	status int
 	header http.Header // not to be modified: callers clone it
 	body   []byte      // complete body; shared read-only
-	// bodyErr: the body failed mid-read; callers see body then bodyErr.
-	bodyErr error
-	info    Info
+	info   Info
 	// fwd, fwdStatus and detail fill this cache's Cache-Status member.
 	fwd       string
 	fwdStatus int
 	detail    string
 	// shareable: coalesced callers may use this result. Responses that
-	// were not stored (other than errors) are not shared: each waiter then
-	// asks the origin itself.
+	// may not be stored (other than errors) are not shared: each waiter
+	// then asks the origin itself.
 	shareable bool
-	// stream is set instead of body for a response too large to buffer;
-	// only the leader may use it.
+	// shared streams the body to every caller; first is the reader of
+	// the caller that made the trip.
+	shared        *sharedBody
+	first         *sharedReader
+	contentLength int64
+	// stream is the upstream response itself, when it is not kept (too
+	// large, not storable, an upgrade); only the leader may use it.
 	stream  *http.Response
 	release context.CancelFunc
 	// reqHeader is the header of the request that made the trip: a
@@ -41,9 +46,17 @@ type fetchResult struct {
 	reqHeader http.Header
 }
 
-// discard closes a stream nobody will read.
+// discard closes the body of a result the caller that made the trip will
+// not read (it left, or it is a background refresh).
 func (r *fetchResult) discard() {
-	if r == nil || r.stream == nil {
+	if r == nil {
+		return
+	}
+	if r.first != nil {
+		r.first.Close()
+		r.first = nil
+	}
+	if r.stream == nil {
 		return
 	}
 	r.stream.Body.Close()
@@ -51,6 +64,15 @@ func (r *fetchResult) discard() {
 	if r.release != nil {
 		r.release()
 	}
+}
+
+// consume reads a result's body to its end and closes it, for a background
+// refresh: the entry is stored when the body ends.
+func (r *fetchResult) consume() {
+	if r != nil && r.first != nil {
+		_, _ = io.Copy(io.Discard, r.first)
+	}
+	r.discard()
 }
 
 // fetchShared goes to the origin for x, sharing the trip with concurrent
@@ -62,12 +84,11 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
 	}
-	var res *fetchResult
-	var shared, exclusive bool
+	var o outcome
 	if ctx.Done() == nil {
 		// The caller cannot leave, so the trip runs on its goroutine and x
 		// can stay on its stack.
-		res, shared, exclusive = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
 			r := s.fetch(fctx, x, e, entryKey, revalidate)
 			r.reqHeader = x.req.Header
 			return r
@@ -75,7 +96,7 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 	} else {
 		xh := x.onHeap() // the trip may outlive this call
 		var err error
-		res, shared, exclusive, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
 			r := s.fetch(fctx, xh, e, entryKey, revalidate)
 			r.reqHeader = xh.req.Header
 			return r
@@ -84,22 +105,31 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 			return nil, err
 		}
 	}
-	if shared && res.err == nil {
+	res := o.res
+	if o.shared && res.err == nil {
 		// A result this caller may not use makes it ask the origin
-		// itself: one that was not stored, or one whose Vary selects
-		// another variant than this caller's request. (An error is shared:
-		// the waiters asked at the same moment.)
-		if !res.shareable || !x.p.keys.varyMatches(res.header, res.reqHeader, x.req.Header) {
-			res = s.fetch(ctx, x, e, entryKey, revalidate)
-			return s.respond(x, res, false, true)
+		// itself: one that may not be stored, one whose Vary selects
+		// another variant than this caller's request, or a stream whose
+		// start is no longer held. (An error is shared: the waiters asked
+		// at the same moment.)
+		var reader *sharedReader
+		ok := res.shareable && x.p.keys.varyMatches(res.header, res.reqHeader, x.req.Header)
+		if ok && res.shared != nil {
+			reader, ok = res.shared.attach(o.late)
 		}
+		if !ok {
+			res = s.fetch(ctx, x, e, entryKey, revalidate)
+			return s.respond(x, res, res.first, false, true)
+		}
+		return s.respond(x, res, reader, true, false)
 	}
-	return s.respond(x, res, shared, exclusive)
+	return s.respond(x, res, res.first, false, o.exclusive)
 }
 
-// respond turns a result into this caller's own response. owned says no
-// other caller sees res, so its header map can be handed over as it is.
-func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*http.Response, error) {
+// respond turns a result into this caller's own response; reader is its
+// reader of a streamed body. owned says no other caller sees res, so its
+// header map can be handed over as it is.
+func (s *Session) respond(x *exchange, res *fetchResult, reader *sharedReader, shared, owned bool) (*http.Response, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
@@ -116,12 +146,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 		attachInfo(resp, x.req, info)
 		return resp, nil
 	}
-	var body io.ReadCloser = newBody(res.body)
-	if res.bodyErr != nil {
-		body = &failingBody{Reader: io.MultiReader(bytes.NewReader(res.body), errReader{res.bodyErr})}
-	}
 	h := res.header
-	if !owned {
+	if !owned || res.shared != nil {
+		// (A streamed body's header map is also its entry's, stored when
+		// the body ends, and late callers may still join the trip.)
 		h = h.Clone()
 	}
 	if shared {
@@ -131,9 +159,6 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 	if h == nil {
 		h = make(http.Header)
 	}
-	if x.req.Method == http.MethodHead {
-		body = newBody(nil)
-	}
 	resp := &http.Response{
 		Status:        statusLine(res.status),
 		StatusCode:    res.status,
@@ -141,21 +166,35 @@ func (s *Session) respond(x *exchange, res *fetchResult, shared, owned bool) (*h
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          body,
 		ContentLength: int64(len(res.body)),
 		Request:       x.req,
 	}
-	if res.bodyErr != nil || x.req.Method == http.MethodHead {
+	status := info
+	switch {
+	case reader != nil:
+		reader.ctx = x.req.Context()
+		resp.Body = reader
+		resp.ContentLength = res.contentLength
+		// Cache-Status says what the cache does with the response: it is
+		// stored when its body ends cleanly (InfoOf tells afterwards).
+		status.Stored = true
+	case x.req.Method == http.MethodHead:
+		resp.Body = newBody(nil)
 		resp.ContentLength = -1
-		if cl := h.Get("Content-Length"); cl != "" && x.req.Method == http.MethodHead {
+		if cl := h.Get("Content-Length"); cl != "" {
 			resp.ContentLength = parseContentLength(cl)
 		}
+	default:
+		resp.Body = newBody(res.body)
 	}
 	if info.FromCache {
 		s.stats.serve(0, int64(len(res.body)))
 	}
-	setCacheStatus(resp.Header, cacheStatus(&info, res.fwd, res.fwdStatus, s.now(), res.detail))
+	setCacheStatus(resp.Header, cacheStatus(&status, res.fwd, res.fwdStatus, s.now(), res.detail))
 	attachInfo(resp, x.req, info)
+	if reader != nil {
+		resp.Request.Context().(*infoContext).body = res.shared
+	}
 	return resp, nil
 }
 
@@ -204,71 +243,52 @@ func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entry
 	return s.receive(ctx, x, resp, fwd, requestedAt, receivedAt)
 }
 
-// receive reads a new response from the origin and stores it when allowed.
+// receive turns a new response from the origin into a result as soon as
+// its header arrives. A response that may be stored streams its body to
+// the callers through a sharedBody, which stores it when it ends cleanly
+// within max_body_bytes; any other passes through to the caller that made
+// the trip, untouched.
 func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response, fwd string, requestedAt, receivedAt time.Time) *fetchResult {
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}}
-	if resp.ContentLength > x.p.MaxBodyBytes {
-		res.stream = resp
-		res.detail = "too-large"
+	f, names, reason := x.p.storeRules(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
+	if reason == "" && resp.ContentLength > x.p.MaxBodyBytes {
+		reason = "too-large"
+	}
+	if reason != "" {
+		res.stream, res.detail = resp, reason
 		return res
 	}
-	body, err := readBody(resp.Body, resp.ContentLength, x.p.MaxBodyBytes)
-	if err != nil {
-		resp.Body.Close()
-		res.body, res.bodyErr = body, err
-		res.err = nil
-		res.shareable = true // waiters share the failure, never a cache write
-		res.detail = "body-error"
-		return res
-	}
-	if int64(len(body)) > x.p.MaxBodyBytes {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-		res.stream = resp
-		res.detail = "too-large"
-		return res
-	}
-	resp.Body.Close()
-	res.body = body
-	stored, reason := s.save(ctx, x, resp, body, requestedAt, receivedAt, &res.info)
-	if stored {
-		res.shareable = true
-		res.info.Stored = true
-	} else if reason != "" {
-		res.detail = reason
-	}
-	return res
-}
-
-// readBody reads at most limit+1 bytes of r. A body whose length is
-// announced is read into a buffer of exactly that size (one allocation, no
-// regrowing); one byte more is still looked for, so an upstream that sends
-// more than it announced is not silently cut.
-func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
-	if contentLength < 0 || contentLength > limit {
-		return io.ReadAll(io.LimitReader(r, limit+1))
-	}
-	buf := make([]byte, contentLength, contentLength+1)
-	n, err := io.ReadFull(r, buf)
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	e := s.entryFor(x, resp, f, names, requestedAt, receivedAt)
+	res.shareable = true
+	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt}
+	// The store outlives the caller's request: it happens when the body
+	// ends, whoever is still reading.
+	storeCtx := context.WithoutCancel(ctx)
+	save := func(body []byte) bool {
+		e.Body = body
+		stored, why := s.saveEntry(storeCtx, x, e, names, resp)
+		if !stored && why != "" {
+			if ce := s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
+				ce.Write(zap.String("key", e.Key), zap.String("reason", why))
+			}
 		}
-		return buf[:n], err
+		return stored
 	}
-	var probe [1]byte
-	m, err := io.ReadFull(r, probe[:])
-	switch {
-	case err == io.EOF:
-		return buf, nil
-	case err != nil:
-		return buf, err
+	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
+		// Nothing to stream: store now.
+		if resp.Body != nil {
+			drain(resp)
+		}
+		res.info.Stored = save(nil)
+		if !res.info.Stored {
+			res.shareable = false
+		}
+		return res
 	}
-	// More than announced: read on as if nothing had been announced.
-	rest, err := io.ReadAll(io.LimitReader(r, limit-contentLength))
-	return append(append(buf, probe[:m]...), rest...), err
+	res.contentLength = resp.ContentLength
+	res.shared, res.first = newSharedBody(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, save)
+	res.shared.background = s.completeInBackground
+	return res
 }
 
 // entryResult answers from a stored entry inside a trip (stale-if-error,
@@ -323,13 +343,6 @@ func stopWith(ctx context.Context, release context.CancelFunc) func() {
 	}
 }
 
-type failingBody struct{ io.Reader }
-
-func (*failingBody) Close() error { return nil }
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 func parseContentLength(v string) int64 {
 	var n int64

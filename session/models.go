@@ -42,11 +42,14 @@ type infoKey struct{}
 type infoContext struct {
 	context.Context
 	info Info
+	// body is the streamed body of a miss, which knows whether it was
+	// stored once it has ended.
+	body *sharedBody
 }
 
 func (c *infoContext) Value(key any) any {
 	if key == (infoKey{}) {
-		return &c.info
+		return c
 	}
 	return c.Context.Value(key)
 }
@@ -57,10 +60,15 @@ func InfoOf(resp *http.Response) Info {
 	if resp == nil || resp.Request == nil {
 		return Info{}
 	}
-	if i, ok := resp.Request.Context().Value(infoKey{}).(*Info); ok {
-		return *i
+	c, ok := resp.Request.Context().Value(infoKey{}).(*infoContext)
+	if !ok {
+		return Info{}
 	}
-	return Info{}
+	info := c.info
+	if c.body != nil {
+		info.Stored = c.body.isStored()
+	}
+	return info
 }
 
 // attachInfo makes resp.Request carry info. The caller's request is not

@@ -13,9 +13,11 @@
 // directives.go (Cache-Control parsing), freshness.go (RFC 9111 ages),
 // expiration.go (how long a new response is fresh), lookup.go (what to do
 // with a stored entry), validate.go (conditional requests and 304), vary.go,
-// fetch.go (the network path, storing, coalescing), invalidate.go, stale.go,
-// models.go (Info, Cache-Status, responses from entries) and cache.go
-// (inspection).
+// fetch.go (the network path), stream.go (a miss's body streamed to every
+// caller while the cache keeps its copy), coalesce.go (one trip for
+// concurrent misses), write.go (what may be stored, and storing),
+// invalidate.go, stale.go, models.go (Info, Cache-Status, responses from
+// entries) and cache.go (inspection).
 package session
 
 import (

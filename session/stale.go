@@ -66,7 +66,7 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		defer func() { <-s.bgSlots }()
 		defer s.refreshing.Delete(x.key)
 		res := s.fetch(ctx, &bx, e, entryKey, hasValidator(e.Header))
-		res.discard()
+		res.consume() // the new entry is stored when its body ends
 		if res.err != nil {
 			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {
 				ce.Write(zap.String("key", x.key), x.p.keys.errorField(res.err, x.req))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,6 +30,11 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 	if !p.codes[status] {
 		return f, nil, "status"
 	}
+	if mt, _, _ := strings.Cut(h.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+		// A replayed event stream is never what a caller wants (and a
+		// live one never ends).
+		return f, nil, "event-stream"
+	}
 	respD := absentDirectives()
 	if p.CacheControl {
 		respD = parseDirectives(h)
@@ -52,28 +58,14 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 	return f, names, ""
 }
 
-// save writes a response just received when storeRules and the filter
-// allow it, and reports why not otherwise. info receives the key and times
-// of what was stored.
-func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, body []byte, requestedAt, receivedAt time.Time, info *Info) (bool, string) {
+// entryFor is the entry a response that passed storeRules is stored as,
+// its body still to come.
+func (s *Session) entryFor(x *exchange, resp *http.Response, f freshness, names []string, requestedAt, receivedAt time.Time) *stores.Entry {
 	p := x.p
-	f, names, reason := p.storeRules(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
-	if reason != "" {
-		return false, reason
-	}
-	if s.filter != nil {
-		probe := *resp
-		probe.Header = resp.Header.Clone()
-		probe.Body = newBody(body)
-		if !s.filter(&probe) {
-			return false, "filter"
-		}
-	}
 	e := &stores.Entry{
 		Key:           x.key,
 		StatusCode:    resp.StatusCode,
 		Header:        storableHeader(resp.Header),
-		Body:          body,
 		Method:        effectiveMethod(x.req),
 		URL:           p.keys.redactedURL(x.req.URL),
 		RequestHeader: p.keys.redactedHeader(x.req.Header),
@@ -83,6 +75,21 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 	}
 	if len(names) > 0 {
 		e.Key = p.keys.variantKey(x.key, names, x.req.Header)
+	}
+	return e
+}
+
+// saveEntry writes e, its body complete, when the filter accepts resp
+// with that body, with the Vary index and redirect aliases that lead to
+// it; it reports why not otherwise.
+func (s *Session) saveEntry(ctx context.Context, x *exchange, e *stores.Entry, names []string, resp *http.Response) (bool, string) {
+	if s.filter != nil {
+		probe := *resp
+		probe.Header = resp.Header.Clone()
+		probe.Body = newBody(e.Body)
+		if !s.filter(&probe) {
+			return false, "filter"
+		}
 	}
 	if e.Key != x.key {
 		// The primary key's lookup finds this variant through the index.
@@ -98,7 +105,7 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 	if err := s.store.Set(ctx, e); err != nil {
 		if errors.Is(err, stores.ErrTooLarge) {
 			if ce := s.log.Check(zap.DebugLevel, "reqcache: response too large for the store, not cached"); ce != nil {
-				ce.Write(zap.String("key", e.Key), zap.Int("bytes", len(body)))
+				ce.Write(zap.String("key", e.Key), zap.Int("bytes", len(e.Body)))
 			}
 			return false, "too-large"
 		}
@@ -106,9 +113,6 @@ func (s *Session) save(ctx context.Context, x *exchange, resp *http.Response, bo
 		return false, "store-error"
 	}
 	s.aliasRedirects(ctx, x, e.Key)
-	info.Key = e.Key
-	info.CreatedAt = e.CreatedAt
-	info.Expires = e.ExpiresAt
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
 	}

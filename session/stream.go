@@ -1,0 +1,379 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// This file streams a miss: the origin's body reaches every caller as it
+// arrives while the cache keeps a copy, stored when the body ends cleanly.
+//
+// One goroutine (the pump) reads the upstream body into a buffer; each
+// caller reads the buffer through its own sharedReader, at its own pace,
+// and never waits for the end. While the body fits in max_body_bytes the
+// buffer holds all of it (it becomes the entry); past that the entry is
+// dropped and the buffer keeps only what some reader has not read yet, at
+// most max_body_bytes: the pump then waits for the slowest reader.
+//
+// The pump belongs to the readers: when the last one closes before the end,
+// the session may finish reading in the background to store the body
+// (within max_body_bytes, backgroundTimeout and the background slots, and
+// stopped by Close); otherwise the upstream body is closed at once.
+
+// sharedBody is one upstream body read by several independent readers.
+type sharedBody struct {
+	src   io.ReadCloser
+	limit int64 // max_body_bytes
+
+	mu      sync.Mutex
+	buf     []byte // the body from offset base; only the pump changes it
+	base    int64
+	size    int64 // bytes read from src: base + len(buf)
+	keep    bool  // buf holds the whole body, within limit: it is stored at the end
+	fits    bool  // its announced length is within limit
+	ended   bool  // src is done: err says how (io.EOF: cleanly)
+	err     error
+	stored  bool // the body was stored
+	aborted bool
+	readers []*sharedReader
+	// changed is closed (and replaced) when bytes arrive, the body ends,
+	// or a reader moves on, for whoever waits on it.
+	changed chan struct{}
+	waiting bool
+
+	// finish stores the complete body (called by the pump, outside mu);
+	// it reports whether it was stored.
+	finish func(body []byte) bool
+	// background, called when the last reader leaves before the end,
+	// registers a background completion and returns its stop function, or
+	// false when none may run (session closed, no slot).
+	background func(abort func()) (done func(), ok bool)
+	bgDone     func()
+	// release is called once when the pump stops (onStop).
+	release func()
+	stopped bool
+}
+
+// newSharedBody starts the pump on src. contentLength (-1: unknown) sizes
+// the buffer. The first reader, for the caller that made the trip, is
+// returned with it.
+func newSharedBody(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool) (*sharedBody, *sharedReader) {
+	sb := &sharedBody{src: src, limit: limit, keep: true, changed: make(chan struct{}), finish: finish}
+	if contentLength > 0 && contentLength <= limit {
+		sb.buf = make([]byte, 0, contentLength+1) // +1: the read that finds EOF
+		sb.fits = true
+	}
+	first := &sharedReader{sb: sb}
+	sb.readers = append(sb.readers, first)
+	go sb.pump()
+	return sb, first
+}
+
+// minRead is the first buffer of a body of unknown length, and the least a
+// full buffer grows by.
+const minRead = 32 << 10
+
+func (sb *sharedBody) pump() {
+	defer func() {
+		sb.mu.Lock()
+		done, release := sb.bgDone, sb.release
+		sb.bgDone, sb.release = nil, nil
+		sb.stopped = true
+		sb.mu.Unlock()
+		if done != nil {
+			done()
+		}
+		if release != nil {
+			release()
+		}
+	}()
+	for {
+		sb.mu.Lock()
+		for !sb.keep && !sb.aborted && sb.size-sb.minOffset() >= sb.limit {
+			// The slowest reader is a whole window behind: wait for it.
+			sb.wait()
+		}
+		if sb.aborted {
+			sb.end(errAborted)
+			sb.mu.Unlock()
+			return
+		}
+		if !sb.keep {
+			sb.trim()
+		}
+		if len(sb.buf) == cap(sb.buf) {
+			sb.grow()
+		}
+		room := sb.buf[len(sb.buf):cap(sb.buf)]
+		sb.mu.Unlock()
+
+		n, err := sb.src.Read(room) // room is beyond what readers see
+
+		sb.mu.Lock()
+		sb.buf = sb.buf[:len(sb.buf)+n]
+		sb.size += int64(n)
+		if sb.keep && sb.size > sb.limit {
+			sb.keep = false // too large to store: the entry is dropped
+		}
+		if err == nil {
+			sb.broadcast()
+			sb.mu.Unlock()
+			continue
+		}
+		keep := sb.keep && err == io.EOF && !sb.aborted
+		sb.mu.Unlock()
+		sb.src.Close()
+		stored := false
+		if keep {
+			stored = sb.finish(sb.buf)
+		}
+		sb.mu.Lock()
+		sb.stored = stored
+		sb.end(err)
+		sb.mu.Unlock()
+		return
+	}
+}
+
+// onStop has release called when the pump stops (at once if it has).
+func (sb *sharedBody) onStop(release func()) {
+	sb.mu.Lock()
+	if !sb.stopped {
+		sb.release = release
+		sb.mu.Unlock()
+		return
+	}
+	sb.mu.Unlock()
+	release()
+}
+
+// end records how the body ended and wakes every reader. mu is held.
+func (sb *sharedBody) end(err error) {
+	sb.ended, sb.err = true, err
+	sb.broadcast()
+}
+
+// errAborted ends a body nobody reads any more.
+var errAborted = errors.New("reqcache: response body abandoned")
+
+// grow makes room for the next read. mu is held; only the pump calls it.
+func (sb *sharedBody) grow() {
+	n := max(2*cap(sb.buf), len(sb.buf)+minRead)
+	if sb.keep {
+		n = int(min(int64(n), sb.limit+1))
+		n = max(n, len(sb.buf)+1)
+	}
+	nb := make([]byte, len(sb.buf), n)
+	copy(nb, sb.buf)
+	sb.buf = nb
+}
+
+// trim drops what every reader has read, once the body is no longer kept:
+// when the buffer is full, or half of it is read. (The buffer then never
+// grows past limit+1: what is unread is less than limit.) mu is held; only
+// the pump calls it.
+func (sb *sharedBody) trim() {
+	drop := sb.minOffset() - sb.base
+	if drop <= 0 || drop < int64(len(sb.buf))/2 && len(sb.buf) < cap(sb.buf) {
+		return
+	}
+	rest := copy(sb.buf, sb.buf[drop:])
+	sb.buf = sb.buf[:rest]
+	sb.base += drop
+}
+
+// minOffset is where the slowest open reader is (size when none is).
+func (sb *sharedBody) minOffset() int64 {
+	m := sb.size
+	for _, r := range sb.readers {
+		m = min(m, r.off)
+	}
+	return m
+}
+
+// wait releases mu until something changes. mu is held.
+func (sb *sharedBody) wait() {
+	ch := sb.changed
+	sb.waiting = true
+	sb.mu.Unlock()
+	<-ch
+	sb.mu.Lock()
+}
+
+// broadcast wakes whoever waits. mu is held.
+func (sb *sharedBody) broadcast() {
+	if sb.waiting {
+		close(sb.changed)
+		sb.changed = make(chan struct{})
+		sb.waiting = false
+	}
+}
+
+// attach adds a reader from the first byte, for a caller that waited for
+// the same trip; ok is false when the start of the body is no longer held
+// (it was too large to keep), nobody reads it any more, or it failed.
+//
+// A late caller (one that asked after the response arrived) may hold
+// another reader of this body on its own goroutine: past max_body_bytes
+// the pump waits for the slowest reader, so a goroutine reading one body
+// to its end before the other would wait forever. It joins only a body
+// known to fit (announced within max_body_bytes, or complete).
+func (sb *sharedBody) attach(late bool) (*sharedReader, bool) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.base > 0 || sb.aborted || (!sb.keep && !sb.ended) || sb.ended && sb.err != io.EOF {
+		return nil, false
+	}
+	if late && !sb.ended && !sb.fits {
+		return nil, false
+	}
+	r := &sharedReader{sb: sb}
+	sb.readers = append(sb.readers, r)
+	return r, true
+}
+
+// isStored reports whether the body was stored (false until it ends).
+func (sb *sharedBody) isStored() bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.stored
+}
+
+// leave removes r; the last reader to leave before the end hands the body
+// to a background completion, or stops it.
+func (sb *sharedBody) leave(r *sharedReader) {
+	sb.mu.Lock()
+	for i, o := range sb.readers {
+		if o == r {
+			sb.readers = append(sb.readers[:i], sb.readers[i+1:]...)
+			break
+		}
+	}
+	sb.broadcast() // the pump may be waiting for r
+	if len(sb.readers) > 0 || sb.ended || sb.aborted || sb.bgDone != nil {
+		sb.mu.Unlock()
+		return
+	}
+	if sb.keep && sb.background != nil {
+		if done, ok := sb.background(sb.abort); ok {
+			sb.bgDone = done
+			sb.mu.Unlock()
+			return
+		}
+	}
+	sb.aborted = true
+	sb.broadcast()
+	sb.mu.Unlock()
+	sb.src.Close() // unblocks the pump's read
+}
+
+// abort stops a background completion (Close, or its time is up).
+func (sb *sharedBody) abort() {
+	sb.mu.Lock()
+	if sb.ended || sb.aborted {
+		sb.mu.Unlock()
+		return
+	}
+	sb.aborted = true
+	sb.broadcast()
+	sb.mu.Unlock()
+	sb.src.Close()
+}
+
+// sharedReader is one caller's view of a sharedBody: the response body it
+// reads.
+type sharedReader struct {
+	sb     *sharedBody
+	ctx    context.Context // the caller's: its end stops a wait
+	off    int64
+	closed bool // guarded by sb.mu
+}
+
+// Read returns the bytes the pump has read past r's offset, waiting for
+// more when there are none, until the body ends (with the upstream's error
+// when it failed) or r's context ends.
+func (r *sharedReader) Read(p []byte) (int, error) {
+	sb := r.sb
+	sb.mu.Lock()
+	for {
+		if r.closed {
+			sb.mu.Unlock()
+			return 0, errReadAfterClose
+		}
+		if r.off < sb.size {
+			n := copy(p, sb.buf[r.off-sb.base:])
+			r.off += int64(n)
+			if !sb.keep {
+				sb.broadcast() // the pump may wait for this reader
+			}
+			sb.mu.Unlock()
+			return n, nil
+		}
+		if sb.ended {
+			err := sb.err
+			sb.mu.Unlock()
+			return 0, err
+		}
+		ch := sb.changed
+		sb.waiting = true
+		sb.mu.Unlock()
+		var done <-chan struct{}
+		if r.ctx != nil {
+			done = r.ctx.Done()
+		}
+		select {
+		case <-ch:
+		case <-done:
+			return 0, context.Cause(r.ctx)
+		}
+		sb.mu.Lock()
+	}
+}
+
+// errReadAfterClose is net/http's answer to a read on a closed body.
+var errReadAfterClose = errors.New("http: read on closed response body")
+
+// Close leaves the body; the first Close counts.
+func (r *sharedReader) Close() error {
+	r.sb.mu.Lock()
+	if r.closed {
+		r.sb.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.sb.mu.Unlock()
+	r.sb.leave(r)
+	return nil
+}
+
+// completeInBackground lets a streamed body that nobody reads any more be
+// read to its end and stored, as background work: it takes one of the
+// background slots, is aborted after backgroundTimeout or by Close (which
+// waits for it), and ok is false when it may not run (session closed, no
+// slot free). done is called when the body has ended.
+func (s *Session) completeInBackground(abort func()) (done func(), ok bool) {
+	select {
+	case s.bgSlots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	s.lifeMu.Lock()
+	if s.closed.Load() {
+		s.lifeMu.Unlock()
+		<-s.bgSlots
+		return nil, false
+	}
+	s.bg.Add(1)
+	s.lifeMu.Unlock()
+	stopOnClose := context.AfterFunc(s.bgCtx, abort)
+	timer := time.AfterFunc(backgroundTimeout, abort)
+	return func() {
+		stopOnClose()
+		timer.Stop()
+		<-s.bgSlots
+		s.bg.Done()
+	}, true
+}
