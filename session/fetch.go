@@ -343,7 +343,6 @@ func stopWith(ctx context.Context, release context.CancelFunc) func() {
 	}
 }
 
-
 func parseContentLength(v string) int64 {
 	var n int64
 	for i := 0; i < len(v); i++ {
