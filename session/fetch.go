@@ -262,11 +262,13 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 	res.shareable = true
 	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt}
 	// The store outlives the caller's request: it happens when the body
-	// ends, whoever is still reading.
+	// ends, whoever is still reading. (It works on a copy of x, so that x
+	// can stay on the stack of a hit.)
 	storeCtx := context.WithoutCancel(ctx)
+	xh := x.onHeap()
 	save := func(body []byte) bool {
 		e.Body = body
-		stored, why := s.saveEntry(storeCtx, x, e, names, resp)
+		stored, why := s.saveEntry(storeCtx, xh, e, names, resp)
 		if !stored && why != "" {
 			if ce := s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
 				ce.Write(zap.String("key", e.Key), zap.String("reason", why))
