@@ -150,7 +150,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		direct = append(direct, primary)
 		if alias, err := c.s.store.GetAlias(ctx, primary); err == nil {
 			if idx, ok := decodeVaryIndex(alias); ok {
-				direct = append(direct, p.keys.variantKey(primary, idx.names, r.Header))
+				direct = append(direct, p.keys.VariantKey(primary, idx.names, r.Header))
 			} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
 				direct = append(direct, t)
 			}
@@ -175,7 +175,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		if err != nil {
 			return err
 		}
-		urls[p.keys.redactedURL(u)] = true
+		urls[p.keys.RedactedURL(u)] = true
 	}
 	now := c.s.now()
 	return c.s.store.Scan(ctx, func(e *stores.Entry) bool {

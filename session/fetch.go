@@ -113,7 +113,7 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 		// start is no longer held. (An error is shared: the waiters asked
 		// at the same moment.)
 		var reader *sharedReader
-		ok := res.shareable && x.p.keys.varyMatches(res.header, res.reqHeader, x.req.Header)
+		ok := res.shareable && x.p.keys.VaryMatches(res.header, res.reqHeader, x.req.Header)
 		if ok && res.shared != nil {
 			reader, ok = res.shared.attach(o.late)
 		}
@@ -305,7 +305,7 @@ func (s *Session) entryResult(e *stores.Entry, key string, info Info, fwd string
 
 func (s *Session) logStaleIfError(x *exchange, err error) {
 	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
-		ce.Write(zap.String("key", x.key), x.p.keys.errorField(err, x.req))
+		ce.Write(zap.String("key", x.key), errorField(x.p.keys, err, x.req))
 	}
 }
 

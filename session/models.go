@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"io"
 	"net/http"
 	"strconv"
@@ -222,7 +223,7 @@ func storableHeader(h http.Header) http.Header {
 	}
 	out := h.Clone()
 	for _, v := range h.Values("Connection") {
-		for _, f := range splitList(v) {
+		for _, f := range cachekey.SplitList(v) {
 			out.Del(f)
 		}
 	}

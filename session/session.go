@@ -9,7 +9,8 @@
 //	resp, err := s.Client().Get("https://api.example.com/v1/users")
 //	fmt.Println(session.InfoOf(resp).FromCache)
 //
-// Each concern has its own file: keys.go (cache keys and redaction),
+// Each concern has its own file: keys.go (the primary key of a request;
+// internal/cachekey derives keys and redacted forms),
 // directives.go (Cache-Control parsing), freshness.go (RFC 9111 ages),
 // expiration.go (how long a new response is fresh), lookup.go (what to do
 // with a stored entry), validate.go (conditional requests and 304), vary.go,

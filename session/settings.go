@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"net/http"
 	"path"
 	"strings"
@@ -65,7 +66,7 @@ type policy struct {
 	Settings
 	codes   map[int]bool
 	methods map[string]bool
-	keys    *keyer
+	keys    *cachekey.Keyer
 	urls    []urlPattern
 }
 
@@ -103,7 +104,7 @@ func compile(s Settings) (*policy, error) {
 		pat.expire = u.ExpireAfter
 		p.urls = append(p.urls, pat)
 	}
-	p.keys = newKeyer(s.IgnoredParameters, s.MatchHeaders.All, s.MatchHeaders.Names)
+	p.keys = cachekey.New(s.IgnoredParameters, s.MatchHeaders.All, s.MatchHeaders.Names)
 	return p, nil
 }
 

@@ -69,7 +69,7 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		res.consume() // the new entry is stored when its body ends
 		if res.err != nil {
 			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {
-				ce.Write(zap.String("key", x.key), x.p.keys.errorField(res.err, x.req))
+				ce.Write(zap.String("key", x.key), errorField(x.p.keys, res.err, x.req))
 			}
 		}
 	}()

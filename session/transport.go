@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"io"
 	"net/http"
 	"strings"
@@ -54,9 +55,9 @@ func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
 // redacted from the URL and the error.
 func (s *Session) writeRequestEvent(ce *zapcore.CheckedEntry, req *http.Request, resp *http.Response, err error) {
 	keys := s.policy.Load().keys
-	fields := []zap.Field{zap.String("method", req.Method), zap.String("url", keys.redactedURL(req.URL))}
+	fields := []zap.Field{zap.String("method", req.Method), zap.String("url", keys.RedactedURL(req.URL))}
 	if err != nil {
-		fields = append(fields, keys.errorField(err, req))
+		fields = append(fields, errorField(keys, err, req))
 	}
 	if resp != nil {
 		info := InfoOf(resp)
@@ -83,7 +84,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	if x.opts.disabled {
 		return s.bypass(x, "disabled")
 	}
-	method := effectiveMethod(req)
+	method := cachekey.EffectiveMethod(req)
 	if !x.p.methods[method] {
 		return s.passUnsafe(x, method)
 	}
@@ -158,32 +159,6 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 func (x *exchange) onHeap() *exchange {
 	c := *x
 	return &c
-}
-
-// keyFor is the primary key of a request: the key function's, with the
-// keyed credential hash mixed in under separate_credentials.
-func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
-	var key string
-	var bodyIgnored bool
-	queryIgnored := true // unknown: scan the query for credentials
-	if s.keyFunc != nil {
-		key = s.keyFunc(req, body)
-		if p.SeparateCredentials && len(body) > 0 {
-			_, bodyIgnored = p.keys.normalizeBody(req.Header.Get("Content-Type"), body, false)
-		}
-	} else {
-		key, bodyIgnored, queryIgnored = p.keys.keyParts(req, body)
-	}
-	if p.SeparateCredentials {
-		creds := p.keys.credentials(req, queryIgnored)
-		if bodyIgnored {
-			// The body's secret values are what the key left out: the
-			// raw body stands for them, through the keyed hash only.
-			creds = appendField(appendField(creds, "b:"), body)
-		}
-		key = withCredentials(key, s.secret, creds)
-	}
-	return key
 }
 
 // readRequestBody reads the request body for the key without changing req
@@ -286,7 +261,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 			x.primaryPlain = true
 			return s.usable(x, e, x.key)
 		}
-		if x.p.keys.varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+		if x.p.keys.VaryMatches(e.Header, e.RequestHeader, x.req.Header) {
 			return s.usable(x, e, x.key)
 		}
 		// The primary key holds another variant: consult the index.
@@ -301,7 +276,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 	x.aliasSeen = true
 	var target string
 	if idx, ok := decodeVaryIndex(alias); ok {
-		target = x.p.keys.variantKey(x.key, idx.names, x.req.Header)
+		target = x.p.keys.VariantKey(x.key, idx.names, x.req.Header)
 	} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
 		target = t
 	} else {
@@ -311,7 +286,7 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 		return nil, ""
 	}
 	if e, ok := s.get(x, target); ok {
-		if len(e.Header["Vary"]) > 0 && !x.p.keys.varyMatches(e.Header, e.RequestHeader, x.req.Header) {
+		if len(e.Header["Vary"]) > 0 && !x.p.keys.VaryMatches(e.Header, e.RequestHeader, x.req.Header) {
 			return nil, ""
 		}
 		return s.usable(x, e, target)

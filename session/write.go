@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"net/http"
 	"strings"
 	"time"
@@ -46,8 +47,8 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 	if f.needsValidator && !hasValidator(h) {
 		return f, nil, "no-validator"
 	}
-	names, star := varyNames(h)
-	if p.keys.varyUncacheable(names, star, p.SeparateCredentials) {
+	names, star := cachekey.VaryNames(h)
+	if p.keys.VaryUncacheable(names, star, p.SeparateCredentials) {
 		return f, nil, "vary"
 	}
 	if !p.SeparateCredentials && len(h["Set-Cookie"]) > 0 {
@@ -66,15 +67,15 @@ func (s *Session) entryFor(x *exchange, resp *http.Response, f freshness, names 
 		Key:           x.key,
 		StatusCode:    resp.StatusCode,
 		Header:        storableHeader(resp.Header),
-		Method:        effectiveMethod(x.req),
-		URL:           p.keys.redactedURL(x.req.URL),
-		RequestHeader: p.keys.redactedHeader(x.req.Header),
+		Method:        cachekey.EffectiveMethod(x.req),
+		URL:           p.keys.RedactedURL(x.req.URL),
+		RequestHeader: p.keys.RedactedHeader(x.req.Header),
 		RequestedAt:   requestedAt,
 		CreatedAt:     receivedAt,
 		ExpiresAt:     f.expiresAt,
 	}
 	if len(names) > 0 {
-		e.Key = p.keys.variantKey(x.key, names, x.req.Header)
+		e.Key = p.keys.VariantKey(x.key, names, x.req.Header)
 	}
 	return e
 }
@@ -154,7 +155,7 @@ func (s *Session) aliasRedirects(ctx context.Context, x *exchange, key string) {
 		}
 		prev := r.Request
 		n++
-		if m := effectiveMethod(prev); m != http.MethodGet && m != http.MethodHead {
+		if m := cachekey.EffectiveMethod(prev); m != http.MethodGet && m != http.MethodHead {
 			continue
 		}
 		prevKey := s.keyFor(x.p, prev, nil)

@@ -1,4 +1,4 @@
-package session
+package cachekey
 
 import (
 	"net/http"
@@ -11,11 +11,8 @@ import (
 // BenchmarkKey is the key of a request with 10 query parameters and a
 // 2 KiB JSON body (the key benchmark), and of a plain GET.
 func BenchmarkKey(b *testing.B) {
-	p, err := compile(SettingsFrom(config.Default()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &Session{secret: []byte("0123456789abcdef0123456789abcdef")}
+	k := New(config.DefaultIgnoredParameters, false, nil)
+	secret := []byte("0123456789abcdef0123456789abcdef")
 	for _, tc := range []struct {
 		name, url, ct string
 		body          []byte
@@ -33,7 +30,7 @@ func BenchmarkKey(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				s.keyFor(p, req, tc.body)
+				k.Primary(req, tc.body, secret)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package session
+package cachekey
 
 import (
 	"bytes"
@@ -134,10 +134,10 @@ func FuzzCanonicalJSON(f *testing.F) {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
 	}
-	k := newKeyer([]string{"api_key", "Token"}, false, nil)
+	k := New([]string{"api_key", "Token"}, false, nil)
 	f.Fuzz(func(t *testing.T, body []byte, redact bool) {
-		want, wantFound, wantOK := referenceJSON(body, k.isIgnored, redact)
-		got, gotFound, gotOK := canonicalJSON(body, k.isIgnored, redact)
+		want, wantFound, wantOK := referenceJSON(body, k.IsIgnored, redact)
+		got, gotFound, gotOK := canonicalJSON(body, k.IsIgnored, redact)
 		if gotOK != wantOK || gotFound != wantFound || !bytes.Equal(got, want) {
 			t.Fatalf("canonicalJSON(%q, redact=%v) = %q, found %v, ok %v; encoding/json gives %q, %v, %v",
 				body, redact, got, gotFound, gotOK, want, wantFound, wantOK)
@@ -147,9 +147,9 @@ func FuzzCanonicalJSON(f *testing.F) {
 
 // The key of a JSON body no longer builds Go values: far fewer allocations.
 func TestCanonicalJSONAllocations(t *testing.T) {
-	k := newKeyer([]string{"api_key"}, false, nil)
+	k := New([]string{"api_key"}, false, nil)
 	body := jsonBody2K()
-	allocs := testing.AllocsPerRun(100, func() { canonicalJSON(body, k.isIgnored, false) })
+	allocs := testing.AllocsPerRun(100, func() { canonicalJSON(body, k.IsIgnored, false) })
 	if allocs > 40 {
 		t.Fatalf("%v allocations to canonicalize a 2 KiB JSON body, want at most 40 (encoding/json took ~740)", allocs)
 	}

@@ -1,4 +1,4 @@
-package session
+package cachekey
 
 import (
 	"bytes"

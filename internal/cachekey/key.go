@@ -1,0 +1,663 @@
+// Package cachekey derives reqcache's cache keys and the redacted forms of
+// requests that are stored: URL and body normalization, canonical JSON,
+// matched headers, the credentials that are never stored in the clear and
+// the keyed hash that separates them, and the Vary variant keys. It does
+// no I/O. Keys persist in shared stores: vectors_test.go pins them.
+package cachekey
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+)
+
+// Redacted replaces ignored parameters (credentials) in everything stored.
+const Redacted = "REDACTED"
+
+// credentialHeaders always count as credentials, whatever
+// ignored_parameters says: never stored or logged in the clear, and under
+// separate_credentials part of the keyed hash. Beyond HTTP's own, the
+// header names that common APIs use for keys and tokens (Azure, Google
+// Cloud, Azure API Management, GitLab, Vault, AWS).
+var credentialHeaders = []string{
+	"Authorization", "Proxy-Authorization", "Cookie",
+	"Api-Key", "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key", "Private-Token",
+	"X-Vault-Token", "X-Amz-Security-Token", "X-Github-Otp",
+}
+
+// CredentialHeaders returns the header names that always count as
+// credentials, whatever ignored_parameters says.
+func CredentialHeaders() []string { return append([]string(nil), credentialHeaders...) }
+
+// Keyer computes cache keys and redacted copies of requests for one
+// settings snapshot (ignored parameters, matched headers). It is safe for
+// concurrent use.
+type Keyer struct {
+	ignored      map[string]bool // lower-case names
+	matchAll     bool
+	matchHeaders []string // canonical names, sorted
+}
+
+// New returns the Keyer for the given ignored parameters (requests-cache's
+// ignored_parameters) and matched headers (match_headers: all, or names).
+func New(ignored []string, matchAll bool, match []string) *Keyer {
+	k := &Keyer{ignored: make(map[string]bool, len(ignored)), matchAll: matchAll}
+	for _, p := range ignored {
+		// Every spelling a lookup is likely to use, so that isIgnored
+		// rarely has to lower-case (and allocate).
+		k.ignored[p] = true
+		k.ignored[strings.ToLower(p)] = true
+		k.ignored[http.CanonicalHeaderKey(p)] = true
+	}
+	for _, h := range match {
+		k.matchHeaders = append(k.matchHeaders, http.CanonicalHeaderKey(h))
+	}
+	sort.Strings(k.matchHeaders)
+	return k
+}
+
+// ignoreFunc is isIgnored, or nil when nothing is ignored.
+func (k *Keyer) ignoreFunc() func(string) bool {
+	if len(k.ignored) == 0 {
+		return nil
+	}
+	return k.IsIgnored
+}
+
+// IsIgnored reports whether name (a query parameter, header or body field)
+// is one of the ignored parameters, in any case.
+func (k *Keyer) IsIgnored(name string) bool {
+	if len(k.ignored) == 0 {
+		return false
+	}
+	if k.ignored[name] {
+		return true
+	}
+	// The map holds each name as written, lower-cased and canonical, so
+	// only a name that is none of those needs lower-casing (an
+	// allocation). Canonical header names return here without one.
+	upper := false
+	for i := 0; i < len(name) && !upper; i++ {
+		upper = name[i] >= 'A' && name[i] <= 'Z'
+	}
+	if !upper || http.CanonicalHeaderKey(name) == name {
+		return false
+	}
+	return k.ignored[strings.ToLower(name)]
+}
+
+const methodOverride = "X-Http-Method-Override"
+
+// EffectiveMethod is the request method, or the X-HTTP-Method-Override a
+// client sends to tunnel another method through POST or GET.
+func EffectiveMethod(req *http.Request) string {
+	// The canonical spelling, looked up directly: Header.Get would
+	// canonicalize "X-HTTP-Method-Override" (an allocation) on every request.
+	if o := req.Header[methodOverride]; len(o) > 0 && o[0] != "" {
+		return strings.ToUpper(strings.TrimSpace(o[0]))
+	}
+	if req.Method == "" {
+		return http.MethodGet
+	}
+	return req.Method
+}
+
+// keyFormat versions the key material (its first byte): a change to what
+// goes into a key changes it, so that entries stored under another format
+// are misses rather than answers to requests they were not meant for.
+const keyFormat = 2
+
+// Key returns the cache key of a request with the given body: the first 128
+// bits, in hex, of SHA-256 over the byte keyFormat followed by these
+// fields, each preceded by its length as a uvarint (so that no two ways of
+// splitting the same bytes into fields collide; a varint keeps a short GET's
+// material within one SHA-256 block):
+//
+//	method, normalized URL, Host, body media type, normalized body,
+//	then a name and a value per matched header
+//
+// The URL is normalized (lower-case scheme and host, default port dropped,
+// user info and fragment dropped, the path of an opaque URL kept, query
+// parameters sorted, ignored parameters removed). Host is the Host the
+// request is sent with when it differs from the URL's, else empty. JSON
+// bodies are re-encoded with sorted keys and form bodies sorted, both
+// without ignored fields; a body that is not canonical JSON or a form is
+// keyed as its bytes.
+func (k *Keyer) Key(req *http.Request, body []byte) string {
+	key, _, _ := k.parts(req, body)
+	return key
+}
+
+// parts is Key, and whether the body and the query held ignored fields
+// (credentials, for separate_credentials), found in the same single parse.
+func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
+	var buf [512]byte
+	b := append(buf[:0], keyFormat)
+	b = appendField(b, EffectiveMethod(req))
+	at := len(b)
+	b = openField(b)
+	b, queryIgnored = k.appendURLFound(b, req.URL, false)
+	b = closeField(b, at)
+	b = appendField(b, hostOverride(req))
+	if len(body) > 0 {
+		ct := req.Header.Get("Content-Type")
+		b = appendField(b, mediaType(ct))
+		var nb []byte
+		nb, bodyIgnored = k.NormalizeBody(ct, body, false)
+		b = appendField(b, nb)
+	} else {
+		b = appendField(b, "")
+		b = appendField(b, "")
+	}
+	if k.matchAll || len(k.matchHeaders) > 0 {
+		b = k.appendMatchedHeaders(b, req.Header)
+	}
+	sum := sha256.Sum256(b)
+	return hexKey(sum[:16]), bodyIgnored, queryIgnored
+}
+
+// appendField appends v preceded by its length.
+func appendField[T string | []byte](b []byte, v T) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// openField reserves the length of a field whose bytes are appended next;
+// closeField(b, at), with at the length of b before openField, fills it in
+// (moving the field when its length takes more than the one byte reserved).
+func openField(b []byte) []byte { return append(b, 0) }
+
+func closeField(b []byte, at int) []byte {
+	n := uint64(len(b) - at - 1)
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	var l [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(l[:], n)
+	b = append(b, l[:w-1]...) // room for the longer length
+	copy(b[at+w:], b[at+1:len(b)-(w-1)])
+	copy(b[at:], l[:w])
+	return b
+}
+
+// hostOverride is the Host a request is sent with when it is not its URL's
+// (virtual hosts reached through one address), normalized; else "".
+func hostOverride(req *http.Request) string {
+	if req.Host == "" || req.URL == nil {
+		return ""
+	}
+	scheme := lowerASCII(req.URL.Scheme)
+	h := normalizeHost(scheme, lowerASCII(req.Host))
+	if h == normalizeHost(scheme, lowerASCII(req.URL.Host)) {
+		return ""
+	}
+	return h
+}
+
+// mediaType is a body's Content-Type as it takes part in the key: the
+// media type and parameters in canonical form, or the value as sent when it
+// does not parse.
+func mediaType(ct string) string {
+	if ct == "" || plainMediaType(ct) {
+		return ct // already canonical: the usual "application/json"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mime.FormatMediaType(mt, params)
+}
+
+// hexKey is the hex form of a 128-bit digest: the only allocation of a key.
+func hexKey(d []byte) string {
+	var dst [32]byte
+	hex.Encode(dst[:], d)
+	return string(dst[:])
+}
+
+func sumHex(h hash.Hash) string {
+	var sum [sha256.Size]byte
+	return hexKey(h.Sum(sum[:0])[:16])
+}
+
+// appendMatchedHeaders writes the matched headers, sorted: a name field
+// and a value field each.
+func (k *Keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
+	names := k.matchHeaders
+	if k.matchAll {
+		names = make([]string, 0, len(hdr))
+		for name := range hdr {
+			if !k.IsIgnored(name) && !isCredentialHeader(name) {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+	}
+	for _, name := range names {
+		vs := hdr.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		b = appendField(b, strings.ToLower(name))
+		if k.IsIgnored(name) || isCredentialHeader(name) {
+			// A matched credential would otherwise put the secret into the
+			// key material; its keyed hash joins the key instead.
+			b = appendField(b, Redacted)
+		} else {
+			b = appendField(b, strings.Join(vs, ","))
+		}
+	}
+	return b
+}
+
+func isCredentialHeader(name string) bool {
+	for _, c := range credentialHeaders {
+		if strings.EqualFold(name, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendURL writes the normalized URL. With redact, ignored parameters are
+// kept with the value REDACTED (for storage); without it they are dropped
+// (for keys).
+func (k *Keyer) appendURL(b []byte, u *url.URL, redact bool) []byte {
+	b, _ = k.appendURLFound(b, u, redact)
+	return b
+}
+
+// appendURLFound is appendURL that also reports whether the query held an
+// ignored parameter.
+func (k *Keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool) {
+	if u == nil {
+		return b, false
+	}
+	scheme := lowerASCII(u.Scheme)
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	b = append(b, normalizeHost(scheme, lowerASCII(u.Host))...)
+	p := u.EscapedPath()
+	if u.Opaque != "" {
+		p = opaquePath(u.Opaque)
+	}
+	if p == "" {
+		p = "/"
+	}
+	b = append(b, p...)
+	if u.RawQuery == "" {
+		return b, false
+	}
+	return k.appendQueryFound(b, u.RawQuery, redact)
+}
+
+// plainMediaType reports a lower-case type/subtype with no parameters,
+// which mime.FormatMediaType would give back unchanged.
+func plainMediaType(ct string) bool {
+	slash := false
+	for i := 0; i < len(ct); i++ {
+		switch c := ct[i]; {
+		case c == '/' && !slash && i > 0 && i < len(ct)-1:
+			slash = true
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '+', c == '.':
+		default:
+			return false
+		}
+	}
+	return slash
+}
+
+// normalizeHost drops a lower-case host's default or empty port.
+func normalizeHost(scheme, host string) string {
+	if h, port, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+			return h
+		}
+	} else if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]:"); i >= 0 {
+			port := host[i+2:]
+			if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") || port == "" {
+				return host[:i+1]
+			}
+		}
+	}
+	return host
+}
+
+// opaquePath is the path an opaque URL sends (net/url: "//host/path" is
+// sent as is, the host part being the URL's own). An opaque part that is no
+// path at all (a non-HTTP URL such as "x:y") gets a leading slash, so that
+// the normalized URL parses back to itself.
+func opaquePath(opaque string) string {
+	p := opaque
+	if rest, ok := strings.CutPrefix(opaque, "//"); ok {
+		p = "/"
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			p = rest[i:]
+		}
+	} else if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	// Escaped as a parsed path is, for the same reason.
+	if unescaped, err := url.PathUnescape(p); err == nil {
+		return (&url.URL{Path: unescaped}).EscapedPath()
+	}
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// lowerASCII is strings.ToLower without an allocation for the usual,
+// already lower-case, input.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// appendQueryFound sorts the query's parameters (by name, then value,
+// keeping their encoded form), drops or redacts the ignored ones, and
+// reports whether an ignored parameter was present.
+func (k *Keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, bool) {
+	found := false
+	var stack [16]string
+	params := stack[:0]
+	for raw != "" {
+		var p string
+		p, raw, _ = strings.Cut(raw, "&")
+		if p == "" {
+			continue
+		}
+		if len(k.ignored) > 0 {
+			var hit bool
+			if p, hit = k.scrubParam(p, redact); hit {
+				found = true
+				if p == "" {
+					continue
+				}
+			}
+		}
+		params = append(params, p)
+	}
+	if len(params) == 0 {
+		return b, found
+	}
+	if len(params) > 1 {
+		sort.Strings(params)
+	}
+	b = append(b, '?')
+	for i, p := range params {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, p...)
+	}
+	return b, found
+}
+
+// scrubParam drops (for keys) or redacts (redact: for what is stored) the
+// ignored parameters of one '&'-separated query member. A member may hold
+// several ';'-separated parameters (some servers split on ';' too), each
+// checked on its own. hit reports that one was ignored.
+func (k *Keyer) scrubParam(p string, redact bool) (out string, hit bool) {
+	if !strings.Contains(p, ";") {
+		name, _, _ := strings.Cut(p, "=")
+		if n, ok := queryName(name); ok && k.IsIgnored(n) {
+			if redact {
+				return name + "=" + Redacted, true
+			}
+			return "", true
+		}
+		return p, false
+	}
+	var kept []string
+	for _, sub := range strings.Split(p, ";") {
+		name, _, _ := strings.Cut(sub, "=")
+		if n, ok := queryName(name); ok && n != "" && k.IsIgnored(n) {
+			hit = true
+			if !redact {
+				continue
+			}
+			sub = name + "=" + Redacted
+		}
+		kept = append(kept, sub)
+	}
+	return strings.Join(kept, ";"), hit
+}
+
+// ignoredParams appends the ignored parameters of a raw query, each as it
+// was sent, to dst.
+func (k *Keyer) ignoredParams(dst []string, raw string) []string {
+	for raw != "" {
+		var p string
+		p, raw, _ = strings.Cut(raw, "&")
+		for p != "" {
+			var sub string
+			sub, p, _ = strings.Cut(p, ";")
+			name, _, _ := strings.Cut(sub, "=")
+			if n, ok := queryName(name); ok && n != "" && k.IsIgnored(n) {
+				dst = append(dst, sub)
+			}
+		}
+	}
+	return dst
+}
+
+// NormalizeBody returns the body as it takes part in the key (redact false:
+// ignored fields dropped) or as it is stored (redact true: ignored fields
+// REDACTED), and whether it held an ignored field. JSON objects get sorted
+// keys, forms sorted fields; anything else, or anything that does not
+// parse, is used as it is.
+func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]byte, bool) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		out, found := k.appendQueryFound(nil, string(body), redact)
+		if len(out) == 0 {
+			return out, found
+		}
+		return out[1:], found
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		if out, found, ok := canonicalJSON(body, k.ignoreFunc(), redact); ok {
+			return out, found
+		}
+	}
+	return body, false
+}
+
+// queryName is a query parameter's name unescaped; ok is false for a name
+// that does not unescape. The usual name, with nothing escaped, is returned
+// as is.
+func queryName(name string) (string, bool) {
+	if strings.IndexByte(name, '%') < 0 && strings.IndexByte(name, '+') < 0 {
+		return name, true
+	}
+	n, err := url.QueryUnescape(name)
+	return n, err == nil
+}
+
+// Credentials returns the request's credentials (credential headers,
+// ignored headers, ignored query parameters and URL user info) as sorted,
+// length-delimited "kind:name=value" fields, or nil when there are none.
+// scanQuery false skips the query, known to hold no ignored parameter.
+func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
+	var parts []string
+	for name, vs := range req.Header {
+		if isCredentialHeader(name) || k.IsIgnored(name) {
+			for _, v := range vs {
+				parts = append(parts, "h:"+strings.ToLower(name)+"="+v)
+			}
+		}
+	}
+	if req.URL != nil {
+		if req.URL.User != nil {
+			parts = append(parts, "u:"+req.URL.User.String())
+		}
+		if scanQuery && len(k.ignored) > 0 && req.URL.RawQuery != "" {
+			n := len(parts)
+			parts = k.ignoredParams(parts, req.URL.RawQuery)
+			for i := n; i < len(parts); i++ {
+				parts[i] = "q:" + parts[i]
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	sort.Strings(parts)
+	var b []byte
+	for _, p := range parts {
+		b = appendField(b, p)
+	}
+	return b
+}
+
+// Primary is the key of a request: Key, and, when secret is not nil
+// (separate_credentials), with a keyed hash of the request's credentials
+// mixed in, so that requests with different credentials never share a key.
+func (k *Keyer) Primary(req *http.Request, body, secret []byte) string {
+	key, bodyIgnored, queryIgnored := k.parts(req, body)
+	if secret == nil {
+		return key
+	}
+	return k.separate(key, req, body, secret, queryIgnored, bodyIgnored)
+}
+
+// Separate mixes the keyed hash of the request's credentials into a key
+// computed elsewhere (a key function's).
+func (k *Keyer) Separate(key string, req *http.Request, body, secret []byte) string {
+	bodyIgnored := false
+	if len(body) > 0 {
+		_, bodyIgnored = k.NormalizeBody(req.Header.Get("Content-Type"), body, false)
+	}
+	return k.separate(key, req, body, secret, true, bodyIgnored)
+}
+
+func (k *Keyer) separate(key string, req *http.Request, body, secret []byte, scanQuery, bodyIgnored bool) string {
+	creds := k.Credentials(req, scanQuery)
+	if bodyIgnored {
+		// The body's secret values are what the key left out: the raw
+		// body stands for them, through the keyed hash only.
+		creds = appendField(appendField(creds, "b:"), body)
+	}
+	return withCredentials(key, secret, creds)
+}
+
+// withCredentials mixes the keyed hash of creds into key.
+func withCredentials(key string, secret, creds []byte) string {
+	if len(creds) == 0 {
+		return key
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(creds)
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write(mac.Sum(nil))
+	return sumHex(h)
+}
+
+// RedactedURL is the URL as stored: normalized, user info dropped, ignored
+// query parameters REDACTED.
+func (k *Keyer) RedactedURL(u *url.URL) string {
+	var buf [256]byte
+	return string(k.appendURL(buf[:0], u, true))
+}
+
+// RedactedHeader copies h with credential and ignored headers REDACTED.
+func (k *Keyer) RedactedHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		if isCredentialHeader(name) || k.IsIgnored(name) {
+			out[name] = []string{Redacted}
+			continue
+		}
+		out[name] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// ScrubError is err's text with the request's credentials scrubbed from
+// it, whatever its type: a *url.Error's URL is replaced by its redacted
+// form, and so is the request's URL wherever else the text quotes it
+// (errors built with fmt.Errorf); then every secret value the request
+// carries (user info, ignored query parameters, credential headers) is
+// replaced by REDACTED.
+func (k *Keyer) ScrubError(err error, req *http.Request) string {
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		safe := "(unparsable URL)"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			safe = k.RedactedURL(u)
+		}
+		inner := ""
+		if ue.Err != nil {
+			inner = strings.ReplaceAll(ue.Err.Error(), ue.URL, safe)
+		}
+		rebuilt := fmt.Sprintf("%s %q: %s", ue.Op, safe, inner)
+		msg = strings.ReplaceAll(msg, ue.Error(), rebuilt)
+	}
+	return k.scrub(msg, req)
+}
+
+// minSecretLen: shorter values are not scrubbed one by one (replacing "a"
+// everywhere would make the text useless, and says nothing of a secret).
+const minSecretLen = 4
+
+// scrub removes the request's URL and secret values from a text.
+func (k *Keyer) scrub(msg string, req *http.Request) string {
+	if req == nil || req.URL == nil {
+		return msg
+	}
+	if raw := req.URL.String(); strings.Contains(msg, raw) {
+		msg = strings.ReplaceAll(msg, raw, k.RedactedURL(req.URL))
+	}
+	var secrets []string
+	if u := req.URL.User; u != nil {
+		secrets = append(secrets, u.String(), u.Username())
+		if pw, ok := u.Password(); ok {
+			secrets = append(secrets, pw, url.QueryEscape(pw))
+		}
+	}
+	if len(k.ignored) > 0 && req.URL.RawQuery != "" {
+		for _, p := range k.ignoredParams(nil, req.URL.RawQuery) {
+			if _, v, ok := strings.Cut(p, "="); ok {
+				secrets = append(secrets, v)
+				if uv, err := url.QueryUnescape(v); err == nil {
+					secrets = append(secrets, uv)
+				}
+			}
+		}
+	}
+	for name, vs := range req.Header {
+		if isCredentialHeader(name) || k.IsIgnored(name) {
+			for _, v := range vs {
+				secrets = append(secrets, v)
+				if _, token, ok := strings.Cut(v, " "); ok {
+					secrets = append(secrets, token) // "Bearer <token>"
+				}
+			}
+		}
+	}
+	// Longest first, so that a value containing another is replaced whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, sec := range secrets {
+		if len(sec) >= minSecretLen && sec != Redacted {
+			msg = strings.ReplaceAll(msg, sec, Redacted)
+		}
+	}
+	return msg
+}

@@ -1,0 +1,163 @@
+package cachekey
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// This file is the part of Vary (RFC 9111 §4.1) that keys take part in:
+// the header names a response varies on, the variant key a request
+// selects, and whether a stored response's request matches another.
+
+// VaryNames returns the canonical header names a response varies on, sorted
+// and unique; star is true for "Vary: *".
+func VaryNames(h http.Header) (names []string, star bool) {
+	for _, v := range h["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			if f == "*" {
+				return nil, true
+			}
+			names = append(names, http.CanonicalHeaderKey(f))
+		}
+	}
+	if len(names) < 2 {
+		return names, false
+	}
+	sort.Strings(names)
+	out := names[:1]
+	for _, n := range names[1:] {
+		if n != out[len(out)-1] {
+			out = append(out, n)
+		}
+	}
+	return out, false
+}
+
+// SplitList splits a comma-separated header value, trimming spaces and
+// dropping empty members.
+func SplitList(v string) []string {
+	var out []string
+	for v != "" {
+		var f string
+		f, v, _ = strings.Cut(v, ",")
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// varyValue is a request's value for one Vary header, normalized so that
+// whitespace differences do not split variants.
+func varyValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, v := range vs {
+		parts = append(parts, SplitList(v)...)
+	}
+	return strings.Join(parts, ",")
+}
+
+// VariantKey is the key of the variant of primary selected by the request
+// headers h. The variant for a request that sends none of the Vary headers
+// is the primary key itself, so that the most common case (a Go client
+// varying on nothing, with Accept-Encoding added below the cache) costs one
+// lookup. Credential headers take part as REDACTED: the primary key already
+// separates them (separate_credentials), and their values never enter a
+// stored key.
+func (k *Keyer) VariantKey(primary string, names []string, h http.Header) string {
+	empty := true
+	for _, n := range names {
+		if len(h[n]) > 0 {
+			empty = false
+			break
+		}
+	}
+	if empty {
+		return primary
+	}
+	d := sha256.New()
+	d.Write([]byte(primary))
+	for _, n := range names {
+		d.Write([]byte{0})
+		d.Write([]byte(strings.ToLower(n)))
+		d.Write([]byte{'='})
+		if k.IsCredential(n) {
+			if len(h[n]) > 0 {
+				d.Write([]byte(Redacted))
+			}
+			continue
+		}
+		d.Write([]byte(varyValue(h, n)))
+	}
+	return sumHex(d)
+}
+
+// VaryMatches reports whether a request with header reqHeader selects the
+// stored response (whose request headers were stored), per RFC 9111 §4.1.
+// Credential headers are stored REDACTED and are matched by the
+// credential-separated key that found the entry, so only their presence is
+// compared. It allocates only when the values differ in form.
+func (k *Keyer) VaryMatches(respHeader, storedReq, reqHeader http.Header) bool {
+	for _, v := range respHeader["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if f == "*" {
+				return false
+			}
+			name := http.CanonicalHeaderKey(f)
+			if k.IsCredential(name) {
+				if (len(storedReq[name]) > 0) != (len(reqHeader[name]) > 0) {
+					return false
+				}
+				continue
+			}
+			if !slices.Equal(storedReq[name], reqHeader[name]) && varyValue(storedReq, name) != varyValue(reqHeader, name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// VaryUncacheable reports a Vary that must never be served from the cache:
+// "*", or, when entries are shared across credentials (separate false), a
+// header holding credentials: stored redacted, a variant could never be
+// told apart per user. With separate_credentials the key already holds a
+// keyed hash of the credentials, which is what such a Vary asks for (GitHub's
+// API sends "Vary: Accept, Authorization, Cookie" on every response).
+func (k *Keyer) VaryUncacheable(names []string, star, separate bool) bool {
+	if star {
+		return true
+	}
+	if separate {
+		return false
+	}
+	for _, n := range names {
+		if k.IsCredential(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsCredential reports a header name that counts as a credential.
+func (k *Keyer) IsCredential(name string) bool {
+	return isCredentialHeader(name) || k.IsIgnored(name)
+}
