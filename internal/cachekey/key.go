@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-
 )
 
 // Redacted replaces ignored parameters (credentials) in everything stored.
