@@ -2,14 +2,14 @@ package session
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/reqcache/reqcache/config"
 )
 
-// This file decides how long a new response stays fresh, in the precedence
-// of DESIGN.md: response Cache-Control (with cache_control) > request
-// Cache-Control > WithExpireAfter > urls_expire_after > expire_after.
+// This file chooses the expiration of a request before its response is
+// known: WithExpireAfter > urls_expire_after > expire_after. The response's
+// own headers and the request's Cache-Control come after
+// (rules.NewResponse).
 
 // requestExpiration is the expiration chosen before the response is known:
 // WithExpireAfter, then urls_expire_after, then expire_after.
@@ -24,53 +24,4 @@ func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) conf
 		return p.ExpireAfter
 	}
 	return config.NeverExpire
-}
-
-// freshness is the decision for one new response.
-type freshness struct {
-	store     bool
-	expiresAt time.Time // zero: never
-	// needsValidator: the response is stale at once and only worth storing
-	// when it can be revalidated.
-	needsValidator bool
-	reason         string // why it is not stored
-}
-
-// decideFreshness applies the precedence to a response received at
-// receivedAt for a request sent at requestedAt.
-func (p *policy) decideFreshness(reqExp config.Expiration, reqD, respD *directives, h http.Header, requestedAt, receivedAt time.Time) freshness {
-	if reqD.noStore {
-		return freshness{reason: "request-no-store"}
-	}
-	if p.CacheControl {
-		if respD.noStore {
-			return freshness{reason: "no-store"}
-		}
-		if respD.noCache {
-			return freshness{store: true, expiresAt: receivedAt, needsValidator: true}
-		}
-		if respD.immutable {
-			return freshness{store: true}
-		}
-		if life, ok := explicitLifetime(h, respD, receivedAt); ok {
-			exp := receivedAt.Add(life - correctedInitialAge(h, requestedAt, receivedAt))
-			f := freshness{store: true, expiresAt: exp}
-			if !exp.After(receivedAt) {
-				f.needsValidator = true
-			}
-			return f
-		}
-	}
-	if reqD.maxAge >= 0 {
-		reqExp = config.After(reqD.maxAge)
-	}
-	exp, ok := reqExp.ExpiresAt(receivedAt)
-	if !ok {
-		return freshness{reason: "do_not_cache"}
-	}
-	f := freshness{store: true, expiresAt: exp}
-	if reqExp.Kind() == config.Immediately || (!exp.IsZero() && !exp.After(receivedAt)) {
-		f.needsValidator = true
-	}
-	return f
 }

@@ -235,7 +235,7 @@ func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entry
 	s.stats.misses.Add(1)
 	fwd := "uri-miss"
 	switch {
-	case x.opts.forceRefresh || x.opts.refresh || x.reqD.noCache:
+	case x.opts.forceRefresh || x.opts.refresh || x.reqD.NoCache:
 		fwd = "request"
 	case e != nil:
 		fwd = "stale"

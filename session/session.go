@@ -9,16 +9,18 @@
 //	resp, err := s.Client().Get("https://api.example.com/v1/users")
 //	fmt.Println(session.InfoOf(resp).FromCache)
 //
-// Each concern has its own file: keys.go (the primary key of a request;
-// internal/cachekey derives keys and redacted forms),
-// directives.go (Cache-Control parsing), freshness.go (RFC 9111 ages),
-// expiration.go (how long a new response is fresh), lookup.go (what to do
-// with a stored entry), validate.go (conditional requests and 304), vary.go,
-// fetch.go (the network path), stream.go (a miss's body streamed to every
-// caller while the cache keeps its copy), coalesce.go (one trip for
-// concurrent misses), write.go (what may be stored, and storing),
-// invalidate.go, stale.go, models.go (Info, Cache-Status, responses from
-// entries) and cache.go (inspection).
+// A request's journey: RoundTrip (transport.go) computes the key
+// (keys.go, internal/cachekey), looks the entry up (transport.go's lookup,
+// through Vary indexes and redirect aliases: vary.go), asks the rules what
+// to do (lookup.go, internal/rules), then serves it (transport.go's serve,
+// ranges.go) or goes to the origin (fetch.go, one trip for concurrent
+// misses: coalesce.go), revalidating (validate.go) or streaming a new body
+// to every caller while the cache keeps its copy (stream.go), and stores
+// what the rules allow (write.go). Around it: expiration.go (the expiration
+// chosen before a response is known), invalidate.go (unsafe methods),
+// stale.go (background refreshes), models.go (Info, Cache-Status, responses
+// from entries), settings.go, stats.go, context.go (per-request options)
+// and cache.go (inspection and management).
 package session
 
 import (

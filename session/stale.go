@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"github.com/reqcache/reqcache/internal/rules"
 	"io"
 	"time"
 
@@ -65,7 +66,7 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		defer cancel()
 		defer func() { <-s.bgSlots }()
 		defer s.refreshing.Delete(x.key)
-		res := s.fetch(ctx, &bx, e, entryKey, hasValidator(e.Header))
+		res := s.fetch(ctx, &bx, e, entryKey, rules.HasValidator(e.Header))
 		res.consume() // the new entry is stored when its body ends
 		if res.err != nil {
 			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 	"io"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ type exchange struct {
 	req     *http.Request
 	p       *policy
 	opts    requestOptions
-	reqD    directives
+	reqD    rules.Directives
 	hasReqD bool
 	reqExp  config.Expiration
 	body    []byte // request body, read for the key
@@ -93,11 +94,11 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.bypass(x, "do_not_cache")
 	}
 	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
-		x.reqD = parseDirectives(req.Header)
-		x.reqD.noCache = x.reqD.noCache || pragmaNoCache(req.Header)
+		x.reqD = rules.Parse(req.Header)
+		x.reqD.NoCache = x.reqD.NoCache || rules.PragmaNoCache(req.Header)
 		x.hasReqD = true
 	} else {
-		x.reqD = absentDirectives()
+		x.reqD = rules.Absent()
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		body, whole, err := readRequestBody(req, x.p.MaxBodyBytes)
@@ -118,7 +119,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		e, entryKey = s.lookup(x)
 	}
 	act := s.decide(x, e)
-	if x.lent && (e == nil || act != actServe && act != actServeStale || len(req.Header["Range"]) > 0) {
+	if x.lent && (e == nil || act != rules.Serve && act != rules.ServeStale || len(req.Header["Range"]) > 0) {
 		// Only a plain hit reads the entry as the store lends it; the
 		// other paths change it or keep it.
 		if e != nil {
@@ -126,8 +127,8 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		x.lent = false
 	}
-	if len(req.Header["Range"]) > 0 && act != actGatewayTimeout {
-		if act == actServe {
+	if len(req.Header["Range"]) > 0 && act != rules.GatewayTimeout {
+		if act == rules.Serve {
 			if resp := s.servePartial(x, e, entryKey); resp != nil {
 				return resp, nil
 			}
@@ -135,18 +136,18 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.passRange(x)
 	}
 	switch act {
-	case actServe:
+	case rules.Serve:
 		return s.serve(x, e, entryKey, false, ""), nil
-	case actServeStale:
+	case rules.ServeStale:
 		s.stats.stale.Add(1)
 		return s.serve(x, e, entryKey, true, "max-stale"), nil
-	case actServeStaleRefresh:
+	case rules.ServeStaleAndRefresh:
 		s.stats.stale.Add(1)
 		s.refreshInBackground(x.onHeap(), e, entryKey)
 		return s.serve(x, e, entryKey, true, "stale-while-revalidate"), nil
-	case actGatewayTimeout:
+	case rules.GatewayTimeout:
 		return s.gatewayTimeout(x), nil
-	case actRevalidate:
+	case rules.Revalidate:
 		return s.fetchShared(x, e, entryKey, true)
 	default:
 		return s.fetchShared(x, e, entryKey, false)
@@ -401,7 +402,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 	fillResponse(resp, e, hs.header(e, x.lent, x.p.CacheControl), x.req, &hs.body)
 	h := resp.Header
 	if x.p.CacheControl {
-		hs.age[0] = itoa(int64(currentAge(e, now) / time.Second))
+		hs.age[0] = itoa(int64(rules.CurrentAge(e.Header, e.RequestedAt, e.CreatedAt, now) / time.Second))
 		h["Age"] = hs.age[:1:1]
 	}
 	hs.status[0] = cacheStatus(&hs.ctx.info, "", 0, now, detail)

@@ -75,10 +75,10 @@ func (s *Session) notModified(ctx context.Context, x *exchange, e *stores.Entry,
 	// The merged response passes the same gate as a new one: a 304 can
 	// bring Set-Cookie, Vary or no-store.
 	f, _, reason := x.p.storeRules(x, e.StatusCode, merged, requestedAt, receivedAt)
-	updated.ExpiresAt = f.expiresAt
+	updated.ExpiresAt = f.ExpiresAt
 	staleBefore := !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(e.CreatedAt)
-	staleNow := !f.expiresAt.IsZero() && !f.expiresAt.After(receivedAt)
-	if !f.expiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
+	staleNow := !f.ExpiresAt.IsZero() && !f.ExpiresAt.After(receivedAt)
+	if !f.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
 		changed = true
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 	"net/http"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ const maxRedirectAliases = 10
 // fetches): whether a response with this status and header may be stored,
 // until when, and the names it varies on. reason says why not ("" when it
 // may). Redirect aliases have a gate of their own (redirectStorable).
-func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt, receivedAt time.Time) (f freshness, names []string, reason string) {
+func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt, receivedAt time.Time) (f rules.Freshness, names []string, reason string) {
 	if p.ReadOnly {
 		return f, nil, "read-only"
 	}
@@ -36,15 +37,15 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 		// live one never ends).
 		return f, nil, "event-stream"
 	}
-	respD := absentDirectives()
+	respD := rules.Absent()
 	if p.CacheControl {
-		respD = parseDirectives(h)
+		respD = rules.Parse(h)
 	}
-	f = p.decideFreshness(x.reqExp, &x.reqD, &respD, h, requestedAt, receivedAt)
-	if !f.store {
-		return f, nil, f.reason
+	f = rules.NewResponse(p.CacheControl, x.reqExp, &x.reqD, &respD, h, requestedAt, receivedAt)
+	if !f.Store {
+		return f, nil, f.Reason
 	}
-	if f.needsValidator && !hasValidator(h) {
+	if f.NeedsValidator && !rules.HasValidator(h) {
 		return f, nil, "no-validator"
 	}
 	names, star := cachekey.VaryNames(h)
@@ -61,7 +62,7 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 
 // entryFor is the entry a response that passed storeRules is stored as,
 // its body still to come.
-func (s *Session) entryFor(x *exchange, resp *http.Response, f freshness, names []string, requestedAt, receivedAt time.Time) *stores.Entry {
+func (s *Session) entryFor(x *exchange, resp *http.Response, f rules.Freshness, names []string, requestedAt, receivedAt time.Time) *stores.Entry {
 	p := x.p
 	e := &stores.Entry{
 		Key:           x.key,
@@ -72,7 +73,7 @@ func (s *Session) entryFor(x *exchange, resp *http.Response, f freshness, names 
 		RequestHeader: p.keys.RedactedHeader(x.req.Header),
 		RequestedAt:   requestedAt,
 		CreatedAt:     receivedAt,
-		ExpiresAt:     f.expiresAt,
+		ExpiresAt:     f.ExpiresAt,
 	}
 	if len(names) > 0 {
 		e.Key = p.keys.VariantKey(x.key, names, x.req.Header)
@@ -179,11 +180,11 @@ func redirectStorable(p *policy, r *http.Response) bool {
 	if len(r.Header["Set-Cookie"]) > 0 || len(r.Header["Vary"]) > 0 {
 		return false
 	}
-	d := parseDirectives(r.Header)
-	if d.noStore {
+	d := rules.Parse(r.Header)
+	if d.NoStore {
 		return false
 	}
-	return !p.CacheControl || !(d.noCache || d.private && !p.SeparateCredentials)
+	return !p.CacheControl || !(d.NoCache || d.Private && !p.SeparateCredentials)
 }
 
 // ownEntry copies a lent entry's header maps, which the caller may then

@@ -1,4 +1,4 @@
-package session
+package rules
 
 import (
 	"net/http"
@@ -9,7 +9,7 @@ import (
 )
 
 // The fuzz targets run their seed corpus (testdata/fuzz) with every go
-// test; `go test -fuzz=FuzzX ./session` explores further. Each found crash
+// test; `go test -fuzz=FuzzX ./internal/rules` explores further. Each found crash
 // is committed under testdata/fuzz and so becomes a regression test.
 
 func FuzzCacheControl(f *testing.F) {
@@ -24,11 +24,6 @@ func FuzzCacheControl(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2], s[3], s[4])
 	}
-	p, err := compile(SettingsFrom(config.Default()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	p.CacheControl = true
 	requestedAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	receivedAt := requestedAt.Add(time.Second)
 	f.Fuzz(func(t *testing.T, cc, pragma, expires, date, age string) {
@@ -38,28 +33,28 @@ func FuzzCacheControl(f *testing.F) {
 				h[name] = []string{v}
 			}
 		}
-		d := parseDirectives(h)
-		if again := parseDirectives(h); again != d {
+		d := Parse(h)
+		if again := Parse(h); again != d {
 			t.Fatalf("parsing %q twice gave %+v then %+v", cc, d, again)
 		}
 		for name, v := range map[string]time.Duration{
-			"max-age": d.maxAge, "s-maxage": d.sMaxAge, "max-stale": d.maxStale, "min-fresh": d.minFresh,
-			"stale-if-error": d.staleIfError, "stale-while-revalidate": d.staleWhileRevalidate,
+			"max-age": d.MaxAge, "s-maxage": d.SMaxAge, "max-stale": d.MaxStale, "min-fresh": d.MinFresh,
+			"stale-if-error": d.StaleIfError, "stale-while-revalidate": d.StaleWhileRevalidate,
 		} {
 			if v < -1 {
 				t.Fatalf("%s parsed from %q as %v: negative", name, cc, v)
 			}
 		}
-		if got := parseAge(h); got < 0 {
+		if got := ParseAge(h); got < 0 {
 			t.Fatalf("Age %q parsed as %v", age, got)
 		}
-		reqD := absentDirectives()
-		fr := p.decideFreshness(config.Expiration{}, &reqD, &d, h, requestedAt, receivedAt)
-		if d.noStore && fr.store {
+		reqD := Absent()
+		fr := NewResponse(true, config.Expiration{}, &reqD, &d, h, requestedAt, receivedAt)
+		if d.NoStore && fr.Store {
 			t.Fatalf("Cache-Control %q has no-store but the response would be stored", cc)
 		}
-		if fr.store && d.maxAge > 0 && !d.noCache && !d.immutable && h.Get("Age") == "" && !fr.expiresAt.After(receivedAt) {
-			t.Fatalf("max-age %v from %q expires at %v, received at %v", d.maxAge, cc, fr.expiresAt, receivedAt)
+		if fr.Store && d.MaxAge > 0 && !d.NoCache && !d.Immutable && h.Get("Age") == "" && !fr.ExpiresAt.After(receivedAt) {
+			t.Fatalf("max-age %v from %q expires at %v, received at %v", d.MaxAge, cc, fr.ExpiresAt, receivedAt)
 		}
 	})
 }
@@ -73,7 +68,7 @@ func FuzzHTTPDate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		tm, ok := parseHTTPDate(v)
+		tm, ok := ParseHTTPDate(v)
 		if !ok {
 			if !tm.IsZero() {
 				t.Fatalf("invalid %q gave a time %v", v, tm)
@@ -82,7 +77,7 @@ func FuzzHTTPDate(f *testing.F) {
 		}
 		// Strict parsing: an accepted date is exactly one of the formats,
 		// so formatting it back gives what was read, in GMT.
-		back, ok := parseHTTPDate(tm.Format(http.TimeFormat))
+		back, ok := ParseHTTPDate(tm.Format(http.TimeFormat))
 		if !ok || !back.Equal(tm) {
 			t.Fatalf("%q parsed as %v, which does not round-trip (%v, %v)", v, tm, back, ok)
 		}

@@ -1,4 +1,11 @@
-package session
+// Package rules holds the pure HTTP caching rules reqcache applies (RFC
+// 9111, with requests-cache's settings): Cache-Control and Pragma parsing,
+// ages and freshness, how long a new response is fresh and whether it may be
+// stored, and what to do with a stored response for a request. It does no
+// I/O and knows no store and no session: each rule is a function of
+// headers, times and settings, table-tested in the order of the RFC's
+// sections.
+package rules
 
 import (
 	"net/http"
@@ -7,43 +14,44 @@ import (
 	"time"
 )
 
-// directives is a parsed Cache-Control header (RFC 9111 §5.2). Parsing is
-// kept apart from deciding: this file only reads headers; freshness.go and
-// policy.go decide. A duration of -1 means the directive is absent.
-type directives struct {
-	maxAge               time.Duration
-	sMaxAge              time.Duration
-	maxStale             time.Duration // request; maxStaleAny when given without a value
-	minFresh             time.Duration
-	staleIfError         time.Duration
-	staleWhileRevalidate time.Duration
-	noCache              bool
-	noStore              bool
-	mustRevalidate       bool
-	proxyRevalidate      bool
-	private              bool
-	public               bool
-	immutable            bool
-	onlyIfCached         bool
-	noTransform          bool
-	// noCacheFields lists the field names of a qualified no-cache="..."
+// Directives is a parsed Cache-Control header (RFC 9111 §5.2). Parsing is
+// kept apart from deciding: this file only reads headers; the other files
+// decide. A duration of -1 means the directive is absent.
+type Directives struct {
+	MaxAge               time.Duration
+	SMaxAge              time.Duration
+	MaxStale             time.Duration // request; MaxStaleAny when given without a value
+	MinFresh             time.Duration
+	StaleIfError         time.Duration
+	StaleWhileRevalidate time.Duration
+	NoCache              bool
+	NoStore              bool
+	MustRevalidate       bool
+	ProxyRevalidate      bool
+	Private              bool
+	Public               bool
+	Immutable            bool
+	OnlyIfCached         bool
+	NoTransform          bool
+	// NoCacheFields: no-cache named fields of a qualified no-cache="..."
 	// (treated as plain no-cache: the safe reading for a private cache).
-	noCacheFields bool
+	NoCacheFields bool
 }
 
-// maxStaleAny is max-stale given without a value: any staleness is accepted.
-const maxStaleAny = time.Duration(1<<63 - 1)
+// MaxStaleAny is max-stale given without a value: any staleness is accepted.
+const MaxStaleAny = time.Duration(1<<63 - 1)
 
-func absentDirectives() directives {
-	return directives{maxAge: -1, sMaxAge: -1, maxStale: -1, minFresh: -1, staleIfError: -1, staleWhileRevalidate: -1}
+// Absent is the Directives of a message without Cache-Control.
+func Absent() Directives {
+	return Directives{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleIfError: -1, StaleWhileRevalidate: -1}
 }
 
-// parseDirectives reads every Cache-Control field line of h. Unknown
+// Parse reads every Cache-Control field line of h. Unknown
 // directives are ignored; a malformed delta-seconds makes the directive
 // count as present with the safest value (RFC 9111 §4.2.1: an invalid
 // max-age is stale).
-func parseDirectives(h http.Header) directives {
-	d := absentDirectives()
+func Parse(h http.Header) Directives {
+	d := Absent()
 	for _, line := range h.Values("Cache-Control") {
 		for line != "" {
 			var part string
@@ -56,40 +64,40 @@ func parseDirectives(h http.Header) directives {
 			}
 			switch name {
 			case "max-age":
-				d.maxAge = firstOrStale(d.maxAge, deltaSeconds(value, hasValue, 0))
+				d.MaxAge = firstOrStale(d.MaxAge, deltaSeconds(value, hasValue, 0))
 			case "s-maxage":
-				d.sMaxAge = firstOrStale(d.sMaxAge, deltaSeconds(value, hasValue, 0))
+				d.SMaxAge = firstOrStale(d.SMaxAge, deltaSeconds(value, hasValue, 0))
 			case "max-stale":
 				if !hasValue {
-					d.maxStale = maxStaleAny
+					d.MaxStale = MaxStaleAny
 				} else {
-					d.maxStale = deltaSeconds(value, true, 0)
+					d.MaxStale = deltaSeconds(value, true, 0)
 				}
 			case "min-fresh":
-				d.minFresh = deltaSeconds(value, hasValue, 0)
+				d.MinFresh = deltaSeconds(value, hasValue, 0)
 			case "stale-if-error":
-				d.staleIfError = deltaSeconds(value, hasValue, -1)
+				d.StaleIfError = deltaSeconds(value, hasValue, -1)
 			case "stale-while-revalidate":
-				d.staleWhileRevalidate = deltaSeconds(value, hasValue, -1)
+				d.StaleWhileRevalidate = deltaSeconds(value, hasValue, -1)
 			case "no-cache":
-				d.noCache = true
-				d.noCacheFields = hasValue
+				d.NoCache = true
+				d.NoCacheFields = hasValue
 			case "no-store":
-				d.noStore = true
+				d.NoStore = true
 			case "must-revalidate":
-				d.mustRevalidate = true
+				d.MustRevalidate = true
 			case "proxy-revalidate":
-				d.proxyRevalidate = true
+				d.ProxyRevalidate = true
 			case "private":
-				d.private = true
+				d.Private = true
 			case "public":
-				d.public = true
+				d.Public = true
 			case "immutable":
-				d.immutable = true
+				d.Immutable = true
 			case "only-if-cached":
-				d.onlyIfCached = true
+				d.OnlyIfCached = true
 			case "no-transform":
-				d.noTransform = true
+				d.NoTransform = true
 			}
 		}
 	}
@@ -141,8 +149,8 @@ func deltaSeconds(v string, hasValue bool, invalid time.Duration) time.Duration 
 		}
 	}
 	n, err := strconv.ParseUint(v, 10, 63)
-	if err != nil || n > uint64(maxStaleAny/time.Second) {
-		return maxStaleAny / time.Second * time.Second
+	if err != nil || n > uint64(MaxStaleAny/time.Second) {
+		return MaxStaleAny / time.Second * time.Second
 	}
 	return time.Duration(n) * time.Second
 }
@@ -150,10 +158,10 @@ func deltaSeconds(v string, hasValue bool, invalid time.Duration) time.Duration 
 // httpDateLayouts are RFC 9110 §5.6.7's three date formats.
 var httpDateLayouts = []string{http.TimeFormat, time.RFC850, time.ANSIC}
 
-// parseHTTPDate parses the three HTTP date formats strictly: a value that
+// ParseHTTPDate parses the three HTTP date formats strictly: a value that
 // does not format back to itself (extra spaces, a one-digit hour, another
 // zone) is invalid, which for Expires means already stale (RFC 9111 §5.3).
-func parseHTTPDate(v string) (time.Time, bool) {
+func ParseHTTPDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
 	}
@@ -166,8 +174,8 @@ func parseHTTPDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// parseAge reads an Age header: the first valid non-negative integer, or 0.
-func parseAge(h http.Header) time.Duration {
+// ParseAge reads an Age header: the first valid non-negative integer, or 0.
+func ParseAge(h http.Header) time.Duration {
 	v := h.Get("Age")
 	if v == "" {
 		return 0
@@ -182,9 +190,9 @@ func parseAge(h http.Header) time.Duration {
 	return d
 }
 
-// pragmaNoCache reports a request's Pragma: no-cache, which counts as
+// PragmaNoCache reports a request's Pragma: no-cache, which counts as
 // Cache-Control: no-cache when the request has no Cache-Control.
-func pragmaNoCache(h http.Header) bool {
+func PragmaNoCache(h http.Header) bool {
 	if len(h.Values("Cache-Control")) > 0 {
 		return false
 	}

@@ -1,0 +1,258 @@
+package rules
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/reqcache/reqcache/config"
+)
+
+// One t.Run per case, in the order of the RFC 9111 sections they implement.
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func header(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// §5.2: Cache-Control directives.
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cc   []string
+		want func(d Directives) bool
+	}{
+		{"max-age", []string{"max-age=60"}, func(d Directives) bool { return d.MaxAge == time.Minute }},
+		{"quoted max-age (§1.2.2 recipients accept it)", []string{`max-age="60"`}, func(d Directives) bool { return d.MaxAge == time.Minute }},
+		{"names are case-insensitive", []string{"MAX-AGE=5, No-Store"}, func(d Directives) bool { return d.MaxAge == 5*time.Second && d.NoStore }},
+		{"invalid max-age is stale (§4.2.1)", []string{"max-age=soon"}, func(d Directives) bool { return d.MaxAge == 0 }},
+		{"conflicting duplicate max-age is stale (§4.2.1)", []string{"max-age=0", "max-age=3600"}, func(d Directives) bool { return d.MaxAge == 0 }},
+		{"repeated equal max-age stands", []string{"max-age=60, max-age=60"}, func(d Directives) bool { return d.MaxAge == time.Minute }},
+		{"conflicting s-maxage is stale", []string{"s-maxage=10, s-maxage=20"}, func(d Directives) bool { return d.SMaxAge == 0 }},
+		{"huge delta-seconds saturate (§1.2.2)", []string{"max-age=99999999999999999999"}, func(d Directives) bool { return d.MaxAge > 100*365*24*time.Hour }},
+		{"max-stale without a value accepts any staleness", []string{"max-stale"}, func(d Directives) bool { return d.MaxStale == MaxStaleAny }},
+		{"qualified no-cache is plain no-cache", []string{`no-cache="Set-Cookie, X-A"`}, func(d Directives) bool { return d.NoCache && d.NoCacheFields }},
+		{"stale-if-error without a value is absent", []string{"stale-if-error"}, func(d Directives) bool { return d.StaleIfError == -1 }},
+		{"unknown directives are ignored", []string{"community=\"UCI\", immutable"}, func(d Directives) bool { return d.Immutable && d.MaxAge == -1 }},
+		{"absent", nil, func(d Directives) bool { return d == Absent() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tc.cc {
+				h.Add("Cache-Control", v)
+			}
+			if d := Parse(h); !tc.want(d) {
+				t.Fatalf("Parse(%q) = %+v", tc.cc, d)
+			}
+		})
+	}
+}
+
+// §5.4: Pragma: no-cache counts only without Cache-Control.
+func TestPragmaNoCache(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.Header
+		want bool
+	}{
+		{"alone", header("Pragma", "no-cache"), true},
+		{"with Cache-Control", header("Pragma", "no-cache", "Cache-Control", "max-age=5"), false},
+		{"other pragma", header("Pragma", "x-y"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PragmaNoCache(tc.h); got != tc.want {
+				t.Fatalf("got %v", got)
+			}
+		})
+	}
+}
+
+// §5.6.7 of RFC 9110: the three HTTP-date formats.
+func TestParseHTTPDate(t *testing.T) {
+	want := time.Date(1994, 11, 6, 8, 49, 37, 0, time.UTC)
+	for _, tc := range []struct {
+		name, v string
+		ok      bool
+	}{
+		{"IMF-fixdate", "Sun, 06 Nov 1994 08:49:37 GMT", true},
+		{"RFC 850", "Sunday, 06-Nov-94 08:49:37 GMT", true},
+		{"asctime", "Sun Nov  6 08:49:37 1994", true},
+		{"another zone", "Sun, 06 Nov 1994 08:49:37 UTC", false},
+		{"not a date", "0", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ParseHTTPDate(tc.v)
+			if ok != tc.ok || ok && !got.Equal(want) {
+				t.Fatalf("ParseHTTPDate(%q) = %v, %v", tc.v, got, ok)
+			}
+		})
+	}
+}
+
+// §4.2.3: calculating age.
+func TestAge(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		h                       http.Header
+		requested, received, at time.Time
+		want                    time.Duration
+	}{
+		{"Age header", header("Age", "30"), t0, t0, t0, 30 * time.Second},
+		{"Age plus response delay", header("Age", "30"), t0, t0.Add(2 * time.Second), t0.Add(2 * time.Second), 32 * time.Second},
+		{"apparent age from Date", header("Date", t0.Add(-time.Minute).Format(http.TimeFormat)), t0, t0, t0, time.Minute},
+		{"resident time", http.Header{}, t0, t0, t0.Add(time.Hour), time.Hour},
+		{"invalid Age is 0", header("Age", "-5"), t0, t0, t0, 0},
+		{"huge Age saturates, never wraps", header("Age", "99999999999999999999"), t0, t0.Add(time.Second), t0.Add(time.Hour), MaxStaleAny},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CurrentAge(tc.h, tc.requested, tc.received, tc.at); got != tc.want {
+				t.Fatalf("CurrentAge = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// §4.2.1: calculating freshness lifetime.
+func TestExplicitLifetime(t *testing.T) {
+	date := t0.Format(http.TimeFormat)
+	for _, tc := range []struct {
+		name   string
+		h      http.Header
+		want   time.Duration
+		wantOK bool
+	}{
+		{"max-age", header("Cache-Control", "max-age=60"), time.Minute, true},
+		{"max-age wins over Expires", header("Cache-Control", "max-age=60", "Expires", t0.Add(time.Hour).Format(http.TimeFormat), "Date", date), time.Minute, true},
+		{"Expires minus Date", header("Expires", t0.Add(time.Hour).Format(http.TimeFormat), "Date", date), time.Hour, true},
+		{"invalid Expires is already stale (§5.3)", header("Expires", "0"), 0, true},
+		{"two Expires are invalid", header("Expires", date, "Expires", date), 0, true},
+		{"none", http.Header{}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Parse(tc.h)
+			got, ok := ExplicitLifetime(tc.h, &d, t0)
+			if got != tc.want || ok != tc.wantOK {
+				t.Fatalf("ExplicitLifetime = %v, %v; want %v, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+// §3 and §4.2: whether a new response is stored, and until when, in
+// DESIGN.md's precedence.
+func TestNewResponse(t *testing.T) {
+	never := config.NeverExpire
+	for _, tc := range []struct {
+		name         string
+		cacheControl bool
+		reqExp       config.Expiration
+		reqCC, resCC string
+		want         Freshness
+	}{
+		{"request no-store", true, never, "no-store", "max-age=60", Freshness{Reason: "request-no-store"}},
+		{"response no-store", true, never, "", "no-store", Freshness{Reason: "no-store"}},
+		{"response no-store ignored without cache_control", false, never, "", "no-store", Freshness{Store: true}},
+		{"no-cache: stored, revalidated before use", true, never, "", "no-cache", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+		{"immutable never expires", true, config.After(time.Second), "", "immutable", Freshness{Store: true}},
+		{"max-age beats expire_after", true, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+		{"max-age=0 needs a validator", true, never, "", "max-age=0", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+		{"request max-age beats expire_after", true, config.After(time.Hour), "max-age=30", "", Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second)}},
+		{"expire_after", false, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Hour)}},
+		{"do_not_cache", false, config.DoNotCache, "", "", Freshness{Reason: "do_not_cache"}},
+		{"immediately needs a validator", false, config.ExpireImmediately, "", "", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reqD, respD := Parse(header("Cache-Control", tc.reqCC)), Absent()
+			if tc.cacheControl {
+				respD = Parse(header("Cache-Control", tc.resCC))
+			}
+			h := header("Cache-Control", tc.resCC)
+			if got := NewResponse(tc.cacheControl, tc.reqExp, &reqD, &respD, h, t0, t0); got != tc.want {
+				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// §4: constructing responses from caches, with requests-cache's options.
+func TestDecide(t *testing.T) {
+	etag := header("ETag", `"v1"`)
+	fresh := &Stored{Header: etag, CreatedAt: t0, RequestedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	stale := &Stored{Header: etag, CreatedAt: t0, RequestedAt: t0, ExpiresAt: t0.Add(-time.Minute)}
+	staleNoValidator := &Stored{Header: http.Header{}, CreatedAt: t0, ExpiresAt: t0.Add(-time.Minute)}
+	mustRevalidate := &Stored{Header: header("ETag", `"v1"`, "Cache-Control", "must-revalidate"), CreatedAt: t0, ExpiresAt: t0.Add(-time.Minute)}
+	swrDirective := &Stored{Header: header("Cache-Control", "stale-while-revalidate=300"), CreatedAt: t0, ExpiresAt: t0.Add(-time.Minute)}
+	cc := func(v string) Request {
+		return Request{Directives: Parse(header("Cache-Control", v)), HasDirectives: true}
+	}
+	plain := Request{Directives: Absent()}
+	swr := config.StaleLimit{Enabled: true}
+	for _, tc := range []struct {
+		name   string
+		stored *Stored
+		req    Request
+		set    Settings
+		want   Action
+	}{
+		{"nothing stored: fetch", nil, plain, Settings{}, Fetch},
+		{"nothing stored, only_if_cached: 504", nil, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, GatewayTimeout},
+		{"nothing stored, only-if-cached directive: 504 (§5.2.1.7)", nil, cc("only-if-cached"), Settings{}, GatewayTimeout},
+		{"fresh: serve (§4.2)", fresh, plain, Settings{}, Serve},
+		{"fresh, always_revalidate: revalidate", fresh, plain, Settings{AlwaysRevalidate: true}, Revalidate},
+		{"force_refresh: fetch", fresh, Request{Directives: Absent(), ForceRefresh: true}, Settings{}, Fetch},
+		{"refresh with a validator: revalidate", fresh, Request{Directives: Absent(), Refresh: true}, Settings{}, Revalidate},
+		{"request no-cache without a validator: fetch (§5.2.1.4)", &Stored{Header: http.Header{}, ExpiresAt: t0.Add(time.Hour)}, cc("no-cache"), Settings{}, Fetch},
+		{"request max-age older than allowed: revalidate (§5.2.1.1)", &Stored{Header: etag, CreatedAt: t0.Add(-10 * time.Minute), ExpiresAt: t0.Add(time.Hour)}, cc("max-age=60"), Settings{}, Revalidate},
+		{"request min-fresh not met: revalidate (§5.2.1.3)", fresh, cc("min-fresh=7200"), Settings{}, Revalidate},
+		{"stale with a validator: revalidate (§4.3)", stale, plain, Settings{}, Revalidate},
+		{"stale without a validator: fetch", staleNoValidator, plain, Settings{}, Fetch},
+		{"stale within max-stale: serve stale (§5.2.1.2)", stale, cc("max-stale=120"), Settings{}, ServeStale},
+		{"stale past max-stale: revalidate", stale, cc("max-stale=10"), Settings{}, Revalidate},
+		{"must-revalidate forbids max-stale (§5.2.2.2)", mustRevalidate, cc("max-stale"), Settings{CacheControl: true}, Revalidate},
+		{"stale, only-if-cached directive: 504", stale, cc("only-if-cached"), Settings{}, GatewayTimeout},
+		{"stale, only_if_cached option: serve stale", stale, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, ServeStale},
+		{"stale_while_revalidate setting", stale, plain, Settings{StaleWhileRevalidate: swr}, ServeStaleAndRefresh},
+		{"stale_while_revalidate, read_only: no refresh", stale, plain, Settings{StaleWhileRevalidate: swr, ReadOnly: true}, Revalidate},
+		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{CacheControl: true}, ServeStaleAndRefresh},
+		{"stale-while-revalidate directive ignored without cache_control", swrDirective, plain, Settings{}, Fetch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Decide(t0, tc.stored, &tc.req, &tc.set); got != tc.want {
+				t.Fatalf("Decide = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// RFC 5861 §4: stale-if-error.
+func TestStaleIfError(t *testing.T) {
+	stale := func(cc string) *Stored {
+		return &Stored{Header: header("Cache-Control", cc), ExpiresAt: t0.Add(-time.Minute)}
+	}
+	for _, tc := range []struct {
+		name         string
+		limit        config.StaleLimit
+		cacheControl bool
+		stored       *Stored
+		want         bool
+	}{
+		{"setting, unbounded", config.StaleLimit{Enabled: true}, false, stale(""), true},
+		{"setting, within its bound", config.StaleLimit{Enabled: true, Max: time.Hour}, false, stale(""), true},
+		{"setting, past its bound", config.StaleLimit{Enabled: true, Max: time.Second}, false, stale(""), false},
+		{"directive under cache_control", config.StaleLimit{}, true, stale("stale-if-error=300"), true},
+		{"directive ignored without cache_control", config.StaleLimit{}, false, stale("stale-if-error=300"), false},
+		{"must-revalidate wins over the directive", config.StaleLimit{}, true, stale("stale-if-error=300, must-revalidate"), false},
+		{"off", config.StaleLimit{}, true, stale(""), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StaleIfError(tc.limit, tc.cacheControl, tc.stored, t0); got != tc.want {
+				t.Fatalf("StaleIfError = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
