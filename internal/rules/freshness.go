@@ -3,7 +3,6 @@ package rules
 import (
 	"net/http"
 	"time"
-
 )
 
 // This file is RFC 9111 §4.2: how long a response is fresh and how old a
@@ -65,4 +64,3 @@ func ExplicitLifetime(h http.Header, d *Directives, receivedAt time.Time) (time.
 func HasValidator(h http.Header) bool {
 	return h.Get("ETag") != "" || h.Get("Last-Modified") != ""
 }
-
