@@ -3,6 +3,7 @@ package reqcache_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"io"
 	"log"
@@ -388,5 +389,29 @@ func TestHitAllocations(t *testing.T) {
 		if allocs > 13 {
 			t.Errorf("a hit through %s allocates %v times, want at most 13", c.name, allocs)
 		}
+	}
+}
+
+// InstallContext's ctx bounds the store I/O of installing: a MongoDB that
+// does not answer fails the install when ctx ends, not after
+// connect_timeout.
+func TestInstallContextBoundsStoreIO(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Backend = config.BackendMongo
+	cfg.Mongo.URI = "mongodb://127.0.0.1:1" // nothing listens there
+	cfg.Mongo.ConnectTimeout = config.Duration(30 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := reqcache.InstallContext(ctx, reqcache.WithConfig(cfg))
+	if err == nil {
+		mustUninstall(t)
+		t.Fatal("installed without a MongoDB")
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("InstallContext returned after %v: its context did not bound the connect", took)
+	}
+	if reqcache.IsInstalled() {
+		t.Fatal("a failed install left something installed")
 	}
 }

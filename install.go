@@ -97,6 +97,12 @@ var (
 // closed; the true originals are still remembered). After an error nothing
 // changes.
 func Install(opts ...Option) error {
+	return InstallContext(context.Background(), opts...)
+}
+
+// InstallContext is Install with ctx bounding the store I/O it does
+// (connecting to MongoDB, reading the credential key).
+func InstallContext(ctx context.Context, opts ...Option) error {
 	var o installOptions
 	for _, opt := range opts {
 		if opt != nil {
@@ -115,18 +121,23 @@ func Install(opts ...Option) error {
 	}
 
 	mu.Lock()
-	defer mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			mu.Unlock()
+		}
+	}()
 	origTransport, origClient := http.DefaultTransport, http.DefaultClient
 	if current != nil {
 		origTransport, origClient = current.origTransport, current.origClient
 	}
 	store := o.store
 	if store == nil {
-		if store, err = backend.Open(context.Background(), cfg, logger); err != nil {
+		if store, err = backend.Open(ctx, cfg, logger); err != nil {
 			return err
 		}
 	}
-	sess, err := session.New(cfg,
+	sess, err := session.NewContext(ctx, cfg,
 		session.WithStore(store),
 		session.WithLogger(logger),
 		session.WithUpstream(origTransport))
@@ -147,6 +158,10 @@ func Install(opts ...Option) error {
 	current = &installation{session: sess, origTransport: origTransport, origClient: origClient}
 	http.DefaultTransport = installed
 	http.DefaultClient = client
+	mu.Unlock()
+	locked = false
+	// Closing waits for the replaced session's trips in flight: outside
+	// the lock, so that nothing else waits for them.
 	if previous != nil {
 		if err := previous.session.Close(); err != nil {
 			logger.Warn("reqcache: closing the replaced installation's store", zap.Error(err))

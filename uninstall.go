@@ -9,13 +9,16 @@ import "net/http"
 // nothing when not installed.
 func Uninstall() error {
 	mu.Lock()
-	defer mu.Unlock()
-	if current == nil {
-		return nil
-	}
 	inst := current
 	current = nil
-	http.DefaultTransport = inst.origTransport
-	http.DefaultClient = inst.origClient
+	if inst != nil {
+		http.DefaultTransport = inst.origTransport
+		http.DefaultClient = inst.origClient
+	}
+	mu.Unlock()
+	if inst == nil {
+		return nil
+	}
+	// Closing waits for the session's trips in flight: outside the lock.
 	return inst.session.Close()
 }

@@ -110,6 +110,12 @@ func WithBackgroundLimit(n int) Option { return func(o *options) { o.bgLimit = n
 // configured by cfg.Memory; the mongo and tiered backends need a store
 // opened by the caller (reqcache.Install does it).
 func New(cfg *config.Config, opts ...Option) (*Session, error) {
+	return NewContext(context.Background(), cfg, opts...)
+}
+
+// NewContext is New with ctx bounding the store I/O it does: reading (or
+// creating) the credential key the store keeps for separate_credentials.
+func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Session, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -159,7 +165,7 @@ func New(cfg *config.Config, opts ...Option) (*Session, error) {
 	s.flights.joined = &s.stats.coalesced
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.bgSlots = make(chan struct{}, max(1, o.bgLimit))
-	s.secret = s.credentialSecret()
+	s.secret = s.credentialSecret(ctx)
 	return s, nil
 }
 
@@ -169,8 +175,8 @@ func New(cfg *config.Config, opts ...Option) (*Session, error) {
 // it; tools that empty a store by other means should keep it too.
 const CredentialKeyAlias = "reqcache:credential-key"
 
-func (s *Session) credentialSecret() []byte {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (s *Session) credentialSecret(ctx context.Context) []byte {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if v, err := s.store.GetAlias(ctx, CredentialKeyAlias); err == nil {
 		if b, err := hex.DecodeString(v); err == nil && len(b) >= 32 {
@@ -227,9 +233,12 @@ func (s *Session) SetSettings(st Settings) error {
 	return nil
 }
 
-// Close stops background refreshes, waits for them, and closes the store.
-// Requests still in flight complete (through the network when the store is
-// gone); requests made afterwards go straight to the upstream.
+// Close stops background work (stale-while-revalidate refreshes, bodies
+// read to be stored after their callers left), waits for it and for the
+// trips callers are waiting for, and closes the store. Requests in flight
+// complete (through the network when the store is gone; a caller's context
+// bounds its trip); requests made afterwards go straight to the upstream.
+// A body a caller is still reading streams on until the caller closes it.
 func (s *Session) Close() error {
 	s.lifeMu.Lock()
 	if !s.closed.CompareAndSwap(false, true) {
@@ -239,5 +248,6 @@ func (s *Session) Close() error {
 	s.lifeMu.Unlock()
 	s.bgCancel()
 	s.bg.Wait()
+	s.flights.running.Wait()
 	return s.store.Close()
 }

@@ -411,3 +411,53 @@ func TestEventStreamIsNeverShared(t *testing.T) {
 		t.Fatalf("%d event streams stored", n)
 	}
 }
+
+// Close waits for the trips callers wait for (the goroutines coalescing
+// starts), as http.Server.Shutdown waits for its connections.
+func TestCloseWaitsForTripsInFlight(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+		io.WriteString(w, "late")
+	})
+	tr := ownTransport(t)
+	baseline := runtime.NumGoroutine()
+	s, err := session.New(config.Default(), session.WithUpstream(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background()) // a cancellable caller: its trip runs on a goroutine
+	defer cancel()
+	got := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-arrived
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a trip was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if body := <-got; body != "late" {
+		t.Fatalf("the caller got %q", body)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return after the trip ended")
+	}
+	tr.CloseIdleConnections()
+	settleGoroutines(t, baseline)
+}
