@@ -133,11 +133,17 @@ type Duration time.Duration
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// DefaultIgnoredParameters are the credentials left out of keys and redacted
+// defaultIgnoredParameters are the credentials left out of keys and redacted
 // unless ignored_parameters says otherwise.
-var DefaultIgnoredParameters = []string{
+var defaultIgnoredParameters = []string{
 	"Authorization", "Proxy-Authorization", "X-API-Key", "X-Auth-Token",
 	"X-API-Token", "X-Access-Token", "access_token", "api_key", "apikey",
+}
+
+// DefaultIgnoredParameters returns the default ignored_parameters (a new
+// slice each call: the defaults cannot be changed from outside).
+func DefaultIgnoredParameters() []string {
+	return append([]string(nil), defaultIgnoredParameters...)
 }
 
 // Default returns the built-in configuration: the memory backend, responses
@@ -148,7 +154,7 @@ func Default() *Config {
 		ExpireAfter:         NeverExpire,
 		AllowableCodes:      []int{200},
 		AllowableMethods:    []string{"GET", "HEAD"},
-		IgnoredParameters:   append([]string(nil), DefaultIgnoredParameters...),
+		IgnoredParameters:   DefaultIgnoredParameters(),
 		MaxBodyBytes:        16 << 20,
 		SeparateCredentials: true,
 		Memory:              Memory{MaxSizeMB: 256, Shards: 256},

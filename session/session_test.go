@@ -125,7 +125,7 @@ func TestNormalizeURLVectors(t *testing.T) {
 		{"https://example.com/x?api_key=s3cret&q=1", "https://example.com/x?api_key=REDACTED&q=1"},
 		{"http://[::1]:80/v6", "http://[::1]/v6"},
 	} {
-		got, err := session.NormalizeURL(tc.in, config.DefaultIgnoredParameters)
+		got, err := session.NormalizeURL(tc.in, config.DefaultIgnoredParameters())
 		if err != nil || got != tc.want {
 			t.Errorf("NormalizeURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}

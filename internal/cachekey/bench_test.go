@@ -11,7 +11,7 @@ import (
 // BenchmarkKey is the key of a request with 10 query parameters and a
 // 2 KiB JSON body (the key benchmark), and of a plain GET.
 func BenchmarkKey(b *testing.B) {
-	k := New(config.DefaultIgnoredParameters, false, nil)
+	k := New(config.DefaultIgnoredParameters(), false, nil)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	for _, tc := range []struct {
 		name, url, ct string

@@ -27,7 +27,7 @@ func FuzzRequestKey(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2], s[3])
 	}
-	k := New(config.DefaultIgnoredParameters, false, []string{"Accept"})
+	k := New(config.DefaultIgnoredParameters(), false, []string{"Accept"})
 	f.Fuzz(func(t *testing.T, method, rawURL, contentType, body string) {
 		u, err := url.Parse(rawURL)
 		if err != nil {

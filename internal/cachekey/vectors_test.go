@@ -39,7 +39,7 @@ var keyVectors = []struct {
 }
 
 func TestKeyVectors(t *testing.T) {
-	k := New(config.DefaultIgnoredParameters, false, []string{"Accept"})
+	k := New(config.DefaultIgnoredParameters(), false, []string{"Accept"})
 	secret := []byte(strings.Repeat("k", 32))
 	for _, v := range keyVectors {
 		t.Run(v.name, func(t *testing.T) {

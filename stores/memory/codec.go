@@ -36,7 +36,7 @@ import (
 //	body      bodyLen bytes, the rest of the buffer
 //
 // Decoding copies the meta section into one string and slices every string
-// field out of it (one allocation for all strings; none with DecodeOwned),
+// field out of it (one allocation for all strings; none with decodeOwned),
 // puts every header value in one []string (allocated with the Entry), and
 // returns a Body that is a sub-slice of the input. A
 // zero time is encoded by leaving its flag bit clear; times keep nanosecond
@@ -60,9 +60,9 @@ var (
 	errValueSize = fmt.Errorf("%w: header value count does not match", stores.ErrCorrupt)
 )
 
-// ErrUnknownVersion is wrapped (together with stores.ErrCorrupt) by Decode
+// errUnknownVersion is wrapped (together with stores.ErrCorrupt) by decodeShared
 // for an entry written with another model version.
-var ErrUnknownVersion = errors.New("unknown entry model version")
+var errUnknownVersion = errors.New("unknown entry model version")
 
 func uvarintLen(x uint64) int {
 	// 1 byte per 7 bits, at least one byte.
@@ -110,8 +110,8 @@ func metaLen(e *stores.Entry) (int, int) {
 	return n, hv + rv
 }
 
-// EncodedLen returns the length of e's encoding.
-func EncodedLen(e *stores.Entry) int {
+// entryLen returns the length of e's encoding.
+func entryLen(e *stores.Entry) int {
 	m, _ := metaLen(e)
 	return encodedLen(m, len(e.Body))
 }
@@ -121,22 +121,22 @@ func encodedLen(m, bodyLen int) int {
 	return headerPrefix + uvarintLen(uint64(m)) + m + bodyLen
 }
 
-// Encode returns the binary encoding of e (see AppendEncode). The result
+// encode returns the binary encoding of e (see appendEncode). The result
 // shares no memory with e.
-func Encode(e *stores.Entry) []byte {
-	return AppendEncode(make([]byte, 0, EncodedLen(e)), e)
+func encode(e *stores.Entry) []byte {
+	return appendEncode(make([]byte, 0, entryLen(e)), e)
 }
 
-// AppendEncode appends the binary encoding of e to dst and returns the
+// appendEncode appends the binary encoding of e to dst and returns the
 // extended buffer. The encoding starts with a magic byte and
-// stores.ModelVersion; Decode reads it back. Header order among names is
+// stores.ModelVersion; decodeShared reads it back. Header order among names is
 // not kept (an http.Header is a map); the order of each name's values is.
-func AppendEncode(dst []byte, e *stores.Entry) []byte {
+func appendEncode(dst []byte, e *stores.Entry) []byte {
 	m, values := metaLen(e)
 	return appendEncoded(dst, e, m, values)
 }
 
-// appendEncoded is AppendEncode with e's metaLen already known.
+// appendEncoded is appendEncode with e's metaLen already known.
 func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 	dst = append(dst, magic, version)
 	dst = binary.AppendUvarint(dst, uint64(m))
@@ -302,7 +302,7 @@ func (r *reader) header(vals []string, vi *int) http.Header {
 	return h
 }
 
-// Decode parses an encoding made by Encode or AppendEncode. The entry's
+// decodeShared parses an encoding made by encode or appendEncode. The entry's
 // Body is a sub-slice of b, which the caller must therefore not modify
 // while the entry is in use; every string field and header value is
 // copied out of b (all of them in one allocation), so that keeping a
@@ -312,19 +312,19 @@ func (r *reader) header(vals []string, vi *int) http.Header {
 //
 // Bytes that are not a whole, well-formed encoding return an error
 // wrapping stores.ErrCorrupt; an encoding of another model version returns
-// one wrapping both stores.ErrCorrupt and ErrUnknownVersion. Decode never
+// one wrapping both stores.ErrCorrupt and errUnknownVersion. decodeShared never
 // panics, whatever b holds.
-func Decode(b []byte) (*stores.Entry, error) { return decode(b, false) }
+func decodeShared(b []byte) (*stores.Entry, error) { return decode(b, false) }
 
-// DecodeOwned is Decode without copying the strings: the entry's string
+// decodeOwned is decodeShared without copying the strings: the entry's string
 // fields and header values point into b as well, which saves an allocation
 // and a copy on every read. The caller hands b over: nothing may modify b
 // afterwards (the entry's Body, the only part of b it exposes, is a
 // separate region that cannot reach the strings). Keeping any string of
-// the entry keeps all of b, body included, alive; use Decode for entries
+// the entry keeps all of b, body included, alive; use decodeShared for entries
 // whose strings outlive their body. The memory store's Get uses it on the
 // fresh copy bigcache returns.
-func DecodeOwned(b []byte) (*stores.Entry, error) { return decode(b, true) }
+func decodeOwned(b []byte) (*stores.Entry, error) { return decode(b, true) }
 
 func decode(b []byte, owned bool) (*stores.Entry, error) {
 	if len(b) < headerPrefix+1 {
@@ -334,7 +334,7 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 		return nil, errMagic
 	}
 	if b[1] != version {
-		return nil, fmt.Errorf("%w: %w %d (this build reads %d)", stores.ErrCorrupt, ErrUnknownVersion, b[1], version)
+		return nil, fmt.Errorf("%w: %w %d (this build reads %d)", stores.ErrCorrupt, errUnknownVersion, b[1], version)
 	}
 	m, n := binary.Uvarint(b[headerPrefix:])
 	if n <= 0 {

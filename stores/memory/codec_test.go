@@ -38,7 +38,7 @@ func benchEntry(key string) *stores.Entry {
 func TestRoundTripExact(t *testing.T) {
 	e := benchEntry("exact")
 	e.StatusCode = -7
-	got, err := Decode(Encode(e))
+	got, err := decodeShared(encode(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,15 +54,15 @@ func TestRoundTripExact(t *testing.T) {
 	if got.StatusCode != -7 {
 		t.Fatalf("status %d", got.StatusCode)
 	}
-	if len(Encode(e)) != EncodedLen(e) {
-		t.Fatalf("EncodedLen = %d, len(Encode) = %d", EncodedLen(e), len(Encode(e)))
+	if len(encode(e)) != entryLen(e) {
+		t.Fatalf("entryLen = %d, len(encode) = %d", entryLen(e), len(encode(e)))
 	}
-	// AppendEncode appends.
-	b := AppendEncode([]byte("prefix"), e)
+	// appendEncode appends.
+	b := appendEncode([]byte("prefix"), e)
 	if !bytes.HasPrefix(b, []byte("prefix")) {
 		t.Fatal("AppendEncode lost the prefix")
 	}
-	if _, err := Decode(b[len("prefix"):]); err != nil {
+	if _, err := decodeShared(b[len("prefix"):]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -78,7 +78,7 @@ func TestRoundTripExtremes(t *testing.T) {
 		time.Date(292277026596, 12, 4, 15, 30, 7, 0, time.UTC),
 	} {
 		e := &stores.Entry{Key: "t", CreatedAt: tm, ExpiresAt: tm, StatusCode: math.MaxInt}
-		got, err := Decode(Encode(e))
+		got, err := decodeShared(encode(e))
 		if err != nil {
 			t.Fatalf("%v: %v", tm, err)
 		}
@@ -95,7 +95,7 @@ func TestRoundTripExtremes(t *testing.T) {
 }
 
 func TestDecodeAppendDoesNotClobber(t *testing.T) {
-	got, err := Decode(Encode(benchEntry("x")))
+	got, err := decodeShared(encode(benchEntry("x")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +115,10 @@ func TestDecodeAppendDoesNotClobber(t *testing.T) {
 }
 
 func TestDecodeCorrupt(t *testing.T) {
-	valid := Encode(benchEntry("corrupt"))
+	valid := encode(benchEntry("corrupt"))
 	// Every truncation is corrupt.
 	for n := range len(valid) {
-		if _, err := Decode(valid[:n]); !errors.Is(err, stores.ErrCorrupt) {
+		if _, err := decodeShared(valid[:n]); !errors.Is(err, stores.ErrCorrupt) {
 			t.Fatalf("Decode of %d of %d bytes: %v, want ErrCorrupt", n, len(valid), err)
 		}
 	}
@@ -128,14 +128,14 @@ func TestDecodeCorrupt(t *testing.T) {
 		for _, x := range []byte{0x01, 0x80, 0xff} {
 			b := bytes.Clone(valid)
 			b[i] ^= x
-			if _, err := Decode(b); err != nil && !errors.Is(err, stores.ErrCorrupt) {
+			if _, err := decodeShared(b); err != nil && !errors.Is(err, stores.ErrCorrupt) {
 				t.Fatalf("byte %d ^ %#x: %v, not ErrCorrupt", i, x, err)
 			}
 		}
 	}
 	unknown := bytes.Clone(valid)
 	unknown[1] = 0
-	if _, err := Decode(unknown); !errors.Is(err, stores.ErrCorrupt) || !errors.Is(err, ErrUnknownVersion) {
+	if _, err := decodeShared(unknown); !errors.Is(err, stores.ErrCorrupt) || !errors.Is(err, errUnknownVersion) {
 		t.Fatalf("version 0: %v", err)
 	}
 	for name, b := range map[string][]byte{
@@ -144,28 +144,28 @@ func TestDecodeCorrupt(t *testing.T) {
 		"bad nanoseconds":  append([]byte{magic, version, 17, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0),
 		"varint overflow":  {magic, version, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
 	} {
-		if _, err := Decode(b); !errors.Is(err, stores.ErrCorrupt) {
+		if _, err := decodeShared(b); !errors.Is(err, stores.ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
 	}
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(Encode(benchEntry("seed")))
-	f.Add(Encode(storetest.NewEntry("seed2")))
-	f.Add(Encode(&stores.Entry{}))
-	f.Add(Encode(&stores.Entry{Key: "k", Header: http.Header{"A": {}, "B": {"", "x"}}, Body: []byte{0}}))
+	f.Add(encode(benchEntry("seed")))
+	f.Add(encode(storetest.NewEntry("seed2")))
+	f.Add(encode(&stores.Entry{}))
+	f.Add(encode(&stores.Entry{Key: "k", Header: http.Header{"A": {}, "B": {"", "x"}}, Body: []byte{0}}))
 	f.Add([]byte{})
 	f.Add([]byte{magic, version})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := Decode(b)
+		e, err := decodeShared(b)
 		if err != nil {
 			if !errors.Is(err, stores.ErrCorrupt) {
 				t.Fatalf("error not wrapping ErrCorrupt: %v", err)
 			}
 			return
 		}
-		owned, err := DecodeOwned(bytes.Clone(b))
+		owned, err := decodeOwned(bytes.Clone(b))
 		if err != nil {
 			t.Fatalf("Decode accepts what DecodeOwned rejects: %v", err)
 		}
@@ -173,36 +173,36 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("DecodeOwned differs from Decode: %v", err)
 		}
 		// What decodes, re-encodes to an encoding that decodes equal.
-		again, err := Decode(Encode(e))
+		again, err := decodeShared(encode(e))
 		if err != nil {
 			t.Fatalf("re-encoding of a decoded entry does not decode: %v", err)
 		}
 		if err := storetest.Compare(e, again); err != nil {
 			t.Fatal(err)
 		}
-		if len(Encode(e)) != EncodedLen(e) {
+		if len(encode(e)) != entryLen(e) {
 			t.Fatal("EncodedLen mismatch")
 		}
 	})
 }
 
 func BenchmarkDecode(b *testing.B) {
-	enc := Encode(benchEntry("bench"))
+	enc := encode(benchEntry("bench"))
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Decode(enc); err != nil {
+		if _, err := decodeShared(enc); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkDecodeOwned(b *testing.B) {
-	enc := Encode(benchEntry("bench"))
+	enc := encode(benchEntry("bench"))
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeOwned(enc); err != nil {
+		if _, err := decodeOwned(enc); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -210,10 +210,10 @@ func BenchmarkDecodeOwned(b *testing.B) {
 
 func BenchmarkEncode(b *testing.B) {
 	e := benchEntry("bench")
-	buf := make([]byte, 0, EncodedLen(e))
+	buf := make([]byte, 0, entryLen(e))
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendEncode(buf[:0], e)
+		buf = appendEncode(buf[:0], e)
 	}
 }
 
@@ -271,7 +271,7 @@ func BenchmarkSet(b *testing.B) {
 	for i := range keys {
 		keys[i] = "GET https://api.example.com/v1/items/" + strconv.Itoa(i)
 	}
-	for i := range 2 * 16 << 20 / EncodedLen(e) {
+	for i := range 2 * 16 << 20 / entryLen(e) {
 		e.Key = keys[i%len(keys)]
 		if err := s.Set(ctx, e); err != nil {
 			b.Fatal(err)

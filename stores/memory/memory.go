@@ -235,7 +235,7 @@ func (s *Store) get(ctx context.Context, key string, owned bool) (*stores.Entry,
 		// Clear has just reset: a miss either way.
 		return nil, stores.ErrNotFound
 	}
-	e, err = DecodeOwned(b) // b is bigcache's fresh copy: ours alone
+	e, err = decodeOwned(b) // b is bigcache's fresh copy: ours alone
 	if err == nil && e.Key != key {
 		err = fmt.Errorf("%w: entry holds key %q", stores.ErrCorrupt, e.Key)
 	}
@@ -394,7 +394,7 @@ func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
 		if err != nil {
 			continue
 		}
-		e, err := Decode(info.Value())
+		e, err := decodeShared(info.Value())
 		if err != nil || e.Key != info.Key() {
 			if ce := s.log.Check(zap.DebugLevel, "reqcache: memory store: scan skips a corrupt entry"); ce != nil {
 				ce.Write(zap.String("key", info.Key()), zap.Error(err))

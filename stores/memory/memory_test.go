@@ -102,8 +102,8 @@ func TestCorruptBytes(t *testing.T) {
 	if err := s.Set(ctx, good); err != nil {
 		t.Fatal(err)
 	}
-	valid := Encode(storetest.NewEntry("bad"))
-	otherKey := Encode(storetest.NewEntry("someone-else"))
+	valid := encode(storetest.NewEntry("bad"))
+	otherKey := encode(storetest.NewEntry("someone-else"))
 	wrongVersion := bytes.Clone(valid)
 	wrongVersion[1] = stores.ModelVersion + 1
 	for name, b := range map[string][]byte{
@@ -124,8 +124,8 @@ func TestCorruptBytes(t *testing.T) {
 			if !errors.Is(err, stores.ErrCorrupt) {
 				t.Fatalf("Get = %v, %v; want ErrCorrupt", e, err)
 			}
-			if name == "wrong version" && !errors.Is(err, ErrUnknownVersion) {
-				t.Fatalf("Get = %v; want ErrUnknownVersion too", err)
+			if name == "wrong version" && !errors.Is(err, errUnknownVersion) {
+				t.Fatalf("Get = %v; want errUnknownVersion too", err)
 			}
 			var keys []string
 			if err := s.Scan(ctx, func(e *stores.Entry) bool { keys = append(keys, e.Key); return true }); err != nil {
@@ -189,7 +189,7 @@ func TestTooLarge(t *testing.T) {
 	for i := range 20 {
 		e := storetest.NewEntry(fmt.Sprint("fits", i))
 		e.Body = nil
-		e.Body = make([]byte, s.MaxEntrySize()-EncodedLen(e)-len(e.Key)-8)
+		e.Body = make([]byte, s.MaxEntrySize()-entryLen(e)-len(e.Key)-8)
 		if err := s.Set(ctx, e); err != nil {
 			t.Fatalf("Set of an entry of MaxEntrySize: %v", err)
 		}
@@ -223,7 +223,7 @@ func TestEvictionBounded(t *testing.T) {
 	ctx := context.Background()
 	e := storetest.NewEntry("x")
 	e.Body = bytes.Repeat([]byte("b"), 1<<10)
-	perEntry := EncodedLen(e)
+	perEntry := entryLen(e)
 	n := 4 * sizeMB << 20 / perEntry
 	runtime.GC()
 	var before runtime.MemStats
