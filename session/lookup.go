@@ -1,10 +1,10 @@
 package session
 
 import (
-	"github.com/reqcache/reqcache/internal/rules"
 	"strconv"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 

@@ -3,12 +3,12 @@ package session
 import (
 	"bytes"
 	"context"
-	"github.com/reqcache/reqcache/internal/cachekey"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/stores"
 )
 

@@ -1,13 +1,12 @@
 package session
 
 import (
-	"fmt"
-	"github.com/reqcache/reqcache/internal/cachekey"
 	"net/http"
 	"path"
 	"strings"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/cachekey"
 )
 
 // Settings are the cache behaviours that can change while a session runs
@@ -75,57 +74,59 @@ type urlPattern struct {
 	expire config.Expiration
 }
 
+// Validate reports the first problem with s, as config.Config.Validate
+// words it (config owns every check of a setting).
+func (s Settings) Validate() error {
+	c := config.Default()
+	c.ExpireAfter = s.ExpireAfter
+	c.URLsExpireAfter = s.URLsExpireAfter
+	c.CacheControl = s.CacheControl
+	c.AllowableCodes = s.AllowableCodes
+	c.AllowableMethods = s.AllowableMethods
+	c.AlwaysRevalidate = s.AlwaysRevalidate
+	c.IgnoredParameters = s.IgnoredParameters
+	c.MatchHeaders = s.MatchHeaders
+	c.StaleIfError = s.StaleIfError
+	c.StaleWhileRevalidate = s.StaleWhileRevalidate
+	c.ReadOnly = s.ReadOnly
+	c.MaxBodyBytes = s.MaxBodyBytes
+	c.SeparateCredentials = s.SeparateCredentials
+	return c.Validate()
+}
+
+// compile validates s (through config) and compiles it.
 func compile(s Settings) (*policy, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	s = s.clone()
-	if len(s.AllowableMethods) == 0 {
-		return nil, fmt.Errorf("reqcache: allowable_methods is empty")
-	}
-	if s.MaxBodyBytes <= 0 {
-		return nil, fmt.Errorf("reqcache: max_body_bytes must be positive, got %d", s.MaxBodyBytes)
-	}
 	p := &policy{Settings: s, codes: map[int]bool{}, methods: map[string]bool{}}
 	for _, c := range s.AllowableCodes {
-		if c < 100 || c > 599 {
-			return nil, fmt.Errorf("reqcache: allowable_codes: %d is not an HTTP status code", c)
-		}
 		p.codes[c] = true
 	}
 	for _, m := range s.AllowableMethods {
-		if m == "" || strings.ContainsAny(m, " \t\r\n") {
-			return nil, fmt.Errorf("reqcache: allowable_methods: bad method %q", m)
-		}
 		p.methods[strings.ToUpper(m)] = true
 	}
 	for _, u := range s.URLsExpireAfter {
-		pat, err := compilePattern(u.Pattern)
-		if err != nil {
-			return nil, err
-		}
-		pat.expire = u.ExpireAfter
-		p.urls = append(p.urls, pat)
+		p.urls = append(p.urls, urlPattern{glob: compilePattern(u.Pattern), expire: u.ExpireAfter})
 	}
 	p.keys = cachekey.New(s.IgnoredParameters, s.MatchHeaders.All, s.MatchHeaders.Names)
 	return p, nil
 }
 
-// compilePattern reads a urls_expire_after glob. The scheme is ignored and
-// a trailing * implied, as in requests-cache; * matches across "/".
-func compilePattern(pattern string) (urlPattern, error) {
+// compilePattern turns a urls_expire_after pattern (valid: config checked
+// it) into the glob matched against host and path: the scheme is ignored
+// and a trailing * implied, as in requests-cache; * matches across "/".
+func compilePattern(pattern string) string {
 	p := pattern
 	if i := strings.Index(p, "://"); i >= 0 {
 		p = p[i+3:]
-	}
-	if strings.TrimSpace(p) == "" {
-		return urlPattern{}, fmt.Errorf("reqcache: urls_expire_after: empty pattern")
 	}
 	glob := strings.ToLower(p)
 	if !strings.HasSuffix(glob, "*") {
 		glob += "*"
 	}
-	if _, err := globMatch(glob, ""); err != nil {
-		return urlPattern{}, fmt.Errorf("reqcache: urls_expire_after: bad pattern %q: %v", pattern, err)
-	}
-	return urlPattern{glob: glob}, nil
+	return glob
 }
 
 // globMatch is fnmatch: * matches any run of characters ("/" included), ?

@@ -3,12 +3,12 @@ package session
 import (
 	"bytes"
 	"context"
-	"github.com/reqcache/reqcache/internal/rules"
 	"io"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/reqcache/reqcache/internal/cachekey"
-	"github.com/reqcache/reqcache/internal/rules"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 

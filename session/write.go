@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/reqcache/reqcache/internal/cachekey"
-	"github.com/reqcache/reqcache/internal/rules"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 
