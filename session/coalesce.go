@@ -157,7 +157,7 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 	close(f.done)
 	g.mu.Unlock()
 	if res.shared != nil {
-		res.shared.onStop(func() {
+		res.shared.OnStop(func() {
 			g.forget(key, f)
 			f.cancel()
 		})

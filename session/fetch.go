@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -33,8 +34,8 @@ type fetchResult struct {
 	shareable bool
 	// shared streams the body to every caller; first is the reader of
 	// the caller that made the trip.
-	shared        *sharedBody
-	first         *sharedReader
+	shared        *streambody.Body
+	first         *streambody.Reader
 	contentLength int64
 	// stream is the upstream response itself, when it is not kept (too
 	// large, not storable, an upgrade); only the leader may use it.
@@ -112,10 +113,10 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 		// another variant than this caller's request, or a stream whose
 		// start is no longer held. (An error is shared: the waiters asked
 		// at the same moment.)
-		var reader *sharedReader
+		var reader *streambody.Reader
 		ok := res.shareable && x.p.keys.VaryMatches(res.header, res.reqHeader, x.req.Header)
 		if ok && res.shared != nil {
-			reader, ok = res.shared.attach(o.late)
+			reader, ok = res.shared.Attach(o.late)
 		}
 		if !ok {
 			res = s.fetch(ctx, x, e, entryKey, revalidate)
@@ -129,7 +130,7 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 // respond turns a result into this caller's own response; reader is its
 // reader of a streamed body. owned says no other caller sees res, so its
 // header map can be handed over as it is.
-func (s *Session) respond(x *exchange, res *fetchResult, reader *sharedReader, shared, owned bool) (*http.Response, error) {
+func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Reader, shared, owned bool) (*http.Response, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
@@ -172,7 +173,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *sharedReader, s
 	status := info
 	switch {
 	case reader != nil:
-		reader.ctx = x.req.Context()
+		reader.SetContext(x.req.Context())
 		resp.Body = reader
 		resp.ContentLength = res.contentLength
 		// Cache-Status says what the cache does with the response: it is
@@ -245,7 +246,7 @@ func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entry
 
 // receive turns a new response from the origin into a result as soon as
 // its header arrives. A response that may be stored streams its body to
-// the callers through a sharedBody, which stores it when it ends cleanly
+// the callers through a streambody.Body, which stores it when it ends cleanly
 // within max_body_bytes; any other passes through to the caller that made
 // the trip, untouched.
 func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response, fwd string, requestedAt, receivedAt time.Time) *fetchResult {
@@ -288,8 +289,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 		return res
 	}
 	res.contentLength = resp.ContentLength
-	res.shared, res.first = newSharedBody(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, save)
-	res.shared.background = s.completeInBackground
+	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, save, s.completeInBackground)
 	return res
 }
 

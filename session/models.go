@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -45,7 +46,7 @@ type infoContext struct {
 	info Info
 	// body is the streamed body of a miss, which knows whether it was
 	// stored once it has ended.
-	body *sharedBody
+	body *streambody.Body
 }
 
 func (c *infoContext) Value(key any) any {
@@ -67,7 +68,7 @@ func InfoOf(resp *http.Response) Info {
 	}
 	info := c.info
 	if c.body != nil {
-		info.Stored = c.body.isStored()
+		info.Stored = c.body.Stored()
 	}
 	return info
 }

@@ -75,3 +75,32 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		}
 	}()
 }
+
+// completeInBackground lets a streamed body that nobody reads any more be
+// read to its end and stored, as background work (streambody.New): it takes one of the
+// background slots, is aborted after backgroundTimeout or by Close (which
+// waits for it), and ok is false when it may not run (session closed, no
+// slot free). done is called when the body has ended.
+func (s *Session) completeInBackground(abort func()) (done func(), ok bool) {
+	select {
+	case s.bgSlots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	s.lifeMu.Lock()
+	if s.closed.Load() {
+		s.lifeMu.Unlock()
+		<-s.bgSlots
+		return nil, false
+	}
+	s.bg.Add(1)
+	s.lifeMu.Unlock()
+	stopOnClose := context.AfterFunc(s.bgCtx, abort)
+	timer := time.AfterFunc(backgroundTimeout, abort)
+	return func() {
+		stopOnClose()
+		timer.Stop()
+		<-s.bgSlots
+		s.bg.Done()
+	}, true
+}

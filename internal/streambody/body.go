@@ -1,18 +1,18 @@
-package session
+// Package streambody streams one upstream response body to several
+// independent readers while keeping a copy, handed over when the body ends
+// cleanly. reqcache's session uses it for misses: every caller reads the
+// origin's bytes as they arrive, and the cache stores the copy.
+package streambody
 
 import (
 	"context"
 	"errors"
 	"io"
 	"sync"
-	"time"
 )
 
-// This file streams a miss: the origin's body reaches every caller as it
-// arrives while the cache keeps a copy, stored when the body ends cleanly.
-//
 // One goroutine (the pump) reads the upstream body into a buffer; each
-// caller reads the buffer through its own sharedReader, at its own pace,
+// caller reads the buffer through its own Reader, at its own pace,
 // and never waits for the end. While the body fits in max_body_bytes the
 // buffer holds all of it (it becomes the entry); past that the entry is
 // dropped and the buffer keeps only what some reader has not read yet, at
@@ -23,8 +23,8 @@ import (
 // (within max_body_bytes, backgroundTimeout and the background slots, and
 // stopped by Close); otherwise the upstream body is closed at once.
 
-// sharedBody is one upstream body read by several independent readers.
-type sharedBody struct {
+// Body is one upstream body read by several independent readers.
+type Body struct {
 	src   io.ReadCloser
 	limit int64 // max_body_bytes
 
@@ -38,7 +38,7 @@ type sharedBody struct {
 	err     error
 	stored  bool // the body was stored
 	aborted bool
-	readers []*sharedReader
+	readers []*Reader
 	// changed is closed (and replaced) when bytes arrive, the body ends,
 	// or a reader moves on, for whoever waits on it.
 	changed chan struct{}
@@ -57,16 +57,21 @@ type sharedBody struct {
 	stopped bool
 }
 
-// newSharedBody starts the pump on src. contentLength (-1: unknown) sizes
-// the buffer. The first reader, for the caller that made the trip, is
-// returned with it.
-func newSharedBody(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool) (*sharedBody, *sharedReader) {
-	sb := &sharedBody{src: src, limit: limit, keep: true, changed: make(chan struct{}), finish: finish}
+// New starts reading src (a goroutine, the pump, until it ends or nobody
+// reads it). contentLength (-1: unknown) sizes the buffer; limit is the
+// most it keeps (max_body_bytes). finish receives the complete body when
+// it ends cleanly within limit, and reports whether it stored it.
+// background, when the last reader leaves before the end, may let the pump
+// go on without readers: it returns a function called when the body ends,
+// or false to stop at once; abort stops it early. The first reader, for the
+// caller that made the trip, is returned with the Body.
+func New(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool, background func(abort func()) (done func(), ok bool)) (*Body, *Reader) {
+	sb := &Body{src: src, limit: limit, keep: true, changed: make(chan struct{}), finish: finish, background: background}
 	if contentLength > 0 && contentLength <= limit {
 		sb.buf = make([]byte, 0, contentLength+1) // +1: the read that finds EOF
 		sb.fits = true
 	}
-	first := &sharedReader{sb: sb}
+	first := &Reader{sb: sb}
 	sb.readers = append(sb.readers, first)
 	go sb.pump()
 	return sb, first
@@ -76,7 +81,7 @@ func newSharedBody(src io.ReadCloser, contentLength, limit int64, finish func([]
 // full buffer grows by.
 const minRead = 32 << 10
 
-func (sb *sharedBody) pump() {
+func (sb *Body) pump() {
 	defer func() {
 		sb.mu.Lock()
 		done, release := sb.bgDone, sb.release
@@ -97,7 +102,7 @@ func (sb *sharedBody) pump() {
 			sb.wait()
 		}
 		if sb.aborted {
-			sb.end(errAborted)
+			sb.end(ErrAbandoned)
 			sb.mu.Unlock()
 			return
 		}
@@ -138,8 +143,8 @@ func (sb *sharedBody) pump() {
 	}
 }
 
-// onStop has release called when the pump stops (at once if it has).
-func (sb *sharedBody) onStop(release func()) {
+// OnStop has release called when the pump stops (at once if it has).
+func (sb *Body) OnStop(release func()) {
 	sb.mu.Lock()
 	if !sb.stopped {
 		sb.release = release
@@ -151,16 +156,16 @@ func (sb *sharedBody) onStop(release func()) {
 }
 
 // end records how the body ended and wakes every reader. mu is held.
-func (sb *sharedBody) end(err error) {
+func (sb *Body) end(err error) {
 	sb.ended, sb.err = true, err
 	sb.broadcast()
 }
 
-// errAborted ends a body nobody reads any more.
-var errAborted = errors.New("reqcache: response body abandoned")
+// ErrAbandoned ends a body nobody reads any more.
+var ErrAbandoned = errors.New("reqcache: response body abandoned")
 
 // grow makes room for the next read. mu is held; only the pump calls it.
-func (sb *sharedBody) grow() {
+func (sb *Body) grow() {
 	n := max(2*cap(sb.buf), len(sb.buf)+minRead)
 	if sb.keep {
 		n = int(min(int64(n), sb.limit+1))
@@ -175,7 +180,7 @@ func (sb *sharedBody) grow() {
 // when the buffer is full, or half of it is read. (The buffer then never
 // grows past limit+1: what is unread is less than limit.) mu is held; only
 // the pump calls it.
-func (sb *sharedBody) trim() {
+func (sb *Body) trim() {
 	drop := sb.minOffset() - sb.base
 	if drop <= 0 || drop < int64(len(sb.buf))/2 && len(sb.buf) < cap(sb.buf) {
 		return
@@ -186,7 +191,7 @@ func (sb *sharedBody) trim() {
 }
 
 // minOffset is where the slowest open reader is (size when none is).
-func (sb *sharedBody) minOffset() int64 {
+func (sb *Body) minOffset() int64 {
 	m := sb.size
 	for _, r := range sb.readers {
 		m = min(m, r.off)
@@ -195,7 +200,7 @@ func (sb *sharedBody) minOffset() int64 {
 }
 
 // wait releases mu until something changes. mu is held.
-func (sb *sharedBody) wait() {
+func (sb *Body) wait() {
 	ch := sb.changed
 	sb.waiting = true
 	sb.mu.Unlock()
@@ -204,7 +209,7 @@ func (sb *sharedBody) wait() {
 }
 
 // broadcast wakes whoever waits. mu is held.
-func (sb *sharedBody) broadcast() {
+func (sb *Body) broadcast() {
 	if sb.waiting {
 		close(sb.changed)
 		sb.changed = make(chan struct{})
@@ -212,7 +217,7 @@ func (sb *sharedBody) broadcast() {
 	}
 }
 
-// attach adds a reader from the first byte, for a caller that waited for
+// Attach adds a reader from the first byte, for a caller that waited for
 // the same trip; ok is false when the start of the body is no longer held
 // (it was too large to keep), nobody reads it any more, or it failed.
 //
@@ -221,7 +226,7 @@ func (sb *sharedBody) broadcast() {
 // the pump waits for the slowest reader, so a goroutine reading one body
 // to its end before the other would wait forever. It joins only a body
 // known to fit (announced within max_body_bytes, or complete).
-func (sb *sharedBody) attach(late bool) (*sharedReader, bool) {
+func (sb *Body) Attach(late bool) (*Reader, bool) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if sb.base > 0 || sb.aborted || (!sb.keep && !sb.ended) || sb.ended && sb.err != io.EOF {
@@ -230,13 +235,13 @@ func (sb *sharedBody) attach(late bool) (*sharedReader, bool) {
 	if late && !sb.ended && !sb.fits {
 		return nil, false
 	}
-	r := &sharedReader{sb: sb}
+	r := &Reader{sb: sb}
 	sb.readers = append(sb.readers, r)
 	return r, true
 }
 
-// isStored reports whether the body was stored (false until it ends).
-func (sb *sharedBody) isStored() bool {
+// Stored reports whether the body was stored (false until it ends).
+func (sb *Body) Stored() bool {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	return sb.stored
@@ -244,7 +249,7 @@ func (sb *sharedBody) isStored() bool {
 
 // leave removes r; the last reader to leave before the end hands the body
 // to a background completion, or stops it.
-func (sb *sharedBody) leave(r *sharedReader) {
+func (sb *Body) leave(r *Reader) {
 	sb.mu.Lock()
 	for i, o := range sb.readers {
 		if o == r {
@@ -271,7 +276,7 @@ func (sb *sharedBody) leave(r *sharedReader) {
 }
 
 // abort stops a background completion (Close, or its time is up).
-func (sb *sharedBody) abort() {
+func (sb *Body) abort() {
 	sb.mu.Lock()
 	if sb.ended || sb.aborted {
 		sb.mu.Unlock()
@@ -283,19 +288,23 @@ func (sb *sharedBody) abort() {
 	sb.src.Close()
 }
 
-// sharedReader is one caller's view of a sharedBody: the response body it
+// Reader is one caller's view of a sharedBody: the response body it
 // reads.
-type sharedReader struct {
-	sb     *sharedBody
-	ctx    context.Context // the caller's: its end stops a wait
+type Reader struct {
+	sb     *Body
+	ctx    context.Context // the caller's (SetContext): its end stops a wait
 	off    int64
 	closed bool // guarded by sb.mu
 }
 
+// SetContext makes ctx's end stop r's waits, before r is handed to its
+// caller.
+func (r *Reader) SetContext(ctx context.Context) { r.ctx = ctx }
+
 // Read returns the bytes the pump has read past r's offset, waiting for
 // more when there are none, until the body ends (with the upstream's error
 // when it failed) or r's context ends.
-func (r *sharedReader) Read(p []byte) (int, error) {
+func (r *Reader) Read(p []byte) (int, error) {
 	sb := r.sb
 	sb.mu.Lock()
 	for {
@@ -337,7 +346,7 @@ func (r *sharedReader) Read(p []byte) (int, error) {
 var errReadAfterClose = errors.New("http: read on closed response body")
 
 // Close leaves the body; the first Close counts.
-func (r *sharedReader) Close() error {
+func (r *Reader) Close() error {
 	r.sb.mu.Lock()
 	if r.closed {
 		r.sb.mu.Unlock()
@@ -347,33 +356,4 @@ func (r *sharedReader) Close() error {
 	r.sb.mu.Unlock()
 	r.sb.leave(r)
 	return nil
-}
-
-// completeInBackground lets a streamed body that nobody reads any more be
-// read to its end and stored, as background work: it takes one of the
-// background slots, is aborted after backgroundTimeout or by Close (which
-// waits for it), and ok is false when it may not run (session closed, no
-// slot free). done is called when the body has ended.
-func (s *Session) completeInBackground(abort func()) (done func(), ok bool) {
-	select {
-	case s.bgSlots <- struct{}{}:
-	default:
-		return nil, false
-	}
-	s.lifeMu.Lock()
-	if s.closed.Load() {
-		s.lifeMu.Unlock()
-		<-s.bgSlots
-		return nil, false
-	}
-	s.bg.Add(1)
-	s.lifeMu.Unlock()
-	stopOnClose := context.AfterFunc(s.bgCtx, abort)
-	timer := time.AfterFunc(backgroundTimeout, abort)
-	return func() {
-		stopOnClose()
-		timer.Stop()
-		<-s.bgSlots
-		s.bg.Done()
-	}, true
 }
