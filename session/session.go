@@ -16,9 +16,8 @@
 // ranges.go) or goes to the origin (fetch.go, one trip for concurrent
 // misses: coalesce.go), revalidating (validate.go) or streaming a new body
 // to every caller while the cache keeps its copy (internal/streambody),
-// and stores
-// what the rules allow (write.go). Around it: expiration.go (the expiration
-// chosen before a response is known), invalidate.go (unsafe methods),
+// and stores what the rules allow (write.go). Around it: expiration.go (the
+// expiration chosen before a response is known), invalidate.go (unsafe methods),
 // stale.go (background refreshes), models.go (Info, Cache-Status, responses
 // from entries), settings.go, stats.go, context.go (per-request options)
 // and cache.go (inspection and management).
