@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -113,16 +114,27 @@ func (d *decoder) fail(key, format string, args ...any) {
 	d.errs = append(d.errs, keyError(key, format, args...))
 }
 
+// The keys of each table, read from the schema's struct tags, so that the
+// keys unknown-key errors suggest can never drift from the schema.
 var (
-	topKeys = []string{"backend", "expire_after", "cache_control", "allowable_codes",
-		"allowable_methods", "always_revalidate", "ignored_parameters", "match_headers",
-		"stale_if_error", "stale_while_revalidate", "read_only", "max_body_bytes",
-		"separate_credentials", "urls_expire_after", "memory", "mongo", "logging"}
-	urlKeys     = []string{"pattern", "expire_after"}
-	memoryKeys  = []string{"max_size_mb", "shards", "max_age"}
-	mongoKeys   = []string{"uri", "database", "collection", "connect_timeout", "op_timeout", "max_pool_size", "retention"}
-	loggingKeys = []string{"level", "format"}
+	topKeys     = keysOf(Config{})
+	urlKeys     = keysOf(URLExpiration{})
+	memoryKeys  = keysOf(Memory{})
+	mongoKeys   = keysOf(Mongo{})
+	loggingKeys = keysOf(Logging{})
 )
+
+// keysOf lists the toml tags of a schema struct's fields, in field order.
+func keysOf(v any) []string {
+	t := reflect.TypeOf(v)
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("toml"); tag != "" && tag != "-" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
 
 func (d *decoder) top(raw map[string]any, c *Config) {
 	for _, k := range d.sorted("", raw) {
