@@ -1,24 +1,31 @@
 // Package reqcache caches every HTTP request a Go program makes through
-// http.DefaultClient and http.DefaultTransport, the way Python's
-// requests-cache does for requests: call Install once at start-up, and
-// http.Get, http.DefaultClient and every library that uses them answer
-// from the cache when they can.
+// [net/http.DefaultClient] and [net/http.DefaultTransport], the way
+// Python's requests-cache does for requests: call [Install] once at
+// start-up, and [net/http.Get], http.DefaultClient and every library that
+// uses them answer from the cache when they can.
 //
 //	if err := reqcache.Install(); err != nil { // reads ./reqcache.toml if present
 //		log.Fatal(err)
 //	}
 //	defer reqcache.Uninstall()
 //
-// Settings come from a TOML file (see package config); responses live in
-// memory (bigcache), in MongoDB, or in both. Context helpers scope behaviour
-// to the requests that carry the context: Disabled, Enabled, OnlyIfCached,
-// Refresh, ForceRefresh and WithExpireAfter.
+// Settings come from a TOML file (see [config.Load]); responses live in
+// memory (bigcache), in MongoDB, or in both. Context helpers scope
+// behaviour to the requests that carry the context: [Disabled], [Enabled],
+// [OnlyIfCached], [Refresh], [ForceRefresh] and [WithExpireAfter].
+// [Installed] returns the [session.Session] answering them; its
+// [session.Session.Cache] inspects and manages what is stored.
 //
-// Install and Uninstall change the package variables http.DefaultTransport
-// and http.DefaultClient. net/http reads them without synchronization, so
-// call Install and Uninstall at start-up and shutdown, not while other
-// goroutines are making requests; requests made through a session that is
-// being closed still complete (through the network).
+// After Install, http.DefaultTransport is still a *http.Transport (a clone
+// of the original whose requests the session answers), so libraries that
+// type-assert or clone it keep working; a transport a library builds for
+// itself is not cached: wrap its client with [session.Wrap].
+//
+// Install and [Uninstall] change the package variables
+// http.DefaultTransport and http.DefaultClient. net/http reads them without
+// synchronization, so call Install and Uninstall at start-up and shutdown,
+// not while other goroutines are making requests; requests made through a
+// session that is being closed still complete (through the network).
 package reqcache
 
 import (
@@ -259,7 +266,8 @@ func Clear(ctx context.Context) error {
 	return nil
 }
 
-// Delete removes the cached responses sel selects and returns how many. It
+// Delete removes the cached responses sel selects (a [session.Selector])
+// and returns how many. It
 // does nothing when not installed.
 func Delete(ctx context.Context, sel session.Selector) (int, error) {
 	if s := Installed(); s != nil {
