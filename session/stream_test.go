@@ -461,3 +461,33 @@ func TestCloseWaitsForTripsInFlight(t *testing.T) {
 	tr.CloseIdleConnections()
 	settleGoroutines(t, baseline)
 }
+
+// A caller that neither reads nor closes its body (a common bug) does not
+// keep the response from being stored: the next caller for it joins the
+// trip, and the body is then read for both.
+func TestUnreadBodyIsStoredOnceAnotherCallerJoins(t *testing.T) {
+	o := newOrigin(t, text("payload"))
+	s := newSession(t, nil)
+	c := s.Client()
+	leaked, err := c.Get(o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leaked.Body.Close()
+	second, err := c.Get(o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Body.Close() // unread too
+	deadline := time.Now().Add(5 * time.Second)
+	for n, _ := s.Cache().Len(context.Background()); n == 0; n, _ = s.Cache().Len(context.Background()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the response was never stored")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if body, resp := get(t, c, o.URL); body != "payload" || !session.InfoOf(resp).FromCache {
+		t.Fatalf("%q from cache %v", body, session.InfoOf(resp).FromCache)
+	}
+	wantCount(t, o, 1)
+}
