@@ -259,38 +259,49 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 		res.stream, res.detail = resp, reason
 		return res
 	}
-	e := s.entryFor(x, resp, f, names, requestedAt, receivedAt)
+	ps := &pendingStore{s: s, x: *x, e: s.entryFor(x, resp, f, names, requestedAt, receivedAt), names: names, resp: resp, ctx: ctx}
+	e := ps.e
 	res.shareable = true
 	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt}
-	// The store outlives the caller's request: it happens when the body
-	// ends, whoever is still reading. (It works on a copy of x, so that x
-	// can stay on the stack of a hit.)
-	storeCtx := context.WithoutCancel(ctx)
-	xh := x.onHeap()
-	save := func(body []byte) bool {
-		e.Body = body
-		stored, why := s.saveEntry(storeCtx, xh, e, names, resp)
-		if !stored && why != "" {
-			if ce := s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
-				ce.Write(zap.String("key", e.Key), zap.String("reason", why))
-			}
-		}
-		return stored
-	}
 	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
 		// Nothing to stream: store now.
 		if resp.Body != nil {
 			drain(resp)
 		}
-		res.info.Stored = save(nil)
+		res.info.Stored = ps.store(nil)
 		if !res.info.Stored {
 			res.shareable = false
 		}
 		return res
 	}
 	res.contentLength = resp.ContentLength
-	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, save, s.completeInBackground)
+	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps.store, s.completeInBackground)
 	return res
+}
+
+// pendingStore is a response waiting for its body to be stored: what
+// saveEntry needs, in one allocation (the exchange copied, so that the
+// caller's stays on its stack).
+type pendingStore struct {
+	s     *Session
+	x     exchange
+	e     *stores.Entry
+	names []string
+	resp  *http.Response
+	ctx   context.Context
+}
+
+// store saves the entry with its complete body. The store outlives the
+// caller's request: it happens when the body ends, whoever still reads.
+func (ps *pendingStore) store(body []byte) bool {
+	ps.e.Body = body
+	stored, why := ps.s.saveEntry(context.WithoutCancel(ps.ctx), &ps.x, ps.e, ps.names, ps.resp)
+	if !stored && why != "" {
+		if ce := ps.s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
+			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", why))
+		}
+	}
+	return stored
 }
 
 // entryResult answers from a stored entry inside a trip (stale-if-error,

@@ -21,7 +21,7 @@ import (
 //
 //   - a reader whose context can never end (http.Get's) pulls itself, on its
 //     own goroutine, when it needs bytes: the usual miss costs no goroutine
-//     and no hand-off (BenchmarkMissCPU, 2026-12-02: 5.3 µs instead of
+//     and no hand-off (BenchmarkMissCPU, 2026-12-02: 5.8 µs instead of
 //     9.0 µs with a goroutine always pulling);
 //   - otherwise a goroutine, the pump, pulls until the end: for a reader
 //     whose context can end (it then stops waiting at once whatever upstream
@@ -51,9 +51,15 @@ type Body struct {
 	pumping bool // the pump goroutine runs
 	readers []*Reader
 	// changed is closed (and replaced) when bytes arrive, the body ends,
-	// or a reader moves on, for whoever waits on it.
+	// or a reader moves on, for whoever waits on it; made when someone
+	// first waits (a lone reader that reads itself never does).
 	changed chan struct{}
 	waiting bool
+
+	// first is the reader of the caller that made the trip, and room the
+	// first readers' list: both live in the Body's own allocation.
+	first Reader
+	room  [2]*Reader
 
 	// finish stores the complete body (called outside mu by whoever read
 	// its end); it reports whether it was stored.
@@ -77,14 +83,14 @@ type Body struct {
 // The first reader, for the caller that made the trip, is returned with
 // the Body.
 func New(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool, background func(abort func()) (done func(), ok bool)) (*Body, *Reader) {
-	sb := &Body{src: src, limit: limit, keep: true, changed: make(chan struct{}), finish: finish, background: background}
+	sb := &Body{src: src, limit: limit, keep: true, finish: finish, background: background}
 	if contentLength > 0 && contentLength <= limit {
 		sb.buf = make([]byte, 0, contentLength+1) // +1: the read that finds EOF
 		sb.fits = true
 	}
-	first := &Reader{sb: sb}
-	sb.readers = append(sb.readers, first)
-	return sb, first
+	sb.first.sb = sb
+	sb.readers = append(sb.room[:0], &sb.first)
+	return sb, &sb.first
 }
 
 // minRead is the first buffer of a body of unknown length, and the least a
@@ -239,18 +245,26 @@ func (sb *Body) minOffset() int64 {
 
 // wait releases mu until something changes. mu is held.
 func (sb *Body) wait() {
-	ch := sb.changed
-	sb.waiting = true
+	ch := sb.waitChan()
 	sb.mu.Unlock()
 	<-ch
 	sb.mu.Lock()
+}
+
+// waitChan is the channel the next broadcast closes. mu is held.
+func (sb *Body) waitChan() chan struct{} {
+	if sb.changed == nil {
+		sb.changed = make(chan struct{})
+	}
+	sb.waiting = true
+	return sb.changed
 }
 
 // broadcast wakes whoever waits. mu is held.
 func (sb *Body) broadcast() {
 	if sb.waiting {
 		close(sb.changed)
-		sb.changed = make(chan struct{})
+		sb.changed = nil
 		sb.waiting = false
 	}
 }
@@ -386,8 +400,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			}
 			sb.startPump()
 		}
-		ch := sb.changed
-		sb.waiting = true
+		ch := sb.waitChan()
 		sb.mu.Unlock()
 		select {
 		case <-ch:
