@@ -30,7 +30,11 @@ func TestFlightGroup(t *testing.T) {
 				outs <- o
 			}()
 		}
-		waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.flights["k"] != nil && g.flights["k"].waiters == 3 })
+		waitFor(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return g.flights["k"] != nil && g.flights["k"].waiters == 3
+		})
 		close(release)
 		leaders := 0
 		for i := 0; i < 3; i++ {
