@@ -128,6 +128,13 @@ type Peeker interface {
 	Peek(ctx context.Context, key string) (*Entry, error)
 }
 
+// AliasScanner is implemented by stores that can list their aliases (for
+// Cache.Export: a Vary variant is found through its index). fn is called
+// for every alias, in no particular order, until it returns false.
+type AliasScanner interface {
+	ScanAliases(ctx context.Context, fn func(alias, value string) bool) error
+}
+
 // Condition selects entries for a server-side delete. Zero fields do not
 // constrain; an entry matches when any set field matches it.
 type Condition struct {

@@ -360,6 +360,28 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	return nil
 }
 
+// ScanAliases implements stores.AliasScanner.
+func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bool) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	it := c.aliases.Iterator()
+	for it.SetNext() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		info, err := it.Value()
+		if err != nil {
+			continue // evicted while iterating
+		}
+		if !fn(info.Key(), string(info.Value())) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // DeleteAlias removes aliases; missing ones are not an error.
 func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
 	c, err := s.open(ctx)

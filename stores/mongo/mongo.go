@@ -499,6 +499,32 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	return s.check(ctx, err)
 }
 
+// ScanAliases implements stores.AliasScanner. Like Scan, it is bounded by
+// the caller's context, not by op_timeout.
+func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bool) error {
+	if s.closed.Load() {
+		return stores.ErrClosed
+	}
+	cur, err := s.aliases.Find(ctx, bson.D{})
+	if err != nil {
+		return s.check(ctx, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			ID    string `bson:"_id"`
+			Value string `bson:"value"`
+		}
+		if cur.Decode(&d) != nil {
+			continue
+		}
+		if !fn(d.ID, d.Value) {
+			return nil
+		}
+	}
+	return s.check(ctx, cur.Err())
+}
+
 // DeleteAlias implements stores.Store.
 func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
 	c, cancel, err := s.op(ctx)

@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 		{"Delete", testDelete},
 		{"Len", testLen},
 		{"Aliases", testAliases},
+		{"ScanAliases", testScanAliases},
 		{"Scan", testScan},
 		{"ScanStops", testScanStops},
 		{"Discarded", testDiscarded},
@@ -284,6 +285,35 @@ func testLen(t *testing.T, s stores.Store) {
 		}
 	}
 	wantLen(t, s, 5)
+}
+
+// testScanAliases checks stores.AliasScanner, for stores that have it:
+// every alias set is listed with its value, and fn returning false stops.
+func testScanAliases(t *testing.T, s stores.Store) {
+	sc, ok := s.(stores.AliasScanner)
+	if !ok {
+		t.Skip("the store does not list its aliases")
+	}
+	ctx := ctxFor(t)
+	want := map[string]string{UniqueKey("scan-a"): "v:Accept|k1 k2", UniqueKey("scan-b"): "r:k3"}
+	for a, v := range want {
+		if err := s.SetAlias(ctx, a, v); err != nil {
+			t.Fatalf("SetAlias: %v", err)
+		}
+	}
+	got := map[string]string{}
+	if err := sc.ScanAliases(ctx, func(a, v string) bool { got[a] = v; return true }); err != nil {
+		t.Fatalf("ScanAliases: %v", err)
+	}
+	for a, v := range want {
+		if got[a] != v {
+			t.Fatalf("ScanAliases listed %q for %s, want %q", got[a], a, v)
+		}
+	}
+	calls := 0
+	if err := sc.ScanAliases(ctx, func(string, string) bool { calls++; return false }); err != nil || calls != 1 {
+		t.Fatalf("ScanAliases after fn returned false: %d calls, %v", calls, err)
+	}
 }
 
 func testAliases(t *testing.T, s stores.Store) {

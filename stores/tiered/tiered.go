@@ -187,6 +187,15 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	return v, nil
 }
 
+// ScanAliases implements stores.AliasScanner with the back's aliases (every
+// alias is written there first), when the back can list them.
+func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bool) error {
+	if sc, ok := s.back.(stores.AliasScanner); ok {
+		return sc.ScanAliases(ctx, fn)
+	}
+	return errors.New("reqcache: the tiered store's back cannot list its aliases")
+}
+
 // SetAlias implements stores.Store.
 func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	if err := s.back.SetAlias(ctx, alias, value); err != nil {
