@@ -267,3 +267,41 @@ func BenchmarkBackendHit(b *testing.B) {
 		})
 	}
 }
+
+// A cache moves between backends through Export and Import (requests-cache's
+// convert_cache): from memory into MongoDB, then answered from there.
+func TestExportFromMemoryImportIntoMongo(t *testing.T) {
+	srv, n := countingOrigin(t)
+	mem, err := session.New(smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/moved?b=2&a=1", nil)
+	resp, err := mem.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	var buf strings.Builder
+	if n, err := mem.Cache().Export(context.Background(), &buf, session.Filter{}); err != nil || n != 1 {
+		t.Fatalf("Export = %d, %v", n, err)
+	}
+
+	cfg := mongoConfig(t, mongotest.URI(t), config.BackendMongo)
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	if n, err := reqcache.Installed().Cache().Import(context.Background(), strings.NewReader(buf.String())); err != nil || n != 1 {
+		t.Fatalf("Import into mongo = %d, %v", n, err)
+	}
+	body, got := httpGet(t, srv.URL+"/moved?a=1&b=2")
+	if body != "origin:/moved" || !session.InfoOf(got).FromCache {
+		t.Fatalf("after import into mongo: %q from cache %v", body, session.InfoOf(got).FromCache)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("origin saw %d requests, want 1", n.Load())
+	}
+}

@@ -1,0 +1,145 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
+)
+
+// fixtureOrigin answers a plain page, a page that varies on Accept-Language,
+// a binary body and a redirect.
+func fixtureOrigin(t *testing.T) *origin {
+	return newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/lang":
+			w.Header().Set("Vary", "Accept-Language")
+			io.WriteString(w, "hello in "+r.Header.Get("Accept-Language"))
+		case "/bin":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write([]byte{0xff, 0x00, 0xfe, 'x'})
+		case "/old":
+			http.Redirect(w, r, "/new", http.StatusMovedPermanently)
+		default:
+			w.Header().Set("X-Origin", "yes")
+			io.WriteString(w, "page "+r.URL.Path)
+		}
+	})
+}
+
+type fixtureRequest struct{ path, lang string }
+
+var fixtureRequests = []fixtureRequest{{"/a", ""}, {"/lang", "fr"}, {"/lang", "de"}, {"/bin", ""}, {"/old", ""}}
+
+func askFixture(t *testing.T, c *http.Client, base string, r fixtureRequest) (string, *http.Response) {
+	t.Helper()
+	req := mustRequest(t, http.MethodGet, base+r.path, nil)
+	if r.lang != "" {
+		req.Header.Set("Accept-Language", r.lang)
+	}
+	return do(t, c, req)
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	o := fixtureOrigin(t)
+	src := newSession(t, nil)
+	want := map[fixtureRequest]string{}
+	for _, r := range fixtureRequests {
+		want[r], _ = askFixture(t, src.Client(), o.URL, r)
+	}
+	before := o.count()
+
+	var buf bytes.Buffer
+	n, err := src.Cache().Export(context.Background(), &buf, session.Filter{})
+	if err != nil || n != 5 { // a, two variants, bin, new (the redirect is an alias)
+		t.Fatalf("Export = %d, %v\n%s", n, err, buf.String())
+	}
+	if strings.Contains(buf.String(), session.CredentialKeyAlias) {
+		t.Fatal("the credential key was exported")
+	}
+	var again bytes.Buffer
+	src.Cache().Export(context.Background(), &again, session.Filter{})
+	if again.String() != buf.String() {
+		t.Fatal("two exports of the same cache differ: the order is not stable")
+	}
+
+	dst := newSession(t, nil)
+	if n, err := dst.Cache().Import(context.Background(), bytes.NewReader(buf.Bytes())); err != nil || n != 5 {
+		t.Fatalf("Import = %d, %v", n, err)
+	}
+	for _, r := range fixtureRequests {
+		body, resp := askFixture(t, dst.Client(), o.URL, r)
+		if body != want[r] || !session.InfoOf(resp).FromCache {
+			t.Fatalf("%+v after import: %q from cache %v, want %q from the cache", r, body, session.InfoOf(resp).FromCache, want[r])
+		}
+		if r.path == "/a" && resp.Header.Get("X-Origin") != "yes" {
+			t.Fatalf("headers lost: %v", resp.Header)
+		}
+	}
+	wantCount(t, o, before)
+}
+
+func TestImportRejectsMalformedInputAndKeepsTheCache(t *testing.T) {
+	o := fixtureOrigin(t)
+	src := newSession(t, nil)
+	askFixture(t, src.Client(), o.URL, fixtureRequest{"/a", ""})
+	var good bytes.Buffer
+	if _, err := src.Cache().Export(context.Background(), &good, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	valid := strings.TrimSuffix(good.String(), "\n")
+	for _, tc := range []struct {
+		name  string
+		input string
+		line  int
+	}{
+		{"empty file", "", 1},
+		{"not JSON", valid + "\n{not json\n", 2},
+		{"unknown version", strings.Replace(valid, `"v":1`, `"v":9`, 1), 1},
+		{"bad base64", `{"v":1,"key":"k","method":"GET","url":"http://x/","status":200,"body_base64":"@@@","created_at":"2026-01-02T03:04:05Z"}`, 1},
+		{"truncated last line", valid + "\n" + valid[:len(valid)/2], 2},
+		{"unknown field", strings.Replace(valid, `"v":1`, `"v":1,"extra":true`, 1), 1},
+		{"status out of range", strings.Replace(valid, `"status":200`, `"status":42`, 1), 1},
+		{"neither key nor alias", `{"v":1}`, 1},
+		{"the credential key", `{"v":1,"alias":"` + session.CredentialKeyAlias + `","value":"00"}`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := newSession(t, nil)
+			askFixture(t, dst.Client(), o.URL, fixtureRequest{"/held", ""})
+			n, err := dst.Cache().Import(context.Background(), strings.NewReader(tc.input))
+			var ie *session.ImportError
+			if !errors.As(err, &ie) || ie.Line != tc.line || n != 0 {
+				t.Fatalf("Import = %d, %v; want an ImportError on line %d", n, err, tc.line)
+			}
+			if !strings.Contains(err.Error(), "line ") {
+				t.Fatalf("error %q does not name the line", err)
+			}
+			if l, _ := dst.Cache().Len(context.Background()); l != 1 {
+				t.Fatalf("the cache holds %d entries after a failed import, want the 1 it held", l)
+			}
+			if _, resp := askFixture(t, dst.Client(), o.URL, fixtureRequest{"/held", ""}); !session.InfoOf(resp).FromCache {
+				t.Fatal("what the cache held is gone")
+			}
+		})
+	}
+}
+
+func TestExportFilter(t *testing.T) {
+	o := fixtureOrigin(t)
+	clk := newClock()
+	s := newSession(t, func(c *config.Config) { c.ExpireAfter = config.After(60e9) }, session.WithClock(clk.Now))
+	askFixture(t, s.Client(), o.URL, fixtureRequest{"/old-page", ""})
+	clk.Advance(2 * 60e9)
+	askFixture(t, s.Client(), o.URL, fixtureRequest{"/new-page", ""})
+	var buf bytes.Buffer
+	n, err := s.Cache().Export(context.Background(), &buf, session.Filter{Expired: true})
+	if err != nil || n != 1 || !strings.Contains(buf.String(), "/old-page") || strings.Contains(buf.String(), "/new-page") {
+		t.Fatalf("Export(expired) = %d, %v:\n%s", n, err, buf.String())
+	}
+}
