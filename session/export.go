@@ -165,7 +165,9 @@ type ImportError struct {
 	Err  error
 }
 
-func (e *ImportError) Error() string { return fmt.Sprintf("reqcache: import: line %d: %v", e.Line, e.Err) }
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("reqcache: import: line %d: %v", e.Line, e.Err)
+}
 
 // Unwrap returns the problem with the line.
 func (e *ImportError) Unwrap() error { return e.Err }
