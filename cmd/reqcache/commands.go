@@ -501,6 +501,77 @@ func isTerminal(r io.Reader) bool {
 
 // cmdGet fetches through the cache, to check from the shell what a program
 // would get and whether it came from the cache.
+func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
+	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	expired := fs.Bool("expired", false, "only expired responses")
+	fresh := fs.Bool("fresh", false, "only fresh responses")
+	var olderThan age
+	fs.Var(&olderThan, "older-than", "only responses created longer ago than `DURATION` (90m, 36h, 7d)")
+	return func(ctx context.Context, args []string) error {
+		if err := noArgs(args); err != nil {
+			return err
+		}
+		if err := e.open(ctx); err != nil {
+			return err
+		}
+		w := e.stdout
+		var f *os.File
+		if *out != "" && *out != "-" {
+			var err error
+			if f, err = os.Create(*out); err != nil {
+				return err
+			}
+			w = f
+		}
+		n, err := e.sess.Cache().Export(ctx, w, session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan)})
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			return nil // stdout holds the export itself
+		}
+		if e.json {
+			return writeJSON(e.stdout, map[string]int{"exported": n})
+		}
+		_, err = fmt.Fprintf(e.stdout, "exported %d responses to %s\n", n, *out)
+		return err
+	}
+}
+
+func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return argCount("one FILE (or - for stdin)", args)
+		}
+		var r io.Reader = e.stdin
+		if args[0] != "-" {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			r = f
+		}
+		if err := e.open(ctx); err != nil {
+			return err
+		}
+		n, err := e.sess.Cache().Import(ctx, r)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return writeJSON(e.stdout, map[string]int{"imported": n})
+		}
+		_, err = fmt.Fprintf(e.stdout, "imported %d responses\n", n)
+		return err
+	}
+}
+
 func cmdGet(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	verbose := fs.Bool("v", false, "print the response headers too")
 	body := fs.Bool("body", false, "print the body to stdout (the status lines then go to stderr)")

@@ -90,6 +90,32 @@ included) deletes nothing and exits with 1.`,
 		setup:    cmdClear,
 	},
 	{
+		name:    "export",
+		summary: "write the stored responses as JSON Lines (to move or keep a cache)",
+		about: `Writes the stored responses as JSON Lines, one response a line (body as
+text, or body_base64 when it is not UTF-8), sorted by URL, method and
+key, then the Vary indexes and redirects that lead to them. Credentials
+are as stored: redacted; the credential key is never written. With -o the
+lines go to FILE, else to stdout. The filters of ls apply. "reqcache
+import" reads the file into any backend: together they move a cache
+between memory, mongo and tiered (requests-cache's convert_cache), or
+keep one as a test fixture.`,
+		jsonDesc: `{"exported":3} with -o (without it, stdout holds the export itself)`,
+		setup: cmdExport,
+	},
+	{
+		name:    "import",
+		args:    "FILE",
+		summary: "store the responses of an export (FILE, or - for stdin)",
+		about: `Reads what export writes and stores it in the configured backend, keys as
+they were, so that the responses answer the same requests. Every line is
+checked before anything is stored: a malformed line, an unknown version
+or an empty file is an error naming the line, and the cache is left as
+it was. Prints how many responses were stored.`,
+		jsonDesc: `{"imported":3}`,
+		setup:    cmdImport,
+	},
+	{
 		name:    "get",
 		args:    "URL",
 		summary: "fetch URL through the cache and print its Cache-Status",

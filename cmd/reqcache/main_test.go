@@ -659,3 +659,55 @@ func TestClearPromptGivesUpOnInterrupt(t *testing.T) {
 		t.Fatalf("readLine of an answer without a newline: %q, %v", line, err)
 	}
 }
+
+func TestExportImport(t *testing.T) {
+	f := newFixture(t)
+	file := filepath.Join(t.TempDir(), "cache.jsonl")
+	code, out, stderr := cli(t, "", "-config", f.config, "export", "-o", file)
+	if code != exitOK || out != fmt.Sprintf("exported %d responses to %s\n", f.entries, file) {
+		t.Fatalf("export -o: exit %d %q %q", code, out, stderr)
+	}
+	written, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := cli(t, "", "-config", f.config, "export"); code != exitOK || out != string(written) {
+		t.Fatalf("export to stdout: exit %d, differs from the file", code)
+	}
+	if strings.Contains(string(written), "secret") {
+		t.Fatal("the export holds a credential")
+	}
+
+	// Into another collection: requests-cache's convert_cache.
+	other := writeConfig(t, "other.toml", fmt.Sprintf(`backend = "mongo"
+cache_control = true
+
+[mongo]
+uri = %q
+database = "reqcache_cmd_test"
+collection = %q
+`, mongotest.URI(t), mongotest.Name(t)+"_copy"))
+	code, out, stderr = cli(t, "", "-config", other, "-json", "import", file)
+	var imported struct{ Imported int }
+	mustJSON(t, out, &imported)
+	if code != exitOK || imported.Imported != f.entries {
+		t.Fatalf("import: exit %d %q %q", code, out, stderr)
+	}
+	before := f.aHits.Load()
+	for _, path := range []string{"/users/1", "/users/2"} {
+		code, out, _ = cli(t, "", "-config", other, "get", f.a.URL+path)
+		if code != exitOK || !strings.Contains(out, "reqcache; hit") {
+			t.Fatalf("get %s from the imported cache: exit %d %q", path, code, out)
+		}
+	}
+	if f.aHits.Load() != before {
+		t.Fatal("the imported cache asked the origin")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, append(written, []byte("{\"v\":1,\"key\":\n")...), 0o600)
+	code, _, stderr = cli(t, "", "-config", other, "import", bad)
+	if code != exitError || !strings.Contains(stderr, fmt.Sprintf("line %d", f.entries+1+strings.Count(string(written), "\"alias\""))) {
+		t.Fatalf("import of a bad file: exit %d %q", code, stderr)
+	}
+}
