@@ -101,7 +101,7 @@ import" reads the file into any backend: together they move a cache
 between memory, mongo and tiered (requests-cache's convert_cache), or
 keep one as a test fixture.`,
 		jsonDesc: `{"exported":3} with -o (without it, stdout holds the export itself)`,
-		setup: cmdExport,
+		setup:    cmdExport,
 	},
 	{
 		name:    "import",
