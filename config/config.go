@@ -46,6 +46,14 @@ type Config struct {
 	// SeparateCredentials keeps requests with different credentials from
 	// sharing an entry.
 	SeparateCredentials bool `toml:"separate_credentials"`
+	// OnlyIfCached answers every request from the cache, stale included,
+	// or with a 504 when nothing is stored: the origin is never contacted
+	// (requests-cache's only_if_cached; for tests and offline work).
+	OnlyIfCached bool `toml:"only_if_cached"`
+	// Disabled neither reads nor writes the cache (requests-cache's
+	// disabled). The context helpers win over both: Enabled(ctx) uses the
+	// cache even so.
+	Disabled bool `toml:"disabled"`
 	// URLsExpireAfter sets expiration per URL glob; the first match in file
 	// order wins.
 	URLsExpireAfter []URLExpiration `toml:"urls_expire_after"`

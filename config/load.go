@@ -170,6 +170,10 @@ func (d *decoder) top(raw map[string]any, c *Config) {
 			d.integer(key, v, &c.MaxBodyBytes)
 		case "separate_credentials":
 			d.boolean(key, v, &c.SeparateCredentials)
+		case "only_if_cached":
+			d.boolean(key, v, &c.OnlyIfCached)
+		case "disabled":
+			d.boolean(key, v, &c.Disabled)
 		case "urls_expire_after":
 			d.urls(key, v, c)
 		case "memory":

@@ -32,6 +32,8 @@ func TestLoadEveryKey(t *testing.T) {
 		ReadOnly:             true,
 		MaxBodyBytes:         1 << 20,
 		SeparateCredentials:  false,
+		OnlyIfCached:         true,
+		Disabled:             true,
 		URLsExpireAfter: []config.URLExpiration{
 			{Pattern: "api.example.com/v1/*", ExpireAfter: config.After(5 * time.Minute)},
 			{Pattern: "https://static.example.com", ExpireAfter: config.NeverExpire},

@@ -10,12 +10,22 @@ import (
 // under one key: each helper copies its parent's options and changes one
 // field, so the innermost scope wins and a request costs one lookup.
 type requestOptions struct {
-	disabled     bool
+	// use is Disabled's or Enabled's choice, innermost first; useDefault
+	// leaves it to the disabled setting.
+	use          cacheUse
 	onlyIfCached bool
 	refresh      bool
 	forceRefresh bool
 	expireAfter  config.Expiration
 }
+
+type cacheUse int8
+
+const (
+	useDefault cacheUse = iota
+	useDisabled
+	useEnabled
+)
 
 type optionsKey struct{}
 
@@ -43,13 +53,13 @@ func withOptions(ctx context.Context, change func(*requestOptions)) context.Cont
 // is read from it and nothing written (requests-cache's cache_disabled).
 // Enabled inside it turns caching back on; the innermost scope wins.
 func Disabled(ctx context.Context) context.Context {
-	return withOptions(ctx, func(o *requestOptions) { o.disabled = true })
+	return withOptions(ctx, func(o *requestOptions) { o.use = useDisabled })
 }
 
-// Enabled returns a context under which requests use the cache again, inside
-// a Disabled scope. The innermost scope wins.
+// Enabled returns a context under which requests use the cache, inside a
+// Disabled scope or with the disabled setting on. The innermost scope wins.
 func Enabled(ctx context.Context) context.Context {
-	return withOptions(ctx, func(o *requestOptions) { o.disabled = false })
+	return withOptions(ctx, func(o *requestOptions) { o.use = useEnabled })
 }
 
 // OnlyIfCached returns a context under which requests are answered only from

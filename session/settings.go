@@ -26,6 +26,8 @@ type Settings struct {
 	ReadOnly             bool
 	MaxBodyBytes         int64
 	SeparateCredentials  bool
+	OnlyIfCached         bool
+	Disabled             bool
 }
 
 // SettingsFrom takes the runtime settings out of a configuration.
@@ -45,6 +47,8 @@ func SettingsFrom(c *config.Config) Settings {
 		ReadOnly:             c.ReadOnly,
 		MaxBodyBytes:         c.MaxBodyBytes,
 		SeparateCredentials:  c.SeparateCredentials,
+		OnlyIfCached:         c.OnlyIfCached,
+		Disabled:             c.Disabled,
 	}
 }
 
@@ -91,6 +95,8 @@ func (s Settings) Validate() error {
 	c.ReadOnly = s.ReadOnly
 	c.MaxBodyBytes = s.MaxBodyBytes
 	c.SeparateCredentials = s.SeparateCredentials
+	c.OnlyIfCached = s.OnlyIfCached
+	c.Disabled = s.Disabled
 	return c.Validate()
 }
 

@@ -76,21 +76,33 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	if s.closed.Load() {
 		return s.upstream.RoundTrip(req)
 	}
+	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
+	if x.opts.use == useDisabled || x.opts.use == useDefault && x.p.Disabled {
+		return s.bypass(x, "disabled")
+	}
+	// Under only_if_cached (the setting or the context's) nothing reaches
+	// the origin: what the cache cannot answer gets the 504.
+	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
 	if isUpgrade(req) {
+		if x.opts.onlyIfCached {
+			return s.gatewayTimeout(x), nil
+		}
 		// A protocol switch (websocket, h2c) answers with a live
 		// connection as its body: never looked up, read or stored.
 		return s.upstream.RoundTrip(req)
 	}
-	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
-	if x.opts.disabled {
-		return s.bypass(x, "disabled")
-	}
 	method := cachekey.EffectiveMethod(req)
 	if !x.p.methods[method] {
+		if x.opts.onlyIfCached {
+			return s.gatewayTimeout(x), nil
+		}
 		return s.passUnsafe(x, method)
 	}
 	x.reqExp = x.p.requestExpiration(req, &x.opts)
 	if x.reqExp.Kind() == config.NoCache {
+		if x.opts.onlyIfCached {
+			return s.gatewayTimeout(x), nil
+		}
 		return s.bypass(x, "do_not_cache")
 	}
 	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
@@ -106,6 +118,10 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if whole != nil {
+			if x.opts.onlyIfCached {
+				whole.Close()
+				return s.gatewayTimeout(x), nil
+			}
 			x.sendBody = whole
 			return s.bypass(x, "request-too-large")
 		}
@@ -115,7 +131,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 
 	var e *stores.Entry
 	var entryKey string
-	if !x.opts.forceRefresh {
+	if !x.opts.forceRefresh || x.opts.onlyIfCached {
 		e, entryKey = s.lookup(x)
 	}
 	act := s.decide(x, e)
@@ -132,6 +148,9 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 			if resp := s.servePartial(x, e, entryKey); resp != nil {
 				return resp, nil
 			}
+		}
+		if x.opts.onlyIfCached {
+			return s.gatewayTimeout(x), nil
 		}
 		return s.passRange(x)
 	}

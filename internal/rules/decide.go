@@ -66,8 +66,21 @@ type Settings struct {
 // (nil when nothing is stored).
 func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Action {
 	d := &req.Directives
+	// requests-cache's only_if_cached serves whatever is stored, stale or
+	// not, and never asks the origin, whatever else the request says; the
+	// request directive only-if-cached keeps to RFC 9111 and serves stale
+	// responses only within max-stale.
+	if req.OnlyIfCached {
+		switch {
+		case stored == nil:
+			return GatewayTimeout
+		case stored.Expired(now):
+			return ServeStale
+		}
+		return Serve
+	}
 	if stored == nil {
-		if req.OnlyIfCached || d.OnlyIfCached {
+		if d.OnlyIfCached {
 			return GatewayTimeout
 		}
 		return Fetch
@@ -80,15 +93,6 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Action {
 			return Revalidate
 		}
 		return Fetch
-	}
-	// requests-cache's only_if_cached serves whatever is stored, stale or
-	// not; the request directive only-if-cached keeps to RFC 9111 and
-	// serves stale responses only within max-stale.
-	if req.OnlyIfCached {
-		if stored.Expired(now) {
-			return ServeStale
-		}
-		return Serve
 	}
 	fresh := !stored.Expired(now)
 	if req.HasDirectives && fresh {

@@ -216,6 +216,7 @@ func TestDecide(t *testing.T) {
 		{"must-revalidate forbids max-stale (§5.2.2.2)", mustRevalidate, cc("max-stale"), Settings{CacheControl: true}, Revalidate},
 		{"stale, only-if-cached directive: 504", stale, cc("only-if-cached"), Settings{}, GatewayTimeout},
 		{"stale, only_if_cached option: serve stale", stale, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, ServeStale},
+		{"only_if_cached never asks the origin, even to refresh", fresh, Request{Directives: Absent(), OnlyIfCached: true, Refresh: true, ForceRefresh: true}, Settings{AlwaysRevalidate: true}, Serve},
 		{"stale_while_revalidate setting", stale, plain, Settings{StaleWhileRevalidate: swr}, ServeStaleAndRefresh},
 		{"stale_while_revalidate, read_only: no refresh", stale, plain, Settings{StaleWhileRevalidate: swr, ReadOnly: true}, Revalidate},
 		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{CacheControl: true}, ServeStaleAndRefresh},
