@@ -58,11 +58,17 @@ const DefaultConfigFile = "reqcache.toml"
 type Option func(*installOptions)
 
 type installOptions struct {
-	cfg     *config.Config
-	cfgFile string
-	logger  *zap.Logger
-	store   stores.Store
+	cfg      *config.Config
+	cfgFile  string
+	logger   *zap.Logger
+	store    stores.Store
+	upstream http.RoundTripper
 }
+
+// WithUpstream makes the session send what it does not answer to rt
+// instead of the http.DefaultTransport in place before Install (for tests:
+// package reqcachetest uses it to fail on requests a fixture lacks).
+func WithUpstream(rt http.RoundTripper) Option { return func(o *installOptions) { o.upstream = rt } }
 
 // WithConfigFile reads the configuration from path.
 func WithConfigFile(path string) Option { return func(o *installOptions) { o.cfgFile = path } }
@@ -147,7 +153,7 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 	sess, err := session.NewContext(ctx, cfg,
 		session.WithStore(store),
 		session.WithLogger(logger),
-		session.WithUpstream(origTransport))
+		session.WithUpstream(upstreamOr(o.upstream, origTransport)))
 	if err != nil {
 		store.Close()
 		return err
@@ -178,6 +184,13 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 		ce.Write(zap.String("backend", cfg.Backend), zap.String("config", cfg.Source))
 	}
 	return nil
+}
+
+func upstreamOr(rt, orig http.RoundTripper) http.RoundTripper {
+	if rt != nil {
+		return rt
+	}
+	return orig
 }
 
 // installedTransport is what becomes http.DefaultTransport. When the
