@@ -23,6 +23,7 @@ func TestExamplesRun(t *testing.T) {
 		{"options", "origin requests: 4"},
 		{"wrap", "origin requests: 2"},
 		{"thirdparty", "origin requests: 1"},
+		{"replay", "origin requests: 2 (all while recording)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
