@@ -196,6 +196,22 @@ type Filter struct {
 	Fresh, Expired bool
 	// OlderThan, when positive, yields only responses created longer ago.
 	OlderThan time.Duration
+	// Host, when set, yields only responses from that host: "example.com"
+	// matches every port of it, "example.com:8443" that port alone.
+	Host string
+}
+
+// hostMatches reports whether the stored URL is from host, as Filter.Host
+// describes.
+func hostMatches(rawURL, host string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, host) {
+		return true
+	}
+	return !strings.Contains(host, ":") && strings.EqualFold(u.Hostname(), host)
 }
 
 // CachedResponse is one stored response, as yielded by Responses.
@@ -225,6 +241,9 @@ func (c *Cache) Responses(ctx context.Context, f Filter) iter.Seq2[*CachedRespon
 				return true
 			}
 			if f.OlderThan > 0 && now.Sub(e.CreatedAt) <= f.OlderThan {
+				return true
+			}
+			if f.Host != "" && !hostMatches(e.URL, f.Host) {
 				return true
 			}
 			if !yield(&CachedResponse{Entry: e, IsExpired: expired}, nil) {

@@ -143,3 +143,15 @@ func TestExportFilter(t *testing.T) {
 		t.Fatalf("Export(expired) = %d, %v:\n%s", n, err, buf.String())
 	}
 }
+
+func TestExportByHost(t *testing.T) {
+	a, b := fixtureOrigin(t), fixtureOrigin(t)
+	s := newSession(t, nil)
+	askFixture(t, s.Client(), a.URL, fixtureRequest{"/from-a", ""})
+	askFixture(t, s.Client(), b.URL, fixtureRequest{"/from-b", ""})
+	var buf bytes.Buffer
+	host := strings.TrimPrefix(a.URL, "http://")
+	if n, err := s.Cache().Export(context.Background(), &buf, session.Filter{Host: host}); err != nil || n != 1 || !strings.Contains(buf.String(), "/from-a") {
+		t.Fatalf("Export(host %s) = %d, %v:\n%s", host, n, err, buf.String())
+	}
+}

@@ -83,20 +83,6 @@ func hostOf(rawURL string) string {
 	return "(none)"
 }
 
-// hostMatches lets "-host api.example.com" also match entries stored from
-// api.example.com:8443, while "-host api.example.com:8443" matches only
-// that port.
-func hostMatches(rawURL, want string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, want) {
-		return true
-	}
-	return !strings.Contains(want, ":") && strings.EqualFold(u.Hostname(), want)
-}
-
 // isURL tells a URL argument from a key: keys are hex, URLs have a scheme.
 func isURL(arg string) bool { return strings.Contains(arg, "://") }
 
@@ -236,10 +222,8 @@ func cmdLs(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if err := e.open(ctx); err != nil {
 			return err
 		}
-		f := session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan)}
-		rs, err := e.responses(ctx, f, func(r *session.CachedResponse) bool {
-			return *host == "" || hostMatches(r.URL, *host)
-		})
+		f := session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan), Host: *host}
+		rs, err := e.responses(ctx, f, nil)
 		if err != nil {
 			return err
 		}
@@ -505,6 +489,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
 	expired := fs.Bool("expired", false, "only expired responses")
 	fresh := fs.Bool("fresh", false, "only fresh responses")
+	host := fs.String("host", "", "only responses from `HOST` (with a :port, only that port)")
 	var olderThan age
 	fs.Var(&olderThan, "older-than", "only responses created longer ago than `DURATION` (90m, 36h, 7d)")
 	return func(ctx context.Context, args []string) error {
@@ -523,7 +508,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 			}
 			w = f
 		}
-		n, err := e.sess.Cache().Export(ctx, w, session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan)})
+		n, err := e.sess.Cache().Export(ctx, w, session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan), Host: *host})
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
