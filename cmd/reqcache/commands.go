@@ -207,14 +207,23 @@ func cmdStats(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	}
 }
 
-// cmdLs lists responses so that an operator can find the one to show or
-// remove.
-func cmdLs(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
+// filterFlags registers the filters ls and export share and returns the
+// Filter they select, once the flags are parsed.
+func filterFlags(fs *flag.FlagSet) func() session.Filter {
 	expired := fs.Bool("expired", false, "only expired responses")
 	fresh := fs.Bool("fresh", false, "only fresh responses")
 	host := fs.String("host", "", "only responses from `HOST` (with a :port, only that port)")
-	var olderThan age
-	fs.Var(&olderThan, "older-than", "only responses created longer ago than `DURATION` (90m, 36h, 7d)")
+	olderThan := new(age)
+	fs.Var(olderThan, "older-than", "only responses created longer ago than `DURATION` (90m, 36h, 7d)")
+	return func() session.Filter {
+		return session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(*olderThan), Host: *host}
+	}
+}
+
+// cmdLs lists responses so that an operator can find the one to show or
+// remove.
+func cmdLs(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
+	filter := filterFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
@@ -222,8 +231,7 @@ func cmdLs(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if err := e.open(ctx); err != nil {
 			return err
 		}
-		f := session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan), Host: *host}
-		rs, err := e.responses(ctx, f, nil)
+		rs, err := e.responses(ctx, filter(), nil)
 		if err != nil {
 			return err
 		}
@@ -483,15 +491,11 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// cmdGet fetches through the cache, to check from the shell what a program
-// would get and whether it came from the cache.
+// cmdExport writes the stored responses as JSON Lines, to move a cache or
+// keep it as a fixture.
 func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
-	expired := fs.Bool("expired", false, "only expired responses")
-	fresh := fs.Bool("fresh", false, "only fresh responses")
-	host := fs.String("host", "", "only responses from `HOST` (with a :port, only that port)")
-	var olderThan age
-	fs.Var(&olderThan, "older-than", "only responses created longer ago than `DURATION` (90m, 36h, 7d)")
+	filter := filterFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
@@ -508,7 +512,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 			}
 			w = f
 		}
-		n, err := e.sess.Cache().Export(ctx, w, session.Filter{Expired: *expired, Fresh: *fresh, OlderThan: time.Duration(olderThan), Host: *host})
+		n, err := e.sess.Cache().Export(ctx, w, filter())
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -528,6 +532,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	}
 }
 
+// cmdImport stores what export wrote, into the configured backend.
 func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
@@ -557,6 +562,8 @@ func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	}
 }
 
+// cmdGet fetches through the cache, to check from the shell what a program
+// would get and whether it came from the cache.
 func cmdGet(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	verbose := fs.Bool("v", false, "print the response headers too")
 	body := fs.Bool("body", false, "print the body to stdout (the status lines then go to stderr)")
