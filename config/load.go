@@ -54,11 +54,7 @@ func parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	if _, err := toml.Decode(text, &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			line := pe.Position.Line
-			if line == 0 {
-				line = pe.Line
-			}
-			return nil, &Error{File: name, Line: line, Key: pe.LastKey, Err: errors.New(pe.Message)}
+			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Err: errors.New(pe.Message)}
 		}
 		return nil, &Error{File: name, Err: err}
 	}

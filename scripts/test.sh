@@ -22,6 +22,21 @@ go vet ./...
 # for the same reason).
 (cd clients && go vet ./...)
 
+echo "== staticcheck"
+# Pinned, built once from the module proxy into .cache/bin like FerretDB,
+# and run over every module of the repository (each go.mod).
+STATICCHECK_VERSION=v0.8.2
+if [ ! -x .cache/bin/staticcheck ] || [ "$(cat .cache/bin/staticcheck.version 2>/dev/null)" != "$STATICCHECK_VERSION" ]; then
+  mkdir -p .cache/bin
+  GOBIN="$PWD/.cache/bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  echo "$STATICCHECK_VERSION" > .cache/bin/staticcheck.version
+fi
+for mod in $(git ls-files '*go.mod' 2>/dev/null || find . -name go.mod -not -path './.cache/*'); do
+  dir=$(dirname "$mod")
+  echo "   $dir"
+  (cd "$dir" && "$OLDPWD/.cache/bin/staticcheck" ./...)
+done
+
 if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
   echo "== building FerretDB (first build takes a few minutes)"
   bash scripts/ferretdb.sh build

@@ -46,13 +46,6 @@ func (o *origin) lastRequest() *http.Request {
 	return o.last
 }
 
-// setHandler changes what the origin answers from now on.
-func (o *origin) setHandler(h http.HandlerFunc) {
-	o.mu.Lock()
-	o.handler = h
-	o.mu.Unlock()
-}
-
 // text answers every request with body and status 200.
 func text(body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

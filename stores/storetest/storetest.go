@@ -574,7 +574,7 @@ func testConcurrent(t *testing.T, s stores.Store) {
 					e.Body = bodyFor(k, w*ops+i)
 					e.Header.Set("X-Writer", fmt.Sprint(w))
 					if err := s.Set(ctx, e); err != nil {
-						errs <- fmt.Errorf("Set: %w", err)
+						errs <- fmt.Errorf("s.Set: %w", err)
 						return
 					}
 				case 2, 3:
@@ -583,7 +583,7 @@ func testConcurrent(t *testing.T, s stores.Store) {
 						continue
 					}
 					if err != nil {
-						errs <- fmt.Errorf("Get: %w", err)
+						errs <- fmt.Errorf("s.Get: %w", err)
 						return
 					}
 					if e.Key != k || !bytes.HasPrefix(e.Body, []byte(k+"#")) || len(e.Header["X-Writer"]) != 1 {
@@ -593,25 +593,25 @@ func testConcurrent(t *testing.T, s stores.Store) {
 					e.Header.Set("X-Mutated", "1") // the caller owns the maps
 				case 4:
 					if _, err := s.Delete(ctx, k); err != nil {
-						errs <- fmt.Errorf("Delete: %w", err)
+						errs <- fmt.Errorf("s.Delete: %w", err)
 						return
 					}
 				case 5:
 					if err := s.SetAlias(ctx, k, fmt.Sprint(w)); err != nil {
-						errs <- fmt.Errorf("SetAlias: %w", err)
+						errs <- fmt.Errorf("s.SetAlias: %w", err)
 						return
 					}
 					if _, err := s.GetAlias(ctx, k); err != nil && !errors.Is(err, stores.ErrNotFound) {
-						errs <- fmt.Errorf("GetAlias: %w", err)
+						errs <- fmt.Errorf("s.GetAlias: %w", err)
 						return
 					}
 					if i%30 == 5 {
 						if err := s.Scan(ctx, func(*stores.Entry) bool { return true }); err != nil {
-							errs <- fmt.Errorf("Scan: %w", err)
+							errs <- fmt.Errorf("s.Scan: %w", err)
 							return
 						}
 						if _, err := s.Len(ctx); err != nil {
-							errs <- fmt.Errorf("Len: %w", err)
+							errs <- fmt.Errorf("s.Len: %w", err)
 							return
 						}
 					}
@@ -762,7 +762,7 @@ func testCloseConcurrent(t *testing.T, s stores.Store) {
 		go func() {
 			defer cwg.Done()
 			if err := s.Close(); err != nil {
-				errs <- fmt.Errorf("Close: %w", err)
+				errs <- fmt.Errorf("s.Close: %w", err)
 			}
 		}()
 	}
