@@ -83,7 +83,7 @@ func ForceRefresh(ctx context.Context) context.Context {
 
 // WithExpireAfter returns a context under which responses are stored with
 // expiration e, ahead of urls_expire_after and expire_after (but after
-// Cache-Control headers, see the README's precedence).
+// Cache-Control headers, see docs/configuration.md for the precedence).
 func WithExpireAfter(ctx context.Context, e config.Expiration) context.Context {
 	return withOptions(ctx, func(o *requestOptions) { o.expireAfter = e })
 }

@@ -42,8 +42,8 @@ type exchange struct {
 
 // RoundTrip implements http.RoundTripper: it answers from the cache when it
 // can, and otherwise forwards to the upstream and stores what it may. Each
-// request is logged at debug level as "reqcache: request" (see README,
-// Logging, for the fields).
+// request is logged at debug level as "reqcache: request" (see
+// docs/configuration.md, Logging, for the fields).
 func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := s.roundTrip(req)
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: request"); ce != nil && req != nil && req.URL != nil {
