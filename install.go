@@ -26,6 +26,9 @@
 // synchronization, so call Install and Uninstall at start-up and shutdown,
 // not while other goroutines are making requests; requests made through a
 // session that is being closed still complete (through the network).
+//
+// The repository's README.md is the landing page; docs/ holds the
+// reference (installing.md, configuration.md, http-semantics.md, ...).
 package reqcache
 
 import (

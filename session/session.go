@@ -20,7 +20,11 @@
 // expiration chosen before a response is known), invalidate.go (unsafe methods),
 // stale.go (background refreshes), models.go (Info, Cache-Status, responses
 // from entries), settings.go, stats.go, context.go (per-request options)
-// and cache.go (inspection and management).
+// cache.go (inspection and management) and export.go (JSON Lines export
+// and import).
+//
+// The reference for users is in the repository's docs/: http-semantics.md
+// (keys, Cache-Control, Vary, staleness), installing.md and inspecting.md.
 package session
 
 import (
