@@ -382,3 +382,29 @@ func TestPublishExpvarFollowsInstall(t *testing.T) {
 		t.Fatalf("after 3 requests: %v", m)
 	}
 }
+
+// A short-lived program keeps its cache in a snapshot file: the next
+// installation answers from it.
+func TestMemorySnapshotAcrossInstallations(t *testing.T) {
+	srv, n := countingOrigin(t)
+	cfg := smallConfig()
+	cfg.Memory.Snapshot = filepath.Join(t.TempDir(), "reqcache.snapshot")
+	cfg.SeparateCredentials = true
+	for run := 0; run < 3; run++ {
+		if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+			t.Fatal(err)
+		}
+		body, resp := httpGet(t, srv.URL+"/run?api_key=k1")
+		if body != "origin:/run" || session.InfoOf(resp).FromCache != (run > 0) {
+			t.Fatalf("run %d: %q from cache %v", run, body, session.InfoOf(resp).FromCache)
+		}
+		mustUninstall(t)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("origin saw %d requests over three runs, want 1", n.Load())
+	}
+	info, err := os.Stat(cfg.Memory.Snapshot)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot: %v, mode %v", err, info.Mode().Perm())
+	}
+}

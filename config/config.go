@@ -108,6 +108,13 @@ type Memory struct {
 	// MaxAge caps how long an entry may stay in the memory tier of the
 	// tiered backend before it is read again from MongoDB (0: no cap).
 	MaxAge Duration `toml:"max_age"`
+	// Snapshot is a file the memory store (and the memory tier of tiered)
+	// is loaded from when it opens and written to when it closes, so that
+	// short-lived programs keep their cache ("": no snapshot).
+	Snapshot string `toml:"snapshot"`
+	// SnapshotInterval also writes the snapshot this often while the store
+	// is open (0: only when it closes).
+	SnapshotInterval Duration `toml:"snapshot_interval"`
 }
 
 // Mongo is the [mongo] table.

@@ -237,6 +237,10 @@ func (d *decoder) memory(key string, t map[string]any, m *Memory) {
 			d.integer(fkey, v, &m.Shards)
 		case "max_age":
 			d.unmarshal(fkey, v, &m.MaxAge)
+		case "snapshot":
+			d.str(fkey, v, &m.Snapshot)
+		case "snapshot_interval":
+			d.unmarshal(fkey, v, &m.SnapshotInterval)
 		default:
 			d.unknown(fkey, k, memoryKeys)
 		}

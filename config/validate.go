@@ -131,6 +131,12 @@ func (c *Config) problems() []*Error {
 	if c.Memory.MaxAge < 0 {
 		add("memory.max_age", "negative duration %s", c.Memory.MaxAge)
 	}
+	if c.Memory.SnapshotInterval < 0 {
+		add("memory.snapshot_interval", "negative duration %s", c.Memory.SnapshotInterval)
+	}
+	if c.Memory.SnapshotInterval > 0 && c.Memory.Snapshot == "" {
+		add("memory.snapshot_interval", "set without memory.snapshot: name the file to write")
+	}
 
 	if err := checkMongoURI(c.Mongo.URI); err != nil {
 		add("mongo.uri", "%v", err)

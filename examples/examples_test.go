@@ -24,6 +24,7 @@ func TestExamplesRun(t *testing.T) {
 		{"wrap", "origin requests: 2"},
 		{"thirdparty", "origin requests: 1"},
 		{"replay", "origin requests: 2 (all while recording)"},
+		{"cli", "origin requests: 1 (the second run read the snapshot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -211,8 +211,8 @@ func (e *env) open(ctx context.Context) error {
 		return err
 	}
 	e.sess = sess
-	if e.backend() == config.BackendMemory && !e.json {
-		fmt.Fprintln(e.stderr, "note: the memory backend lives inside one process; this command sees only its own, empty cache")
+	if e.backend() == config.BackendMemory && e.cfg.Memory.Snapshot == "" && !e.json {
+		fmt.Fprintln(e.stderr, "note: the memory backend lives inside one process; this command sees only its own, empty cache (set [memory] snapshot to keep it in a file)")
 	}
 	return nil
 }

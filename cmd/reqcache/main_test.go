@@ -711,3 +711,45 @@ collection = %q
 		t.Fatalf("import of a bad file: exit %d %q", code, stderr)
 	}
 }
+
+// With backend = "memory" and a snapshot, the command reads and edits the
+// snapshot file: the cache of a CLI or a script.
+func TestMemorySnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "cache.snapshot")
+	cfgPath := writeConfig(t, "reqcache.toml", fmt.Sprintf("[memory]\nsnapshot = %q\n", snap))
+	var hits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "hello "+r.URL.Path)
+	}))
+	defer origin.Close()
+	for _, p := range []string{"/a", "/b"} {
+		if code, _, stderr := cli(t, "", "-config", cfgPath, "get", origin.URL+p); code != exitOK || strings.Contains(stderr, "lives inside one process") {
+			t.Fatalf("get %s: exit %d %q", p, code, stderr)
+		}
+	}
+	// A second run is answered from the snapshot.
+	code, out, _ := cli(t, "", "-config", cfgPath, "get", origin.URL+"/a")
+	if code != exitOK || !strings.Contains(out, "reqcache; hit") || hits.Load() != 2 {
+		t.Fatalf("a later run: exit %d %q, origin %d", code, out, hits.Load())
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "stats"); code != exitOK || tableValue(out, "entries") != "2" {
+		t.Fatalf("stats on the snapshot: exit %d %q", code, out)
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "-json", "rm", "-url", origin.URL+"/b"); code != exitOK || !strings.Contains(out, `"removed": 1`) {
+		t.Fatalf("rm on the snapshot: exit %d %q", code, out)
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "ls"); code != exitOK || strings.Contains(out, "/b") || !strings.Contains(out, "/a") {
+		t.Fatalf("ls after rm: exit %d %q", code, out)
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "export"); code != exitOK || strings.Count(out, "\n") != 1 {
+		t.Fatalf("export of the snapshot: exit %d %q", code, out)
+	}
+	if code, _, _ := cli(t, "", "-config", cfgPath, "clear", "-yes"); code != exitOK {
+		t.Fatalf("clear: exit %d", code)
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "stats"); code != exitOK || tableValue(out, "entries") != "0" {
+		t.Fatalf("stats after clear: exit %d %q", code, out)
+	}
+}

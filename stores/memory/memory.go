@@ -63,6 +63,17 @@ type Store struct {
 	maxAlias int // the same for the alias cache
 	shards   int
 	bufs     sync.Pool // *[]byte encoding buffers for Set
+
+	// The snapshot ([memory] snapshot): its path, the periodic writer
+	// (stopped and waited for by Close), and change counts so that an
+	// unchanged store is not written again.
+	snapshot     string
+	snapStop     chan struct{}
+	snapDone     sync.WaitGroup
+	snapMu       sync.Mutex
+	changes      atomic.Int64
+	saved        atomic.Int64
+	snapshotOnce sync.Once
 }
 
 type caches struct {
@@ -124,6 +135,19 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 		return nil, fmt.Errorf("reqcache: memory store aliases: %w", err)
 	}
 	s.c.Store(&caches{entries: entries, aliases: aliases, hot: newHotSet(hotBytes(entryMB))})
+	if cfg.Snapshot != "" {
+		s.snapshot = cfg.Snapshot
+		s.loadSnapshot(cfg.Snapshot, time.Now())
+		s.saved.Store(s.changes.Load()) // what was loaded needs no writing back
+		if iv := cfg.SnapshotInterval.Std(); iv > 0 {
+			s.snapStop = make(chan struct{})
+			s.snapDone.Add(1)
+			go func() {
+				defer s.snapDone.Done()
+				s.snapshotEvery(cfg.Snapshot, iv, s.snapStop)
+			}()
+		}
+	}
 	if ce := logger.Check(zap.DebugLevel, "reqcache: memory store opened"); ce != nil {
 		ce.Write(zap.Int("max_size_mb", sizeMB), zap.Int("shards", shards), zap.Int("max_entry_bytes", s.MaxEntrySize()))
 	}
@@ -267,6 +291,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	if err != nil {
 		return err
 	}
+	s.changes.Add(1)
 	if e == nil {
 		return errors.New("reqcache: memory store: Set of a nil entry")
 	}
@@ -313,6 +338,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.changes.Add(1)
 	n := 0
 	for _, k := range keys {
 		if len(k) > maxKeyLen {
@@ -350,6 +376,7 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	if err != nil {
 		return err
 	}
+	s.changes.Add(1)
 	if len(alias) > maxKeyLen || len(alias)+len(value)+bigcacheOverhead > s.maxAlias {
 		_ = c.aliases.Delete(alias)
 		return fmt.Errorf("%w: alias of %d bytes", stores.ErrTooLarge, len(alias)+len(value))
@@ -388,6 +415,7 @@ func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
 	if err != nil {
 		return err
 	}
+	s.changes.Add(1)
 	for _, a := range aliases {
 		if len(a) <= maxKeyLen {
 			_ = c.aliases.Delete(a)
@@ -449,6 +477,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.changes.Add(1)
 	_ = c.entries.Reset()
 	c.hot.clear()
 	_ = c.aliases.Reset()
@@ -458,10 +487,22 @@ func (s *Store) Clear(ctx context.Context) error {
 // Close releases the store: its memory is freed once calls in flight
 // return. Later calls return stores.ErrClosed; Close itself is idempotent.
 func (s *Store) Close() error {
+	var err error
+	if s.snapshot != "" {
+		// The periodic writer stops first; then the last write, while the
+		// caches are still open.
+		s.snapshotOnce.Do(func() {
+			if s.snapStop != nil {
+				close(s.snapStop)
+				s.snapDone.Wait()
+			}
+			err = s.saveSnapshot(s.snapshot)
+		})
+	}
 	if c := s.c.Swap(nil); c != nil {
 		c.hot.clear()
 		_ = c.entries.Close()
 		_ = c.aliases.Close()
 	}
-	return nil
+	return err
 }

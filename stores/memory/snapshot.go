@@ -1,0 +1,230 @@
+package memory
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+	"go.uber.org/zap"
+)
+
+// A snapshot keeps the memory store across restarts, for short-lived
+// programs ([memory] snapshot). The file is
+//
+//	"RQCSNAP\n", uint32 format version,
+//	records: kind ('e' entry, 'a' alias), uvarint length, key, uvarint length, value,
+//	trailer: 'z', uint64 record count, uint32 CRC-32C of every byte before it
+//
+// An entry's value is its stored encoding (the codec's own model version
+// inside), so writing copies bytes and loading decodes only to skip
+// entries past their DiscardAt. It is written to a temporary file in the
+// same directory and renamed into place: a reader sees the old file or the
+// new one, never half of one; of two processes writing one path, the last
+// rename wins. It holds what the store holds: credentials redacted, and the
+// credential key (an alias) that separated entries need to match after a
+// restart — hence mode 0600.
+
+const (
+	snapshotMagic   = "RQCSNAP\n"
+	snapshotVersion = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errSnapshot marks a snapshot that cannot be used.
+var errSnapshot = errors.New("unusable snapshot")
+
+// loadSnapshot fills the store from path. A missing file is an empty
+// cache, silently; any other problem is an empty cache and one warning.
+func (s *Store) loadSnapshot(path string, now time.Time) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		err = s.applySnapshot(data, now)
+	}
+	if err != nil {
+		s.log.Warn("reqcache: memory snapshot not loaded, starting empty", zap.String("path", path), zap.Error(err))
+		_ = s.Clear(context.Background())
+	}
+}
+
+// applySnapshot checks data whole, then stores its records.
+func (s *Store) applySnapshot(data []byte, now time.Time) error {
+	const trailer = 1 + 8 + 4
+	head := len(snapshotMagic) + 4
+	if len(data) < head+trailer || string(data[:len(snapshotMagic)]) != snapshotMagic {
+		return fmt.Errorf("%w: not a snapshot, or truncated", errSnapshot)
+	}
+	if v := binary.BigEndian.Uint32(data[len(snapshotMagic):]); v != snapshotVersion {
+		return fmt.Errorf("%w: format version %d (this build reads %d)", errSnapshot, v, snapshotVersion)
+	}
+	t := data[len(data)-trailer:]
+	if t[0] != 'z' {
+		return fmt.Errorf("%w: truncated (no trailer)", errSnapshot)
+	}
+	count := binary.BigEndian.Uint64(t[1:9])
+	if sum := crc32.Checksum(data[:len(data)-4], castagnoli); sum != binary.BigEndian.Uint32(t[9:]) {
+		return fmt.Errorf("%w: checksum mismatch", errSnapshot)
+	}
+	c, err := s.open(context.Background())
+	if err != nil {
+		return err
+	}
+	body := data[head : len(data)-trailer]
+	var n uint64
+	for len(body) > 0 {
+		kind := body[0]
+		key, rest, ok := cutField(body[1:])
+		if !ok {
+			return fmt.Errorf("%w: a malformed record", errSnapshot)
+		}
+		value, rest, ok := cutField(rest)
+		if !ok {
+			return fmt.Errorf("%w: a malformed record", errSnapshot)
+		}
+		body = rest
+		n++
+		switch kind {
+		case 'e':
+			e, err := decodeShared(value)
+			if err != nil {
+				return fmt.Errorf("%w: entry %q: %v", errSnapshot, key, err)
+			}
+			if e.Discarded(now) {
+				continue
+			}
+			_ = c.entries.Set(string(key), value) // a full store evicts, as always
+		case 'a':
+			_ = c.aliases.Set(string(key), value)
+		default:
+			return fmt.Errorf("%w: unknown record kind %q", errSnapshot, kind)
+		}
+	}
+	if n != count {
+		return fmt.Errorf("%w: %d records, the trailer says %d", errSnapshot, n, count)
+	}
+	return nil
+}
+
+func cutField(b []byte) (field, rest []byte, ok bool) {
+	l, w := binary.Uvarint(b)
+	if w <= 0 || l > uint64(len(b)-w) {
+		return nil, nil, false
+	}
+	return b[w : w+int(l)], b[w+int(l):], true
+}
+
+// writeSnapshot writes the store to path, atomically. Entries are copied
+// one at a time (bigcache locks one shard for each), so requests go on
+// being served while it writes.
+func (s *Store) writeSnapshot(path string) error {
+	c, err := s.open(context.Background())
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	crc := crc32.New(castagnoli)
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 256<<10)
+	var hdr [len(snapshotMagic) + 4]byte
+	copy(hdr[:], snapshotMagic)
+	binary.BigEndian.PutUint32(hdr[len(snapshotMagic):], snapshotVersion)
+	w.Write(hdr[:])
+	var count uint64
+	var lenBuf [binary.MaxVarintLen64]byte
+	record := func(kind byte, key string, value []byte) {
+		w.WriteByte(kind)
+		w.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(key)))])
+		w.WriteString(key)
+		w.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(value)))])
+		w.Write(value)
+		count++
+	}
+	for _, src := range []struct {
+		kind byte
+		it   *bigcache.EntryInfoIterator
+	}{{'e', c.entries.Iterator()}, {'a', c.aliases.Iterator()}} {
+		for src.it.SetNext() {
+			info, err := src.it.Value()
+			if err != nil {
+				continue // evicted while iterating
+			}
+			record(src.kind, info.Key(), info.Value())
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	var t [1 + 8 + 4]byte
+	t[0] = 'z'
+	binary.BigEndian.PutUint64(t[1:9], count)
+	crc.Write(t[:9])
+	binary.BigEndian.PutUint32(t[9:], crc.Sum32())
+	if _, err := tmp.Write(t[:]); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// snapshotEvery writes the snapshot every interval while something
+// changed, until stop is closed.
+func (s *Store) snapshotEvery(path string, interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.saveSnapshot(path)
+		}
+	}
+}
+
+// saveSnapshot writes the snapshot when the store changed since the last
+// one, and logs a failure.
+func (s *Store) saveSnapshot(path string) error {
+	changes := s.changes.Load()
+	if changes == s.saved.Load() {
+		return nil
+	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	err := s.writeSnapshot(path)
+	if err != nil {
+		s.log.Warn("reqcache: memory snapshot not written", zap.String("path", path), zap.Error(err))
+		return fmt.Errorf("reqcache: memory snapshot %s: %w", path, err)
+	}
+	s.saved.Store(changes)
+	return nil
+}

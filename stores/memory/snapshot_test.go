@@ -1,0 +1,236 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/storetest"
+)
+
+func snapshotStore(t testing.TB, path string, interval time.Duration) (*Store, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zap.WarnLevel)
+	s, err := New(config.Memory{MaxSizeMB: 16, Shards: 8, Snapshot: path, SnapshotInterval: config.Duration(interval)}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, logs
+}
+
+func TestSnapshotSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cache.snapshot")
+	a, _ := snapshotStore(t, path, 0)
+	kept := storetest.NewEntry("kept")
+	gone := storetest.NewEntry("discarded")
+	gone.DiscardAt = time.Now().Add(-time.Minute)
+	for _, e := range []*stores.Entry{kept, gone} {
+		if err := a.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.SetAlias(ctx, "reqcache:credential-key", "00ff")
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("no snapshot written: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot mode %v, want 0600 (it holds the credential key)", info.Mode().Perm())
+	}
+
+	b, logs := snapshotStore(t, path, 0)
+	defer b.Close()
+	got, err := b.Get(ctx, "kept")
+	if err != nil || string(got.Body) != string(kept.Body) {
+		t.Fatalf("after a restart: %v, %v", got, err)
+	}
+	if _, err := b.Get(ctx, "discarded"); err != stores.ErrNotFound {
+		t.Fatalf("an entry past its DiscardAt was loaded: %v", err)
+	}
+	if v, err := b.GetAlias(ctx, "reqcache:credential-key"); err != nil || v != "00ff" {
+		t.Fatalf("alias after a restart: %q, %v", v, err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("warnings loading a good snapshot: %v", logs.All())
+	}
+}
+
+func TestBadSnapshotIsAnEmptyCacheAndOneWarning(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.snapshot")
+	a, _ := snapshotStore(t, good, 0)
+	for i := 0; i < 20; i++ {
+		a.Set(ctx, storetest.NewEntry(fmt.Sprintf("k%d", i)))
+	}
+	a.Close()
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)/2] ^= 0x40
+	wrongVersion := append([]byte(nil), data...)
+	wrongVersion[len(snapshotMagic)+3] = 9
+	for _, tc := range []struct {
+		name     string
+		content  []byte
+		warnings int
+	}{
+		{"truncated", data[:len(data)*2/3], 1},
+		{"bit-flipped", flipped, 1},
+		{"empty", []byte{}, 1},
+		{"wrong version", wrongVersion, 1},
+		{"not a snapshot", []byte("{\"v\":1}\n"), 1},
+		{"missing", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if tc.content != nil {
+				os.WriteFile(path, tc.content, 0o600)
+			}
+			s, logs := snapshotStore(t, path, 0)
+			defer s.Close()
+			if n, _ := s.Len(ctx); n != 0 {
+				t.Fatalf("%d entries loaded from a bad snapshot", n)
+			}
+			if logs.Len() != tc.warnings {
+				t.Fatalf("%d warnings, want %d: %v", logs.Len(), tc.warnings, logs.All())
+			}
+			// The store works, and writes a good snapshot once it changes.
+			s.Set(ctx, storetest.NewEntry("new"))
+		})
+	}
+}
+
+func TestSnapshotWrittenPeriodicallyWhileServing(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "periodic.snapshot")
+	s, _ := snapshotStore(t, path, 20*time.Millisecond)
+	defer s.Close()
+	s.Set(ctx, storetest.NewEntry("early"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no periodic snapshot within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Reads go on while it writes; a second store loads what was written.
+	for i := 0; i < 100; i++ {
+		s.Get(ctx, "early")
+	}
+	other, _ := snapshotStore(t, path, 0)
+	defer other.Close()
+	if _, err := other.Get(ctx, "early"); err != nil {
+		t.Fatalf("the periodic snapshot lacks the entry: %v", err)
+	}
+}
+
+const childEnv = "REQCACHE_SNAPSHOT_CHILD"
+
+// TestSnapshotChildProcess is a child of TestTwoProcessesWriteOneSnapshot.
+func TestSnapshotChildProcess(t *testing.T) {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		t.Skip("runs as a child process only")
+	}
+	for i := 0; i < 20; i++ {
+		s, err := New(config.Memory{MaxSizeMB: 16, Shards: 8, Snapshot: path}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 50; j++ {
+			s.Set(context.Background(), storetest.NewEntry(fmt.Sprintf("pid%d-%d", os.Getpid(), j)))
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTwoProcessesWriteOneSnapshot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.snapshot")
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSnapshotChildProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	}
+	s, logs := snapshotStore(t, path, 0)
+	defer s.Close()
+	if n, _ := s.Len(context.Background()); n < 50 || logs.Len() != 0 {
+		t.Fatalf("after two writers: %d entries, warnings %v", n, logs.All())
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp-*")); len(matches) != 0 {
+		t.Fatalf("temporary files left: %v", matches)
+	}
+}
+
+// BenchmarkSnapshot writes and loads 100,000 entries of 1 KiB: the time of
+// each and the file's size beside the data's.
+func BenchmarkSnapshot(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.snapshot")
+	s, err := New(config.Memory{MaxSizeMB: 256, Shards: 256, Snapshot: path}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	live := 0
+	for i := 0; i < 100_000; i++ {
+		e := storetest.NewEntry(fmt.Sprintf("key-%06d", i))
+		e.Body = make([]byte, 1024)
+		live += len(e.Body)
+		s.Set(ctx, e)
+	}
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.writeSnapshot(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+		info, _ := os.Stat(path)
+		b.ReportMetric(float64(info.Size())/float64(live), "file/bodies")
+	})
+	s.Close()
+	b.Run("load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			l, err := New(config.Memory{MaxSizeMB: 256, Shards: 256, Snapshot: path}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, _ := l.Len(ctx); n != 100_000 {
+				b.Fatalf("loaded %d", n)
+			}
+			l.snapshot = "" // do not write it back
+			l.Close()
+		}
+	})
+}
