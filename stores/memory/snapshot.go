@@ -14,6 +14,8 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/stores"
 )
 
 // A snapshot keeps the memory store across restarts, for short-lived
@@ -25,7 +27,8 @@ import (
 //
 // An entry's value is its stored encoding (the codec's own model version
 // inside), so writing copies bytes and loading decodes only to skip
-// entries past their DiscardAt. It is written to a temporary file in the
+// entries past their DiscardAt, and expired ones without a validator (they
+// could only be answered stale). It is written to a temporary file in the
 // same directory and renamed into place: a reader sees the old file or the
 // new one, never half of one; of two processes writing one path, the last
 // rename wins. It holds what the store holds: credentials redacted, and the
@@ -100,7 +103,7 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 			if err != nil {
 				return fmt.Errorf("%w: entry %q: %v", errSnapshot, key, err)
 			}
-			if e.Discarded(now) {
+			if e.Discarded(now) || e.Expired(now) && !revalidatable(e) {
 				continue
 			}
 			_ = c.entries.Set(string(key), value) // a full store evicts, as always
@@ -114,6 +117,12 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 		return fmt.Errorf("%w: %d records, the trailer says %d", errSnapshot, n, count)
 	}
 	return nil
+}
+
+// revalidatable reports an entry with a validator: expired, it still
+// saves a body (a 304); without one it could only be answered stale.
+func revalidatable(e *stores.Entry) bool {
+	return e.Header.Get("ETag") != "" || e.Header.Get("Last-Modified") != ""
 }
 
 func cutField(b []byte) (field, rest []byte, ok bool) {

@@ -35,7 +35,14 @@ func TestSnapshotSurvivesARestart(t *testing.T) {
 	kept := storetest.NewEntry("kept")
 	gone := storetest.NewEntry("discarded")
 	gone.DiscardAt = time.Now().Add(-time.Minute)
-	for _, e := range []*stores.Entry{kept, gone} {
+	expired := storetest.NewEntry("expired")
+	expired.ExpiresAt = time.Now().Add(-time.Minute)
+	expired.Header.Del("ETag")
+	expired.Header.Del("Last-Modified")
+	revalidatable := storetest.NewEntry("expired-with-etag")
+	revalidatable.ExpiresAt = time.Now().Add(-time.Minute)
+	revalidatable.Header.Set("ETag", `"v1"`)
+	for _, e := range []*stores.Entry{kept, gone, expired, revalidatable} {
 		if err := a.Set(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -60,6 +67,12 @@ func TestSnapshotSurvivesARestart(t *testing.T) {
 	}
 	if _, err := b.Get(ctx, "discarded"); err != stores.ErrNotFound {
 		t.Fatalf("an entry past its DiscardAt was loaded: %v", err)
+	}
+	if _, err := b.Get(ctx, "expired"); err != stores.ErrNotFound {
+		t.Fatalf("an expired entry without a validator was loaded: %v", err)
+	}
+	if _, err := b.Get(ctx, "expired-with-etag"); err != nil {
+		t.Fatalf("an expired entry with an ETag (worth a 304) was not loaded: %v", err)
 	}
 	if v, err := b.GetAlias(ctx, "reqcache:credential-key"); err != nil || v != "00ff" {
 		t.Fatalf("alias after a restart: %q, %v", v, err)
