@@ -66,12 +66,18 @@ type installOptions struct {
 	logger   *zap.Logger
 	store    stores.Store
 	upstream http.RoundTripper
+	observer session.Observer
 }
 
 // WithUpstream makes the session send what it does not answer to rt
 // instead of the http.DefaultTransport in place before Install (for tests:
 // package reqcachetest uses it to fail on requests a fixture lacks).
 func WithUpstream(rt http.RoundTripper) Option { return func(o *installOptions) { o.upstream = rt } }
+
+// WithObserver has o observe the installed session's requests and store
+// operations (see session.Observer; contrib/prometheus and contrib/otel
+// are ready-made observers).
+func WithObserver(o session.Observer) Option { return func(opts *installOptions) { opts.observer = o } }
 
 // WithConfigFile reads the configuration from path.
 func WithConfigFile(path string) Option { return func(o *installOptions) { o.cfgFile = path } }
@@ -156,7 +162,8 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 	sess, err := session.NewContext(ctx, cfg,
 		session.WithStore(store),
 		session.WithLogger(logger),
-		session.WithUpstream(upstreamOr(o.upstream, origTransport)))
+		session.WithUpstream(upstreamOr(o.upstream, origTransport)),
+		session.WithObserver(o.observer))
 	if err != nil {
 		store.Close()
 		return err

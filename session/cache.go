@@ -94,7 +94,7 @@ func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
 	now := c.s.now()
 	deleted := 0
 	scanSel := sel
-	if cd, ok := c.s.store.(stores.ConditionalDeleter); ok && (sel.Expired || sel.OlderThan > 0) {
+	if cd, ok := c.s.raw.(stores.ConditionalDeleter); ok && (sel.Expired || sel.OlderThan > 0) {
 		// The store does the time-based part where the data lives.
 		var cond stores.Condition
 		if sel.Expired {

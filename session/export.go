@@ -98,7 +98,7 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 
 // exportAliases lists the aliases that lead to an exported key, sorted.
 func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]exportLine, error) {
-	sc, ok := c.s.store.(stores.AliasScanner)
+	sc, ok := c.s.raw.(stores.AliasScanner)
 	if !ok {
 		return nil, nil // the variants stored under their primary key still export
 	}

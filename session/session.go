@@ -46,7 +46,9 @@ import (
 
 // Session is a caching http.RoundTripper. It is safe for concurrent use.
 type Session struct {
-	store    stores.Store
+	store    stores.Store // observed (observe.go) when an Observer is set
+	raw      stores.Store // the store itself, for its optional interfaces
+	observer Observer
 	peeker   stores.Peeker // store, when it can lend entries to hits
 	upstream http.RoundTripper
 	log      *zap.Logger
@@ -81,6 +83,7 @@ type options struct {
 	keyFunc  KeyFunc
 	now      func() time.Time
 	bgLimit  int
+	observer Observer
 }
 
 // WithStore makes the session use st instead of opening the memory store.
@@ -162,6 +165,11 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 			return nil, err
 		}
 		s.store = m
+	}
+	s.raw = s.store
+	if o.observer != nil {
+		s.observer = o.observer
+		s.store = observe(s.store, o.observer)
 	}
 	s.peeker, _ = s.store.(stores.Peeker)
 	s.policy.Store(p)

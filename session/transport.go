@@ -45,9 +45,16 @@ type exchange struct {
 // request is logged at debug level as "reqcache: request" (see
 // docs/configuration.md, Logging, for the fields).
 func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
+	var start time.Time
+	if s.observer != nil {
+		start = time.Now()
+	}
 	resp, err := s.roundTrip(req)
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: request"); ce != nil && req != nil && req.URL != nil {
 		s.writeRequestEvent(ce, req, resp, err)
+	}
+	if s.observer != nil {
+		s.observeRequest(req, resp, err, start)
 	}
 	return resp, err
 }
