@@ -18,9 +18,11 @@ go vet ./...
 # The peer benchmarks are a module of their own (users never download the
 # peers): vet compiles them, so they cannot rot unnoticed.
 (cd bench && go vet ./...)
-# Real client libraries driven through Install (clients/, its own module
-# for the same reason).
+# Real client libraries driven through Install (clients/), and the
+# adapters with heavier dependencies (contrib/*): modules of their own for
+# the same reason.
 (cd clients && go vet ./...)
+for mod in contrib/*/; do (cd "$mod" && go vet ./...); done
 
 echo "== staticcheck"
 # Pinned, built once from the module proxy into .cache/bin like FerretDB,
@@ -45,5 +47,6 @@ fi
 echo "== go test -race"
 go test -race -count=1 -timeout 25m ./... "$@"
 
-echo "== go test -race (real client libraries)"
+echo "== go test -race (real client libraries, contrib adapters)"
 (cd clients && go test -race -count=1 -timeout 10m ./...)
+for mod in contrib/*/; do (cd "$mod" && go test -race -count=1 -timeout 10m ./...); done
