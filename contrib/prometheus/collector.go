@@ -84,6 +84,12 @@ func (c *Collector) ReadFrom(s *session.Session) *Collector {
 	return c
 }
 
+// Requests is the counter of requests with the given outcome (for tests
+// and for reading a count in a program).
+func (c *Collector) Requests(outcome string) prometheus.Counter {
+	return c.requests.WithLabelValues(outcome)
+}
+
 // ObserveRequest implements session.Observer.
 func (c *Collector) ObserveRequest(_ context.Context, e session.RequestEvent) {
 	c.requests.WithLabelValues(e.Outcome).Inc()
