@@ -188,6 +188,18 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 	})
 }
 
+// Bytes returns how many bytes the store holds, as the store counts them
+// without a scan (bigcache's count; MongoDB's collection size); ok is false
+// for a store that cannot say.
+func (c *Cache) Bytes(ctx context.Context) (n int64, ok bool, err error) {
+	sz, ok := c.s.raw.(stores.Sizer)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err = sz.Bytes(ctx)
+	return n, err == nil, err
+}
+
 // Filter chooses the responses Responses yields. The zero Filter yields
 // every stored response.
 type Filter struct {

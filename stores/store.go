@@ -135,6 +135,12 @@ type AliasScanner interface {
 	ScanAliases(ctx context.Context, fn func(alias, value string) bool) error
 }
 
+// Sizer is implemented by stores that know cheaply (no scan of the
+// entries) how many bytes they hold, for metrics.
+type Sizer interface {
+	Bytes(ctx context.Context) (int64, error)
+}
+
 // Condition selects entries for a server-side delete. Zero fields do not
 // constrain; an entry matches when any set field matches it.
 type Condition struct {

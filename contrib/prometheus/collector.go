@@ -15,6 +15,7 @@
 //	reqcache_store_errors_total{op}                   store operations that failed
 //	reqcache_corrupt_entries_total                    stored entries that could not be decoded (deleted)
 //	reqcache_entries                                  responses held by the store (read at scrape time)
+//	reqcache_store_bytes                              bytes the store takes, as it counts them: memory allocated (up to max_size_mb), MongoDB collection size (no scan)
 //
 // The counters read from the session (corrupt entries) restart from zero
 // when reqcache is installed again, as a process's counters do when it
@@ -40,6 +41,7 @@ type Collector struct {
 	storeErrors *prometheus.CounterVec
 	corrupt     *prometheus.Desc
 	entries     *prometheus.Desc
+	bytesHeld   *prometheus.Desc
 	session     func() *session.Session
 	timeout     time.Duration
 }
@@ -68,10 +70,11 @@ func New() *Collector {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reqcache_store_errors_total", Help: "Store operations that failed, by operation.",
 		}, []string{"op"}),
-		corrupt: prometheus.NewDesc("reqcache_corrupt_entries_total", "Stored entries that could not be decoded (deleted).", nil, nil),
-		entries: prometheus.NewDesc("reqcache_entries", "Responses held by the store.", nil, nil),
-		session: reqcache.Installed,
-		timeout: time.Second,
+		corrupt:   prometheus.NewDesc("reqcache_corrupt_entries_total", "Stored entries that could not be decoded (deleted).", nil, nil),
+		entries:   prometheus.NewDesc("reqcache_entries", "Responses held by the store.", nil, nil),
+		bytesHeld: prometheus.NewDesc("reqcache_store_bytes", "Bytes the store takes, as it counts them (memory: allocated, up to max_size_mb; MongoDB: collection size).", nil, nil),
+		session:   reqcache.Installed,
+		timeout:   time.Second,
 	}
 	return c
 }
@@ -116,6 +119,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.storeErrors.Describe(ch)
 	ch <- c.corrupt
 	ch <- c.entries
+	ch <- c.bytesHeld
 }
 
 // Collect implements prometheus.Collector. The entries held are counted by
@@ -137,5 +141,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if n, err := s.Cache().Len(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(n))
+	}
+	if n, ok, _ := s.Cache().Bytes(ctx); ok {
+		ch <- prometheus.MustNewConstMetric(c.bytesHeld, prometheus.GaugeValue, float64(n))
 	}
 }

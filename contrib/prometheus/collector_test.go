@@ -70,6 +70,9 @@ reqcache_requests_total{outcome="miss"} 2
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "reqcache_requests_total", "reqcache_cache_bytes_served_total"); err != nil {
 		t.Fatal(err)
 	}
+	if n := testutil.CollectAndCount(c, "reqcache_entries", "reqcache_store_bytes"); n != 2 {
+		t.Fatalf("%d series of entries and bytes held, want 2", n)
+	}
 	if n := testutil.CollectAndCount(c, "reqcache_store_operation_duration_seconds"); n < 2 {
 		t.Fatalf("%d store operation series, want get/peek and set at least", n)
 	}

@@ -471,6 +471,17 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return c.entries.Len(), nil
 }
 
+// Bytes implements stores.Sizer: the bytes bigcache has allocated for
+// entries and aliases (its own count, no scan). It grows with use up to
+// max_size_mb and does not shrink when entries are deleted.
+func (s *Store) Bytes(ctx context.Context) (int64, error) {
+	c, err := s.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int64(c.entries.Capacity() + c.aliases.Capacity()), nil
+}
+
 // Clear removes every entry and alias.
 func (s *Store) Clear(ctx context.Context) error {
 	c, err := s.open(ctx)

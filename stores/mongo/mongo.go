@@ -566,6 +566,24 @@ func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
 	return s.check(ctx, cur.Err())
 }
 
+// Bytes implements stores.Sizer: the data size the server reports for the
+// entries collection (collStats, no scan; GridFS bodies not counted).
+func (s *Store) Bytes(ctx context.Context) (int64, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	var st struct {
+		Size float64 `bson:"size"`
+	}
+	res := s.entries.Database().RunCommand(c, bson.D{{Key: "collStats", Value: s.entries.Name()}})
+	if err := res.Decode(&st); err != nil {
+		return 0, s.check(ctx, err)
+	}
+	return int64(st.Size), nil
+}
+
 // Len implements stores.Store.
 func (s *Store) Len(ctx context.Context) (int, error) {
 	c, cancel, err := s.op(ctx)

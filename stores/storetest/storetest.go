@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 		{"Len", testLen},
 		{"Aliases", testAliases},
 		{"ScanAliases", testScanAliases},
+		{"Bytes", testBytes},
 		{"Scan", testScan},
 		{"ScanStops", testScanStops},
 		{"Discarded", testDiscarded},
@@ -285,6 +286,31 @@ func testLen(t *testing.T, s stores.Store) {
 		}
 	}
 	wantLen(t, s, 5)
+}
+
+// testBytes checks stores.Sizer, for stores that have it: an answer, not
+// negative, that does not shrink when entries are stored. (What it counts
+// is the store's own measure: the memory store's allocated capacity,
+// MongoDB's collection size.)
+func testBytes(t *testing.T, s stores.Store) {
+	sz, ok := s.(stores.Sizer)
+	if !ok {
+		t.Skip("the store does not report its size")
+	}
+	ctx := ctxFor(t)
+	before, err := sz.Bytes(ctx)
+	if err != nil || before < 0 {
+		t.Fatalf("Bytes = %d, %v", before, err)
+	}
+	for i := 0; i < 20; i++ {
+		e := NewEntry(UniqueKey(fmt.Sprintf("bytes-%d", i)))
+		e.Body = bytes.Repeat([]byte("x"), 4096)
+		set(t, s, e)
+	}
+	after, err := sz.Bytes(ctx)
+	if err != nil || after < before {
+		t.Fatalf("Bytes after storing 80 KiB: %d (before %d), %v", after, before, err)
+	}
 }
 
 // testScanAliases checks stores.AliasScanner, for stores that have it:

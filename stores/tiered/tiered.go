@@ -229,6 +229,14 @@ func (s *Store) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
 // Len implements stores.Store over the back.
 func (s *Store) Len(ctx context.Context) (int, error) { return s.back.Len(ctx) }
 
+// Bytes implements stores.Sizer with the back's size, when it knows it.
+func (s *Store) Bytes(ctx context.Context) (int64, error) {
+	if sz, ok := s.back.(stores.Sizer); ok {
+		return sz.Bytes(ctx)
+	}
+	return 0, errors.New("reqcache: the tiered store's back does not report its size")
+}
+
 // Clear implements stores.Store.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.front.Clear(ctx); err != nil {
