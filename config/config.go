@@ -117,6 +117,12 @@ type Memory struct {
 	SnapshotInterval Duration `toml:"snapshot_interval"`
 }
 
+// Values of [mongo] compress.
+const (
+	CompressZstd = "zstd"
+	CompressNone = "none"
+)
+
 // Mongo is the [mongo] table.
 type Mongo struct {
 	// URI is the connection string; "${VAR}" is expanded from the environment.
@@ -131,6 +137,10 @@ type Mongo struct {
 	// Retention, when set, lets the server delete entries that expired
 	// longer ago than this (a TTL index). Zero keeps them.
 	Retention Duration `toml:"retention"`
+	// Compress stores bodies compressed: "zstd" (the default) or "none".
+	// Content already compressed (images, archives, a Content-Encoding) is
+	// stored as it is; documents stay readable either way.
+	Compress string `toml:"compress"`
 }
 
 // Logging is the [logging] table. Without it in the file the library logs
@@ -180,6 +190,7 @@ func Default() *Config {
 			ConnectTimeout: Duration(5 * time.Second),
 			OpTimeout:      Duration(2 * time.Second),
 			MaxPoolSize:    100,
+			Compress:       CompressZstd,
 		},
 		Logging: Logging{Level: "warn", Format: "console"},
 	}

@@ -265,6 +265,8 @@ func (d *decoder) mongo(key string, t map[string]any, m *Mongo) {
 			d.integer(fkey, v, &m.MaxPoolSize)
 		case "retention":
 			d.unmarshal(fkey, v, &m.Retention)
+		case "compress":
+			d.str(fkey, v, &m.Compress)
 		default:
 			d.unknown(fkey, k, mongoKeys)
 		}

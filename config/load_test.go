@@ -39,7 +39,8 @@ func TestLoadEveryKey(t *testing.T) {
 			{Pattern: "https://static.example.com", ExpireAfter: config.NeverExpire},
 			{Pattern: "*", ExpireAfter: config.DoNotCache},
 		},
-		Memory: config.Memory{MaxSizeMB: 64, Shards: 16, MaxAge: config.Duration(30 * time.Second)},
+		Memory: config.Memory{MaxSizeMB: 64, Shards: 16, MaxAge: config.Duration(30 * time.Second),
+			Snapshot: "/var/cache/reqcache.snapshot", SnapshotInterval: config.Duration(5 * time.Minute)},
 		Mongo: config.Mongo{
 			URI:            "mongodb://reqcache:s3cret@db.example.com:27017/?replicaSet=rs0",
 			Database:       "cache_db",
@@ -48,6 +49,7 @@ func TestLoadEveryKey(t *testing.T) {
 			OpTimeout:      config.Duration(3 * time.Second),
 			MaxPoolSize:    20,
 			Retention:      config.Duration(168 * time.Hour),
+			Compress:       "none",
 		},
 		Logging: config.Logging{Level: "debug", Format: "json", Configured: true},
 		Source:  "testdata/full.toml",

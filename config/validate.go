@@ -138,6 +138,11 @@ func (c *Config) problems() []*Error {
 		add("memory.snapshot_interval", "set without memory.snapshot: name the file to write")
 	}
 
+	switch c.Mongo.Compress {
+	case CompressZstd, CompressNone:
+	default:
+		add("mongo.compress", "unknown compression %q (want %q or %q)", c.Mongo.Compress, CompressZstd, CompressNone)
+	}
 	if err := checkMongoURI(c.Mongo.URI); err != nil {
 		add("mongo.uri", "%v", err)
 	}

@@ -53,6 +53,10 @@ import (
 // go to GridFS (a document is limited to 16 MiB, headers included).
 const inlineLimit = 15 << 20
 
+// maxBodySize bounds the size a compressed document may claim for its
+// body (a corrupt one must not make a read allocate without bound).
+const maxBodySize = 1 << 34
+
 // downFor is how long the store fails fast after an outage-like error.
 const downFor = time.Second
 
@@ -71,6 +75,10 @@ type Store struct {
 	now       func() time.Time
 	closed    atomic.Bool
 	downUntil atomic.Int64 // unix nanos
+	// zstd compresses bodies when [mongo] compress is "zstd"; every store
+	// can read compressed documents (unzstd).
+	zstd   *compressor
+	unzstd *compressor
 }
 
 // New connects to the server cfg names, within cfg.ConnectTimeout and ctx,
@@ -114,6 +122,15 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		opTimeout: opTimeout,
 		log:       logger,
 		now:       time.Now,
+	}
+	comp, err := newCompressor()
+	if err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("reqcache: mongo: %w", err)
+	}
+	s.unzstd = comp
+	if cfg.Compress != config.CompressNone {
+		s.zstd = comp
 	}
 	s.ensureIndexes(cctx, cfg.Retention.Std())
 	if ce := logger.Check(zap.InfoLevel, "reqcache: mongo store ready"); ce != nil {
@@ -207,7 +224,8 @@ type document struct {
 	Headers        []headerField `bson:"headers"`
 	Body           []byte        `bson:"body,omitempty"`
 	GridFSID       any           `bson:"gridfs_id,omitempty"`
-	BodySize       int64         `bson:"body_size"`
+	BodySize       int64         `bson:"body_size"`               // the body's own size
+	BodyEncoding   string        `bson:"body_encoding,omitempty"` // "zstd", or "" for the body as it is
 	RequestHeaders []headerField `bson:"request_headers"`
 	RequestedAt    *time.Time    `bson:"requested_at"`
 	CreatedAt      *time.Time    `bson:"created_at"`
@@ -323,6 +341,20 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 		}
 		body = buf.Bytes()
 	}
+	switch d.BodyEncoding {
+	case "":
+	case encodingZstd:
+		if d.BodySize < 0 || d.BodySize > maxBodySize {
+			return nil, fmt.Errorf("%w: body size %d", stores.ErrCorrupt, d.BodySize)
+		}
+		b, err := s.unzstd.decompress(body, d.BodySize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body: %v", stores.ErrCorrupt, err)
+		}
+		body = b
+	default:
+		return nil, fmt.Errorf("%w: body encoding %q", stores.ErrCorrupt, d.BodyEncoding)
+	}
 	if int64(len(body)) != d.BodySize {
 		return nil, fmt.Errorf("%w: body size %d, want %d", stores.ErrCorrupt, len(body), d.BodySize)
 	}
@@ -353,16 +385,20 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		RequestedAt:    timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
 		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
 	}
-	if len(e.Body) > inlineLimit {
+	stored, encoding := s.zstd.compress(e.Body, e.Header)
+	d.BodyEncoding = encoding
+	if len(stored) > inlineLimit {
 		// The body first, under its own size-proportional deadline; the
 		// document's op_timeout starts after it.
-		gctx, gcancel := context.WithTimeout(ctx, s.bodyTimeout(int64(len(e.Body))))
-		id, err := s.bodies.UploadFromStream(gctx, e.Key, bytes.NewReader(e.Body))
+		gctx, gcancel := context.WithTimeout(ctx, s.bodyTimeout(int64(len(stored))))
+		id, err := s.bodies.UploadFromStream(gctx, e.Key, bytes.NewReader(stored))
 		gcancel()
 		if err != nil {
 			return s.check(ctx, err)
 		}
 		d.GridFSID = id
+	} else if encoding != "" {
+		d.Body = stored // a new slice already
 	} else {
 		d.Body = append([]byte{}, e.Body...)
 	}
@@ -619,6 +655,7 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	defer s.unzstd.close()
 	ctx, cancel := context.WithTimeout(context.Background(), s.opTimeout)
 	defer cancel()
 	return s.client.Disconnect(ctx)

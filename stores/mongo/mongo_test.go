@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +110,8 @@ func TestLargeBodyGoesThroughGridFS(t *testing.T) {
 	s := open(t, c)
 	ctx := context.Background()
 	e := storetest.NewEntry("big")
-	e.Body = bytes.Repeat([]byte("0123456789abcdef"), 20<<20/16) // 20 MiB
+	e.Body = make([]byte, 20<<20) // 20 MiB that do not compress
+	rand.NewChaCha8([32]byte{1}).Read(e.Body)
 	if err := s.Set(ctx, e); err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +191,74 @@ func TestOutageAndRecovery(t *testing.T) {
 			t.Fatalf("the store did not recover after the restart: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Bodies are stored compressed: a JSON body several times smaller in its
+// document, already-compressed content as it is, and documents of either
+// kind readable by a store with either setting.
+func TestCompressedBodies(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	zs := open(t, c)
+	plain := c
+	plain.Compress = config.CompressNone
+	ns := open(t, plain)
+	ctx := context.Background()
+
+	var js bytes.Buffer
+	js.WriteString("[")
+	for i := 0; js.Len() < 100<<10; i++ {
+		fmt.Fprintf(&js, `{"id":%d,"name":"user %d","email":"user%d@example.com","active":true,"roles":["reader","writer"]},`, i, i, i)
+	}
+	js.WriteString("{}]")
+	jsonEntry := storetest.NewEntry("json")
+	jsonEntry.Body = js.Bytes()
+	jsonEntry.Header.Set("Content-Type", "application/json")
+	jsonEntry.Header.Del("Content-Encoding")
+	gz := storetest.NewEntry("gzipped")
+	gz.Body = bytes.Repeat([]byte("already gzip-encoded bytes "), 100)
+	gz.Header.Set("Content-Encoding", "gzip")
+	old := storetest.NewEntry("old")
+	old.Body = bytes.Repeat([]byte("written without compression "), 100)
+	old.Header.Del("Content-Encoding")
+
+	for _, w := range []struct {
+		s *mongo.Store
+		e *stores.Entry
+	}{{zs, jsonEntry}, {zs, gz}, {ns, old}} {
+		if err := w.s.Set(ctx, w.e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := raw(t, c)
+	stored := func(key string) (int, string) {
+		var d struct {
+			Body     []byte `bson:"body"`
+			Encoding string `bson:"body_encoding"`
+			Size     int64  `bson:"body_size"`
+		}
+		if err := docs.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		return len(d.Body), d.Encoding
+	}
+	if n, enc := stored("json"); enc != "zstd" || n*4 > len(jsonEntry.Body) {
+		t.Fatalf("a %d-byte JSON body stored as %d bytes (%q): want at least 4x smaller", len(jsonEntry.Body), n, enc)
+	} else {
+		t.Logf("%d-byte JSON body stored as %d bytes (%.1fx)", len(jsonEntry.Body), n, float64(len(jsonEntry.Body))/float64(n))
+	}
+	if n, enc := stored("gzipped"); enc != "" || n != len(gz.Body) {
+		t.Fatalf("an already encoded body was compressed again: %d bytes, %q", n, enc)
+	}
+	if _, enc := stored("old"); enc != "" {
+		t.Fatalf("compress = none wrote %q", enc)
+	}
+	for _, r := range []*mongo.Store{zs, ns} {
+		for _, want := range []*stores.Entry{jsonEntry, gz, old} {
+			got, err := r.Get(ctx, want.Key)
+			if err != nil || !bytes.Equal(got.Body, want.Body) {
+				t.Fatalf("reading %s: %v", want.Key, err)
+			}
+		}
 	}
 }
