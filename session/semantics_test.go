@@ -673,3 +673,26 @@ func TestStoreDownGoesToNetwork(t *testing.T) {
 		t.Fatal("store errors not counted")
 	}
 }
+
+// RFC 9111 §5.2.2.3: with must-understand, a cache that knows the status
+// code's rules stores in spite of no-store; Expires names in the wrong case
+// still parse (RFC 9110 §5.6.7).
+func TestMustUnderstandAndDateCase(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/mu":
+			w.Header().Set("Cache-Control", "must-understand, no-store, max-age=3600")
+		case "/expires":
+			w.Header().Set("Expires", strings.ToUpper(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)))
+		}
+		io.WriteString(w, "x")
+	})
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	for _, path := range []string{"/mu", "/expires"} {
+		get(t, c, o.URL+path)
+		if _, resp := get(t, c, o.URL+path); !session.InfoOf(resp).FromCache {
+			t.Fatalf("%s was not answered from the cache", path)
+		}
+	}
+	wantCount(t, o, 2)
+}

@@ -33,6 +33,7 @@ type Directives struct {
 	Immutable            bool
 	OnlyIfCached         bool
 	NoTransform          bool
+	MustUnderstand       bool
 	// NoCacheFields: no-cache named fields of a qualified no-cache="..."
 	// (treated as plain no-cache: the safe reading for a private cache).
 	NoCacheFields bool
@@ -98,6 +99,8 @@ func Parse(h http.Header) Directives {
 				d.OnlyIfCached = true
 			case "no-transform":
 				d.NoTransform = true
+			case "must-understand":
+				d.MustUnderstand = true
 			}
 		}
 	}
@@ -158,13 +161,16 @@ func deltaSeconds(v string, hasValue bool, invalid time.Duration) time.Duration 
 // httpDateLayouts are RFC 9110 §5.6.7's three date formats.
 var httpDateLayouts = []string{http.TimeFormat, time.RFC850, time.ANSIC}
 
-// ParseHTTPDate parses the three HTTP date formats strictly: a value that
-// does not format back to itself (extra spaces, a one-digit hour, another
-// zone) is invalid, which for Expires means already stale (RFC 9111 §5.3).
+// ParseHTTPDate parses the three HTTP date formats (RFC 9110 §5.6.7:
+// IMF-fixdate, RFC 850, asctime), strictly but for the case of day and
+// month names and of GMT: a value that does not format back to itself
+// (extra spaces, a one-digit hour, another zone) is invalid, which for
+// Expires means already stale (RFC 9111 §5.3).
 func ParseHTTPDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
 	}
+	v = canonicalDateCase(v)
 	for _, layout := range httpDateLayouts {
 		t, err := time.Parse(layout, v)
 		if err == nil && t.Format(layout) == v {
@@ -172,6 +178,39 @@ func ParseHTTPDate(v string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// canonicalDateCase writes the names in a date as the formats spell them
+// ("sun" and "SUN" as "Sun", "gmt" as "GMT"), so that only the case of
+// names is forgiven; anything else still has to match exactly.
+func canonicalDateCase(v string) string {
+	var b []byte
+	for i := 0; i < len(v); {
+		j := i
+		for j < len(v) && (v[j]|0x20 >= 'a' && v[j]|0x20 <= 'z') {
+			j++
+		}
+		if j == i {
+			i++
+			continue
+		}
+		word := v[i:j]
+		want := strings.ToUpper(word[:1]) + strings.ToLower(word[1:])
+		if strings.EqualFold(word, "GMT") {
+			want = "GMT"
+		}
+		if want != word {
+			if b == nil {
+				b = []byte(v)
+			}
+			copy(b[i:j], want)
+		}
+		i = j
+	}
+	if b == nil {
+		return v
+	}
+	return string(b)
 }
 
 // ParseAge reads an Age header: the first valid non-negative integer, or 0.

@@ -49,7 +49,7 @@ func FuzzCacheControl(f *testing.F) {
 			t.Fatalf("Age %q parsed as %v", age, got)
 		}
 		reqD := Absent()
-		fr := NewResponse(true, config.Expiration{}, &reqD, &d, h, requestedAt, receivedAt)
+		fr := NewResponse(true, 200, config.Expiration{}, &reqD, &d, h, requestedAt, receivedAt)
 		if d.NoStore && fr.Store {
 			t.Fatalf("Cache-Control %q has no-store but the response would be stored", cc)
 		}
@@ -64,6 +64,7 @@ func FuzzHTTPDate(f *testing.F) {
 		"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
 		"Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 8:49:37 GMT", "0", "-1", "", "Thu, 01 Jan 1970 00:00:00 GMT",
 		"Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 29 Feb 2021 00:00:00 GMT",
+		"SUN, 06 NOV 1994 08:49:37 gmt", "sunday, 06-nov-94 08:49:37 GMT", "sun nov  6 08:49:37 1994",
 	} {
 		f.Add(s)
 	}

@@ -82,7 +82,11 @@ func TestParseHTTPDate(t *testing.T) {
 		{"IMF-fixdate", "Sun, 06 Nov 1994 08:49:37 GMT", true},
 		{"RFC 850", "Sunday, 06-Nov-94 08:49:37 GMT", true},
 		{"asctime", "Sun Nov  6 08:49:37 1994", true},
+		{"IMF-fixdate, names in the wrong case", "SUN, 06 nov 1994 08:49:37 gmt", true},
+		{"RFC 850, names in the wrong case", "sunday, 06-NOV-94 08:49:37 Gmt", true},
+		{"asctime, names in the wrong case", "sUN nOV  6 08:49:37 1994", true},
 		{"another zone", "Sun, 06 Nov 1994 08:49:37 UTC", false},
+		{"a misspelt name", "Snu, 06 Nov 1994 08:49:37 GMT", false},
 		{"not a date", "0", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,7 +176,7 @@ func TestNewResponse(t *testing.T) {
 				respD = Parse(header("Cache-Control", tc.resCC))
 			}
 			h := header("Cache-Control", tc.resCC)
-			if got := NewResponse(tc.cacheControl, tc.reqExp, &reqD, &respD, h, t0, t0); got != tc.want {
+			if got := NewResponse(tc.cacheControl, 200, tc.reqExp, &reqD, &respD, h, t0, t0); got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -253,6 +257,29 @@ func TestStaleIfError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := StaleIfError(tc.limit, tc.cacheControl, tc.stored, t0); got != tc.want {
 				t.Fatalf("StaleIfError = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// §5.2.2.3: must-understand.
+func TestMustUnderstand(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		cc     string
+		store  bool
+	}{
+		{"understood status: no-store is ignored", 200, "must-understand, no-store, max-age=60", true},
+		{"a status whose rules this cache does not know: not stored", 299, "must-understand, no-store, max-age=60", false},
+		{"must-understand alone, understood", 404, "must-understand, max-age=60", true},
+		{"no-store without must-understand", 200, "no-store, max-age=60", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := header("Cache-Control", tc.cc)
+			reqD, respD := Absent(), Parse(h)
+			if f := NewResponse(true, tc.status, config.NeverExpire, &reqD, &respD, h, t0, t0); f.Store != tc.store {
+				t.Fatalf("NewResponse = %+v, want store %v", f, tc.store)
 			}
 		})
 	}

@@ -26,12 +26,19 @@ type Freshness struct {
 // NewResponse decides for a response with header h (and respD its parsed
 // Cache-Control, Absent() when cache_control is off) received at
 // receivedAt for a request sent at requestedAt with directives reqD.
-func NewResponse(cacheControl bool, reqExp config.Expiration, reqD, respD *Directives, h http.Header, requestedAt, receivedAt time.Time) Freshness {
+func NewResponse(cacheControl bool, status int, reqExp config.Expiration, reqD, respD *Directives, h http.Header, requestedAt, receivedAt time.Time) Freshness {
 	if reqD.NoStore {
 		return Freshness{Reason: "request-no-store"}
 	}
 	if cacheControl {
-		if respD.NoStore {
+		// §5.2.2.3 must-understand: a cache that knows the status code's
+		// caching rules may store the response in spite of no-store; one
+		// that does not, must not.
+		mustUnderstand := respD.MustUnderstand && understoodStatus(status)
+		if respD.MustUnderstand && !mustUnderstand {
+			return Freshness{Reason: "must-understand"}
+		}
+		if respD.NoStore && !mustUnderstand {
 			return Freshness{Reason: "no-store"}
 		}
 		if respD.NoCache {
@@ -61,4 +68,15 @@ func NewResponse(cacheControl bool, reqExp config.Expiration, reqD, respD *Direc
 		f.NeedsValidator = true
 	}
 	return f
+}
+
+// understoodStatus reports the status codes whose caching rules this cache
+// implements (RFC 9110 §15.1's heuristically cacheable ones, and 302, 303
+// and 307 whose freshness comes from their headers alone).
+func understoodStatus(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
 }
