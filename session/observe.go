@@ -99,7 +99,7 @@ func outcomeOf(info *Info, status int, cacheStatus string) string {
 		return OutcomeBypass
 	case status == http.StatusGatewayTimeout && strings.Contains(cacheStatus, "detail=only-if-cached"):
 		return OutcomeGatewayTimeout
-	case strings.Contains(cacheStatus, "; bypass") || strings.Contains(cacheStatus, "fwd=bypass"):
+	case strings.Contains(cacheStatus, "fwd=bypass"): // bypass's only spelling (cacheStatus)
 		return OutcomeBypass
 	}
 	return OutcomeMiss
