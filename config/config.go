@@ -17,46 +17,8 @@ type Config struct {
 	// Backend is "memory" (bigcache), "mongo" or "tiered" (bigcache in front
 	// of MongoDB).
 	Backend string `toml:"backend"`
-	// ExpireAfter is the default freshness lifetime of a stored response.
-	ExpireAfter Expiration `toml:"expire_after"`
-	// CacheControl makes response Cache-Control and Expires headers decide
-	// freshness ahead of every other setting.
-	CacheControl bool `toml:"cache_control"`
-	// AllowableCodes lists the status codes that are stored.
-	AllowableCodes []int `toml:"allowable_codes"`
-	// AllowableMethods lists the request methods whose responses are stored.
-	AllowableMethods []string `toml:"allowable_methods"`
-	// AlwaysRevalidate makes every use of an entry with a validator a
-	// conditional request.
-	AlwaysRevalidate bool `toml:"always_revalidate"`
-	// IgnoredParameters are query parameters, headers and body fields left
-	// out of cache keys and stored as REDACTED.
-	IgnoredParameters []string `toml:"ignored_parameters"`
-	// MatchHeaders adds request headers to the cache key.
-	MatchHeaders MatchHeaders `toml:"match_headers"`
-	// StaleIfError answers with an expired entry when the origin fails.
-	StaleIfError StaleLimit `toml:"stale_if_error"`
-	// StaleWhileRevalidate answers with an expired entry at once and
-	// refreshes it in the background.
-	StaleWhileRevalidate StaleLimit `toml:"stale_while_revalidate"`
-	// ReadOnly serves from the cache but never writes to it.
-	ReadOnly bool `toml:"read_only"`
-	// MaxBodyBytes is the largest body stored; larger bodies stream through.
-	MaxBodyBytes int64 `toml:"max_body_bytes"`
-	// SeparateCredentials keeps requests with different credentials from
-	// sharing an entry.
-	SeparateCredentials bool `toml:"separate_credentials"`
-	// OnlyIfCached answers every request from the cache, stale included,
-	// or with a 504 when nothing is stored: the origin is never contacted
-	// (requests-cache's only_if_cached; for tests and offline work).
-	OnlyIfCached bool `toml:"only_if_cached"`
-	// Disabled neither reads nor writes the cache (requests-cache's
-	// disabled). The context helpers win over both: Enabled(ctx) uses the
-	// cache even so.
-	Disabled bool `toml:"disabled"`
-	// URLsExpireAfter sets expiration per URL glob; the first match in file
-	// order wins.
-	URLsExpireAfter []URLExpiration `toml:"urls_expire_after"`
+	// Settings holds the top-level keys a running session can change.
+	Settings
 
 	Memory  Memory  `toml:"memory"`
 	Mongo   Mongo   `toml:"mongo"`
@@ -175,14 +137,16 @@ func DefaultIgnoredParameters() []string {
 // never expire, only 200 responses to GET and HEAD are stored.
 func Default() *Config {
 	return &Config{
-		Backend:             BackendMemory,
-		ExpireAfter:         NeverExpire,
-		AllowableCodes:      []int{200},
-		AllowableMethods:    []string{"GET", "HEAD"},
-		IgnoredParameters:   DefaultIgnoredParameters(),
-		MaxBodyBytes:        16 << 20,
-		SeparateCredentials: true,
-		Memory:              Memory{MaxSizeMB: 256, Shards: 256},
+		Backend: BackendMemory,
+		Settings: Settings{
+			ExpireAfter:         NeverExpire,
+			AllowableCodes:      []int{200},
+			AllowableMethods:    []string{"GET", "HEAD"},
+			IgnoredParameters:   DefaultIgnoredParameters(),
+			MaxBodyBytes:        16 << 20,
+			SeparateCredentials: true,
+		},
+		Memory: Memory{MaxSizeMB: 256, Shards: 256},
 		Mongo: Mongo{
 			URI:            "mongodb://127.0.0.1:27017",
 			Database:       "http_cache",
@@ -199,10 +163,6 @@ func Default() *Config {
 // Clone returns a deep copy of c.
 func (c *Config) Clone() *Config {
 	n := *c
-	n.AllowableCodes = append([]int(nil), c.AllowableCodes...)
-	n.AllowableMethods = append([]string(nil), c.AllowableMethods...)
-	n.IgnoredParameters = append([]string(nil), c.IgnoredParameters...)
-	n.MatchHeaders.Names = append([]string(nil), c.MatchHeaders.Names...)
-	n.URLsExpireAfter = append([]URLExpiration(nil), c.URLsExpireAfter...)
+	n.Settings = c.Settings.Clone()
 	return &n
 }

@@ -63,17 +63,8 @@ func parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	d := &decoder{ix: ix}
 	c := Default()
 	c.Source = name
-	d.top(raw, c)
-	if m, ok := raw["mongo"].(map[string]any); ok {
-		if _, ok := m["uri"].(string); ok {
-			uri, err := expandEnv(c.Mongo.URI, lookupEnv)
-			if err != nil {
-				d.fail("mongo.uri", "%v", err)
-			} else {
-				c.Mongo.URI = uri
-			}
-		}
-	}
+	d.table("", raw, reflect.ValueOf(c).Elem())
+	d.normalize(raw, c, lookupEnv)
 
 	// Type and key errors come first: they are the more specific, and a
 	// half-decoded file would add spurious semantic ones.
@@ -98,9 +89,16 @@ func parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	return nil, errs[0]
 }
 
-// decoder overlays the parsed TOML tree on a Config, checking every key and
-// type. It goes on after a problem so that the first one in file order can
-// be reported.
+// decoder overlays the parsed TOML tree on a Config by walking the schema:
+// every key is matched to the struct field with that toml tag, and every
+// field decodes by its Go type, or by its own UnmarshalTOML when it has one.
+// Adding a key is adding its field; nothing here names a key.
+//
+// It walks the tree BurntSushi/toml parsed instead of letting toml.Decode
+// fill the struct because toml.Decode stops at the first problem, reports
+// type mismatches as unpositioned strings, and decodes a list into the
+// default list's backing array (changing a shared default). The walk goes
+// on after a problem so that the first one in file order can be reported.
 type decoder struct {
 	ix   lineIndex
 	errs []*Error
@@ -110,183 +108,162 @@ func (d *decoder) fail(key, format string, args ...any) {
 	d.errs = append(d.errs, keyError(key, format, args...))
 }
 
-// The keys of each table, read from the schema's struct tags, so that the
-// keys unknown-key errors suggest can never drift from the schema.
-var (
-	topKeys     = keysOf(Config{})
-	urlKeys     = keysOf(URLExpiration{})
-	memoryKeys  = keysOf(Memory{})
-	mongoKeys   = keysOf(Mongo{})
-	loggingKeys = keysOf(Logging{})
-)
-
-// keysOf lists the toml tags of a schema struct's fields, in field order.
-func keysOf(v any) []string {
-	t := reflect.TypeOf(v)
+// keysOf lists the toml tags of a schema struct's fields, in field order;
+// an embedded struct without a tag (Config's Settings) adds its own keys.
+func keysOf(t reflect.Type) []string {
 	var keys []string
 	for i := 0; i < t.NumField(); i++ {
-		if tag := t.Field(i).Tag.Get("toml"); tag != "" && tag != "-" {
+		f := t.Field(i)
+		switch tag := f.Tag.Get("toml"); {
+		case f.Anonymous && tag == "":
+			keys = append(keys, keysOf(f.Type)...)
+		case tag != "" && tag != "-":
 			keys = append(keys, tag)
 		}
 	}
 	return keys
 }
 
-func (d *decoder) top(raw map[string]any, c *Config) {
-	for _, k := range d.sorted("", raw) {
-		key, v := joinKey("", k), raw[k]
-		switch k {
-		case "backend":
-			d.str(key, v, &c.Backend)
-		case "expire_after":
-			d.unmarshal(key, v, &c.ExpireAfter)
-		case "cache_control":
-			d.boolean(key, v, &c.CacheControl)
-		case "allowable_codes":
-			d.ints(key, v, &c.AllowableCodes)
-		case "allowable_methods":
-			if d.strs(key, v, &c.AllowableMethods) {
-				for i, m := range c.AllowableMethods {
-					c.AllowableMethods[i] = strings.ToUpper(m)
-				}
+// fieldOf returns the field of struct value v whose toml tag is name,
+// looking inside embedded structs as keysOf does.
+func fieldOf(v reflect.Value, name string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		switch tag := f.Tag.Get("toml"); {
+		case f.Anonymous && tag == "":
+			if fv, ok := fieldOf(v.Field(i), name); ok {
+				return fv, true
 			}
-		case "always_revalidate":
-			d.boolean(key, v, &c.AlwaysRevalidate)
-		case "ignored_parameters":
-			d.strs(key, v, &c.IgnoredParameters)
-		case "match_headers":
-			d.unmarshal(key, v, &c.MatchHeaders)
-		case "stale_if_error":
-			d.unmarshal(key, v, &c.StaleIfError)
-		case "stale_while_revalidate":
-			d.unmarshal(key, v, &c.StaleWhileRevalidate)
-		case "read_only":
-			d.boolean(key, v, &c.ReadOnly)
-		case "max_body_bytes":
-			d.integer(key, v, &c.MaxBodyBytes)
-		case "separate_credentials":
-			d.boolean(key, v, &c.SeparateCredentials)
-		case "only_if_cached":
-			d.boolean(key, v, &c.OnlyIfCached)
-		case "disabled":
-			d.boolean(key, v, &c.Disabled)
-		case "urls_expire_after":
-			d.urls(key, v, c)
-		case "memory":
-			if t, ok := d.table(key, v); ok {
-				d.memory(key, t, &c.Memory)
-			}
-		case "mongo":
-			if t, ok := d.table(key, v); ok {
-				d.mongo(key, t, &c.Mongo)
-			}
-		case "logging":
-			if t, ok := d.table(key, v); ok {
-				c.Logging.Configured = true
-				d.logging(key, t, &c.Logging)
-			}
-		default:
-			d.unknown(key, k, topKeys)
+		case tag == name && tag != "" && tag != "-":
+			return v.Field(i), true
 		}
+	}
+	return reflect.Value{}, false
+}
+
+var unmarshalerType = reflect.TypeOf((*toml.Unmarshaler)(nil)).Elem()
+
+// table decodes the TOML table t into the struct dst, key by key in file
+// order; key is the table's path ("" at the top).
+func (d *decoder) table(key string, t map[string]any, dst reflect.Value) {
+	for _, k := range d.sorted(key, t) {
+		fkey := joinKey(key, k)
+		f, ok := fieldOf(dst, k)
+		if !ok {
+			d.unknown(fkey, k, keysOf(dst.Type()))
+			continue
+		}
+		d.value(fkey, t[k], f)
 	}
 }
 
-func (d *decoder) urls(key string, v any, c *Config) {
-	var tables []map[string]any
-	switch v := v.(type) {
-	case []map[string]any: // [[urls_expire_after]]
-		tables = v
-	case []any: // urls_expire_after = [{...}, {...}]
-		for i, el := range v {
-			t, ok := el.(map[string]any)
-			if !ok {
-				d.fail(indexKey(key, i), "want a table with pattern and expire_after, got %s", describe(el))
-				return
-			}
-			tables = append(tables, t)
-		}
-	default:
-		d.fail(key, "want [[urls_expire_after]] tables, got %s", describe(v))
+// value decodes one TOML value into the field dst.
+func (d *decoder) value(key string, v any, dst reflect.Value) {
+	if dst.Addr().Type().Implements(unmarshalerType) {
+		d.unmarshal(key, v, dst.Addr().Interface().(toml.Unmarshaler))
 		return
 	}
-	out := make([]URLExpiration, len(tables))
-	for i, t := range tables {
-		ekey := indexKey(key, i)
-		for _, k := range d.sorted(ekey, t) {
-			fkey, fv := joinKey(ekey, k), t[k]
-			switch k {
-			case "pattern":
-				d.str(fkey, fv, &out[i].Pattern)
-			case "expire_after":
-				d.unmarshal(fkey, fv, &out[i].ExpireAfter)
-			default:
-				d.unknown(fkey, k, urlKeys)
-			}
+	switch dst.Kind() {
+	case reflect.String:
+		s, ok := v.(string)
+		if !ok {
+			d.fail(key, "want a string, got %s", describe(v))
+			return
 		}
-	}
-	c.URLsExpireAfter = out
-}
-
-func (d *decoder) memory(key string, t map[string]any, m *Memory) {
-	for _, k := range d.sorted(key, t) {
-		fkey, v := joinKey(key, k), t[k]
-		switch k {
-		case "max_size_mb":
-			d.integer(fkey, v, &m.MaxSizeMB)
-		case "shards":
-			d.integer(fkey, v, &m.Shards)
-		case "max_age":
-			d.unmarshal(fkey, v, &m.MaxAge)
-		case "snapshot":
-			d.str(fkey, v, &m.Snapshot)
-		case "snapshot_interval":
-			d.unmarshal(fkey, v, &m.SnapshotInterval)
-		default:
-			d.unknown(fkey, k, memoryKeys)
+		dst.SetString(s)
+	case reflect.Bool:
+		b, ok := v.(bool)
+		if !ok {
+			d.fail(key, "want true or false, got %s", describe(v))
+			return
 		}
-	}
-}
-
-func (d *decoder) mongo(key string, t map[string]any, m *Mongo) {
-	for _, k := range d.sorted(key, t) {
-		fkey, v := joinKey(key, k), t[k]
-		switch k {
-		case "uri":
-			d.str(fkey, v, &m.URI)
-		case "database":
-			d.str(fkey, v, &m.Database)
-		case "collection":
-			d.str(fkey, v, &m.Collection)
-		case "connect_timeout":
-			d.unmarshal(fkey, v, &m.ConnectTimeout)
-		case "op_timeout":
-			d.unmarshal(fkey, v, &m.OpTimeout)
-		case "max_pool_size":
-			d.integer(fkey, v, &m.MaxPoolSize)
-		case "retention":
-			d.unmarshal(fkey, v, &m.Retention)
-		case "compress":
-			d.str(fkey, v, &m.Compress)
-		default:
-			d.unknown(fkey, k, mongoKeys)
+		dst.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, ok := v.(int64)
+		if !ok {
+			d.fail(key, "want an integer, got %s", describe(v))
+			return
 		}
+		if dst.OverflowInt(n) {
+			d.fail(key, "integer %d is out of range", n)
+			return
+		}
+		dst.SetInt(n)
+	case reflect.Struct:
+		t, ok := v.(map[string]any)
+		if !ok {
+			d.fail(key, "want a table, got %s", describe(v))
+			return
+		}
+		d.table(key, t, dst)
+	case reflect.Slice:
+		d.list(key, v, dst)
+	default:
+		// Only a schema change can get here; a test decodes every key.
+		d.fail(key, "reqcache cannot decode a %s", dst.Type())
 	}
 }
 
-func (d *decoder) logging(key string, t map[string]any, l *Logging) {
-	for _, k := range d.sorted(key, t) {
-		fkey, v := joinKey(key, k), t[k]
-		switch k {
-		case "level":
-			if d.str(fkey, v, &l.Level) {
-				l.Level = strings.ToLower(strings.TrimSpace(l.Level))
+// list decodes a TOML array, or an array of tables, into the slice dst. The
+// file's list replaces the default one; a list with a bad element is left
+// at its default.
+func (d *decoder) list(key string, v any, dst reflect.Value) {
+	elem := dst.Type().Elem()
+	var items []any
+	switch v := v.(type) {
+	case []any:
+		items = v
+	case []map[string]any: // [[table]] headers
+		for _, t := range v {
+			items = append(items, t)
+		}
+	default:
+		d.fail(key, "want %s, got %s", describeList(key, elem), describe(v))
+		return
+	}
+	out := reflect.MakeSlice(dst.Type(), len(items), len(items))
+	before := len(d.errs)
+	for i, item := range items {
+		d.value(indexKey(key, i), item, out.Index(i))
+	}
+	if len(d.errs) == before {
+		dst.Set(out)
+	}
+}
+
+// describeList says what a list key takes, for its type errors.
+func describeList(key string, elem reflect.Type) string {
+	switch elem.Kind() {
+	case reflect.String:
+		return "a list of strings"
+	case reflect.Int, reflect.Int64:
+		return "a list of integers"
+	case reflect.Struct:
+		return "[[" + key + "]] tables"
+	}
+	return "a list"
+}
+
+// normalize applies what Load promises beyond decoding: upper-case methods,
+// lower-case logging names, Logging.Configured, mongo.uri's variables.
+func (d *decoder) normalize(raw map[string]any, c *Config, lookupEnv func(string) (string, bool)) {
+	for i, m := range c.AllowableMethods {
+		c.AllowableMethods[i] = strings.ToUpper(m)
+	}
+	c.Logging.Level = strings.ToLower(strings.TrimSpace(c.Logging.Level))
+	c.Logging.Format = strings.ToLower(strings.TrimSpace(c.Logging.Format))
+	if _, ok := raw["logging"].(map[string]any); ok {
+		c.Logging.Configured = true
+	}
+	if m, ok := raw["mongo"].(map[string]any); ok {
+		if _, ok := m["uri"].(string); ok {
+			uri, err := expandEnv(c.Mongo.URI, lookupEnv)
+			if err != nil {
+				d.fail("mongo.uri", "%v", err)
+			} else {
+				c.Mongo.URI = uri
 			}
-		case "format":
-			if d.str(fkey, v, &l.Format) {
-				l.Format = strings.ToLower(strings.TrimSpace(l.Format))
-			}
-		default:
-			d.unknown(fkey, k, loggingKeys)
 		}
 	}
 }
@@ -313,90 +290,6 @@ func (d *decoder) unknown(key, name string, known []string) {
 		return
 	}
 	d.fail(key, "unknown key (known here: %s)", strings.Join(known, ", "))
-}
-
-func (d *decoder) table(key string, v any) (map[string]any, bool) {
-	t, ok := v.(map[string]any)
-	if !ok {
-		d.fail(key, "want a table, got %s", describe(v))
-	}
-	return t, ok
-}
-
-func (d *decoder) str(key string, v any, dst *string) bool {
-	s, ok := v.(string)
-	if !ok {
-		d.fail(key, "want a string, got %s", describe(v))
-		return false
-	}
-	*dst = s
-	return true
-}
-
-func (d *decoder) boolean(key string, v any, dst *bool) {
-	b, ok := v.(bool)
-	if !ok {
-		d.fail(key, "want true or false, got %s", describe(v))
-		return
-	}
-	*dst = b
-}
-
-// integer decodes a TOML integer into an int or int64 field, refusing
-// values that do not fit.
-func (d *decoder) integer(key string, v any, dst any) bool {
-	n, ok := v.(int64)
-	if !ok {
-		d.fail(key, "want an integer, got %s", describe(v))
-		return false
-	}
-	switch dst := dst.(type) {
-	case *int64:
-		*dst = n
-	case *int:
-		if n < math.MinInt || n > math.MaxInt {
-			d.fail(key, "integer %d is out of range", n)
-			return false
-		}
-		*dst = int(n)
-	}
-	return true
-}
-
-func (d *decoder) ints(key string, v any, dst *[]int) {
-	arr, ok := v.([]any)
-	if !ok {
-		d.fail(key, "want a list of integers, got %s", describe(v))
-		return
-	}
-	out := make([]int, 0, len(arr))
-	for i, el := range arr {
-		var n int
-		if !d.integer(indexKey(key, i), el, &n) {
-			return
-		}
-		out = append(out, n)
-	}
-	*dst = out
-}
-
-func (d *decoder) strs(key string, v any, dst *[]string) bool {
-	arr, ok := v.([]any)
-	if !ok {
-		d.fail(key, "want a list of strings, got %s", describe(v))
-		return false
-	}
-	out := make([]string, 0, len(arr))
-	for i, el := range arr {
-		s, ok := el.(string)
-		if !ok {
-			d.fail(indexKey(key, i), "want a string, got %s", describe(el))
-			return false
-		}
-		out = append(out, s)
-	}
-	*dst = out
-	return true
 }
 
 // unmarshal decodes v with dst's UnmarshalTOML, naming the element's key

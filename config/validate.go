@@ -48,6 +48,12 @@ func ValidatePattern(pattern string) error {
 	return nil
 }
 
+// Bounds of the [memory] sizes.
+const (
+	maxMemoryMB = 1 << 24
+	maxShards   = 1 << 16
+)
+
 // problems lists everything wrong with c, in schema order. Load attaches
 // file and line to each and reports the first in file order.
 func (c *Config) problems() []*Error {
@@ -61,72 +67,15 @@ func (c *Config) problems() []*Error {
 	default:
 		add("backend", "unknown backend %q (want %q, %q or %q)", c.Backend, BackendMemory, BackendMongo, BackendTiered)
 	}
-	if err := checkExpiration(c.ExpireAfter); err != nil {
-		add("expire_after", "%v", err)
-	}
+	ps = c.Settings.problems(ps)
 
-	if len(c.AllowableCodes) == 0 {
-		add("allowable_codes", "empty: list the status codes to store, such as [200]")
+	// The upper bounds keep bigcache's size arithmetic from overflowing and
+	// its shard table from taking the machine's memory at start.
+	if n := c.Memory.MaxSizeMB; n <= 0 || n > maxMemoryMB {
+		add("memory.max_size_mb", "must be between 1 and %d (16 TiB), got %d", maxMemoryMB, n)
 	}
-	for i, code := range c.AllowableCodes {
-		if code < 100 || code > 599 {
-			add(indexKey("allowable_codes", i), "%d is not an HTTP status code (want 100 to 599)", code)
-		}
-	}
-	if len(c.AllowableMethods) == 0 {
-		add("allowable_methods", "empty: list the methods to store, such as [\"GET\", \"HEAD\"]")
-	}
-	for i, m := range c.AllowableMethods {
-		if !isToken(m) {
-			add(indexKey("allowable_methods", i), "%q is not an HTTP method", m)
-		}
-	}
-	for i, p := range c.IgnoredParameters {
-		if strings.TrimSpace(p) == "" {
-			add(indexKey("ignored_parameters", i), "empty name")
-		}
-	}
-
-	if c.MatchHeaders.All && len(c.MatchHeaders.Names) > 0 {
-		add("match_headers", "both true (every header) and a list of names")
-	}
-	for i, h := range c.MatchHeaders.Names {
-		if !isToken(h) {
-			add(indexKey("match_headers", i), "%q is not a header name", h)
-		}
-	}
-	for _, s := range []struct {
-		key string
-		v   StaleLimit
-	}{{"stale_if_error", c.StaleIfError}, {"stale_while_revalidate", c.StaleWhileRevalidate}} {
-		switch {
-		case s.v.Max < 0:
-			add(s.key, "negative duration %s", s.v.Max)
-		case s.v.Max > 0 && !s.v.Enabled:
-			add(s.key, "a duration (%s) but not enabled: set Enabled too", s.v.Max)
-		}
-	}
-	if c.MaxBodyBytes <= 0 {
-		add("max_body_bytes", "must be positive, got %d", c.MaxBodyBytes)
-	}
-
-	for i, u := range c.URLsExpireAfter {
-		key := indexKey("urls_expire_after", i)
-		if err := ValidatePattern(u.Pattern); err != nil {
-			add(joinKey(key, "pattern"), "%v", err)
-		}
-		if !u.ExpireAfter.IsSet() {
-			add(joinKey(key, "expire_after"), "missing: every [[urls_expire_after]] needs a pattern and an expire_after")
-		} else if err := checkExpiration(u.ExpireAfter); err != nil {
-			add(joinKey(key, "expire_after"), "%v", err)
-		}
-	}
-
-	if c.Memory.MaxSizeMB <= 0 {
-		add("memory.max_size_mb", "must be positive, got %d", c.Memory.MaxSizeMB)
-	}
-	if n := c.Memory.Shards; n <= 0 || n&(n-1) != 0 {
-		add("memory.shards", "must be a power of two (1, 2, 4, 8, ...), got %d", n)
+	if n := c.Memory.Shards; n <= 0 || n > maxShards || n&(n-1) != 0 {
+		add("memory.shards", "must be a power of two from 1 to %d, got %d", maxShards, n)
 	}
 	if c.Memory.MaxAge < 0 {
 		add("memory.max_age", "negative duration %s", c.Memory.MaxAge)

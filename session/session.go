@@ -233,7 +233,7 @@ func (s *Session) CloseIdleConnections() {
 }
 
 // Settings returns a copy of the current settings.
-func (s *Session) Settings() Settings { return s.policy.Load().Settings.clone() }
+func (s *Session) Settings() Settings { return s.policy.Load().Settings.Clone() }
 
 // SetSettings replaces the settings for requests that start afterwards.
 func (s *Session) SetSettings(st Settings) error {

@@ -11,57 +11,12 @@ import (
 
 // Settings are the cache behaviours that can change while a session runs
 // (requests-cache's CachedSession.settings). The backend cannot: it is
-// chosen when the session is created.
-type Settings struct {
-	ExpireAfter          config.Expiration
-	URLsExpireAfter      []config.URLExpiration
-	CacheControl         bool
-	AllowableCodes       []int
-	AllowableMethods     []string
-	AlwaysRevalidate     bool
-	IgnoredParameters    []string
-	MatchHeaders         config.MatchHeaders
-	StaleIfError         config.StaleLimit
-	StaleWhileRevalidate config.StaleLimit
-	ReadOnly             bool
-	MaxBodyBytes         int64
-	SeparateCredentials  bool
-	OnlyIfCached         bool
-	Disabled             bool
-}
+// chosen when the session is created. They are declared, defaulted and
+// checked in package config, beside their TOML keys.
+type Settings = config.Settings
 
 // SettingsFrom takes the runtime settings out of a configuration.
-func SettingsFrom(c *config.Config) Settings {
-	c = c.Clone()
-	return Settings{
-		ExpireAfter:          c.ExpireAfter,
-		URLsExpireAfter:      c.URLsExpireAfter,
-		CacheControl:         c.CacheControl,
-		AllowableCodes:       c.AllowableCodes,
-		AllowableMethods:     c.AllowableMethods,
-		AlwaysRevalidate:     c.AlwaysRevalidate,
-		IgnoredParameters:    c.IgnoredParameters,
-		MatchHeaders:         c.MatchHeaders,
-		StaleIfError:         c.StaleIfError,
-		StaleWhileRevalidate: c.StaleWhileRevalidate,
-		ReadOnly:             c.ReadOnly,
-		MaxBodyBytes:         c.MaxBodyBytes,
-		SeparateCredentials:  c.SeparateCredentials,
-		OnlyIfCached:         c.OnlyIfCached,
-		Disabled:             c.Disabled,
-	}
-}
-
-// clone deep-copies s so that a caller's later edits cannot reach a running
-// session.
-func (s Settings) clone() Settings {
-	s.URLsExpireAfter = append([]config.URLExpiration(nil), s.URLsExpireAfter...)
-	s.AllowableCodes = append([]int(nil), s.AllowableCodes...)
-	s.AllowableMethods = append([]string(nil), s.AllowableMethods...)
-	s.IgnoredParameters = append([]string(nil), s.IgnoredParameters...)
-	s.MatchHeaders.Names = append([]string(nil), s.MatchHeaders.Names...)
-	return s
-}
+func SettingsFrom(c *config.Config) Settings { return c.Settings.Clone() }
 
 // policy is a compiled, immutable Settings: sets instead of lists, patterns
 // split once. A session swaps whole policies atomically.
@@ -78,34 +33,13 @@ type urlPattern struct {
 	expire config.Expiration
 }
 
-// Validate reports the first problem with s, as config.Config.Validate
-// words it (config owns every check of a setting).
-func (s Settings) Validate() error {
-	c := config.Default()
-	c.ExpireAfter = s.ExpireAfter
-	c.URLsExpireAfter = s.URLsExpireAfter
-	c.CacheControl = s.CacheControl
-	c.AllowableCodes = s.AllowableCodes
-	c.AllowableMethods = s.AllowableMethods
-	c.AlwaysRevalidate = s.AlwaysRevalidate
-	c.IgnoredParameters = s.IgnoredParameters
-	c.MatchHeaders = s.MatchHeaders
-	c.StaleIfError = s.StaleIfError
-	c.StaleWhileRevalidate = s.StaleWhileRevalidate
-	c.ReadOnly = s.ReadOnly
-	c.MaxBodyBytes = s.MaxBodyBytes
-	c.SeparateCredentials = s.SeparateCredentials
-	c.OnlyIfCached = s.OnlyIfCached
-	c.Disabled = s.Disabled
-	return c.Validate()
-}
-
-// compile validates s (through config) and compiles it.
+// compile validates s (config owns every check of a setting) and compiles
+// it.
 func compile(s Settings) (*policy, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	s = s.clone()
+	s = s.Clone()
 	p := &policy{Settings: s, codes: map[int]bool{}, methods: map[string]bool{}}
 	for _, c := range s.AllowableCodes {
 		p.codes[c] = true

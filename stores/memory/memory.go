@@ -32,11 +32,6 @@ import (
 )
 
 const (
-	// DefaultShards is the shard count used when config.Memory.Shards is 0.
-	DefaultShards = 256
-	// DefaultMaxSizeMB is the size used when config.Memory.MaxSizeMB is 0.
-	DefaultMaxSizeMB = 256
-
 	// minShardBytes is the smallest shard New makes: with a smaller one
 	// (a small max_size_mb and many shards) only tiny entries would fit, so
 	// New lowers the shard count instead.
@@ -85,8 +80,8 @@ type caches struct {
 var _ stores.Store = (*Store)(nil)
 
 // New opens an empty memory store sized by cfg: at most about
-// cfg.MaxSizeMB MiB in all (0 means DefaultMaxSizeMB), of which 1/32 (at
-// least 1 MiB) holds aliases, in cfg.Shards shards (0 means DefaultShards;
+// cfg.MaxSizeMB MiB in all (0 means the default of config.Default), of which 1/32 (at
+// least 1 MiB) holds aliases, in cfg.Shards shards (0 means the default;
 // otherwise it must be a power of two). Each shard evicts its oldest
 // entries when full, and one entry may take at most half a shard, so the
 // largest entry is about MaxSizeMB/Shards/2 MiB (see MaxEntrySize); New
@@ -100,12 +95,13 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	// Zero means the default, which lives in config with the others.
 	sizeMB, shards := cfg.MaxSizeMB, cfg.Shards
 	if sizeMB == 0 {
-		sizeMB = DefaultMaxSizeMB
+		sizeMB = config.Default().Memory.MaxSizeMB
 	}
 	if shards == 0 {
-		shards = DefaultShards
+		shards = config.Default().Memory.Shards
 	}
 	if sizeMB < 0 {
 		return nil, fmt.Errorf("reqcache: memory.max_size_mb must be positive, got %d", cfg.MaxSizeMB)

@@ -54,7 +54,7 @@ func TestNewConfig(t *testing.T) {
 		shards     int
 		maxEntryGE int
 	}{
-		{config.Memory{}, true, DefaultShards, 480 << 10},
+		{config.Memory{}, true, config.Default().Memory.Shards, 480 << 10},
 		{config.Memory{MaxSizeMB: 256, Shards: 256}, true, 256, 480 << 10},
 		{config.Memory{MaxSizeMB: 64, Shards: 8}, true, 8, 3 << 20},
 		{config.Memory{MaxSizeMB: 1, Shards: 256}, true, 4, 100 << 10}, // shards lowered to keep 256 KiB shards

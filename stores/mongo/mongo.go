@@ -89,13 +89,14 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		logger = zap.NewNop()
 	}
 	masked := logging.MaskURI(cfg.URI)
+	// Zero means the default, which lives in config with the others.
 	connectTimeout := cfg.ConnectTimeout.Std()
 	if connectTimeout <= 0 {
-		connectTimeout = 5 * time.Second
+		connectTimeout = config.Default().Mongo.ConnectTimeout.Std()
 	}
 	opTimeout := cfg.OpTimeout.Std()
 	if opTimeout <= 0 {
-		opTimeout = 2 * time.Second
+		opTimeout = config.Default().Mongo.OpTimeout.Std()
 	}
 	opts := options.Client().ApplyURI(cfg.URI).
 		SetConnectTimeout(connectTimeout).
