@@ -96,9 +96,19 @@ type Mongo struct {
 	// OpTimeout bounds every operation.
 	OpTimeout   Duration `toml:"op_timeout"`
 	MaxPoolSize int      `toml:"max_pool_size"`
-	// Retention, when set, lets the server delete entries that expired
-	// longer ago than this (a TTL index). Zero keeps them.
+	// Retention, when set, removes entries that expired longer ago than
+	// this: a TTL index where the server has them, and a sweeper (one
+	// across the processes sharing the collection) that also deletes the
+	// GridFS bodies of removed entries. Zero keeps them.
 	Retention Duration `toml:"retention"`
+	// SweepInterval is how often the sweeper runs across the fleet (with
+	// retention set).
+	SweepInterval Duration `toml:"sweep_interval"`
+	// Lease lets one process of those sharing the collection fetch a
+	// missing response while the others wait (up to this long) for the
+	// entry it stores, instead of each asking the origin. Zero turns
+	// cross-process coalescing off.
+	Lease Duration `toml:"lease"`
 	// Compress stores bodies compressed: "zstd" (the default) or "none".
 	// Content already compressed (images, archives, a Content-Encoding) is
 	// stored as it is; documents stay readable either way.
@@ -155,6 +165,8 @@ func Default() *Config {
 			OpTimeout:      Duration(2 * time.Second),
 			MaxPoolSize:    100,
 			Compress:       CompressZstd,
+			SweepInterval:  Duration(5 * time.Minute),
+			Lease:          Duration(10 * time.Second),
 		},
 		Logging: Logging{Level: "warn", Format: "console"},
 	}

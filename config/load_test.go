@@ -51,6 +51,8 @@ func TestLoadEveryKey(t *testing.T) {
 			OpTimeout:      config.Duration(3 * time.Second),
 			MaxPoolSize:    20,
 			Retention:      config.Duration(168 * time.Hour),
+			SweepInterval:  config.Duration(time.Hour),
+			Lease:          config.Duration(30 * time.Second),
 			Compress:       "none",
 		},
 		Logging: config.Logging{Level: "debug", Format: "json", Configured: true},

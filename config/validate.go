@@ -113,6 +113,12 @@ func (c *Config) problems() []*Error {
 	if c.Mongo.Retention < 0 {
 		add("mongo.retention", "negative duration %s", c.Mongo.Retention)
 	}
+	if c.Mongo.SweepInterval < 0 {
+		add("mongo.sweep_interval", "negative duration %s", c.Mongo.SweepInterval)
+	}
+	if c.Mongo.Lease < 0 {
+		add("mongo.lease", "negative duration %s", c.Mongo.Lease)
+	}
 
 	switch strings.ToLower(c.Logging.Level) {
 	case "debug", "info", "warn", "error", "off":

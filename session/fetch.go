@@ -199,8 +199,17 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	return resp, nil
 }
 
-// fetch makes one trip to the origin and stores what may be stored.
+// fetch makes one trip to the origin and stores what may be stored; a
+// miss first asks the fleet (fleet.go).
 func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
+	if e == nil && !revalidate {
+		return s.fetchMiss(ctx, x, entryKey)
+	}
+	return s.fetchOrigin(ctx, x, e, entryKey, revalidate)
+}
+
+// fetchOrigin makes the trip to the origin.
+func (s *Session) fetchOrigin(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
 	out := x.outgoing(ctx)
 	conditional := false
 	if revalidate && e != nil {

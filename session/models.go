@@ -35,6 +35,9 @@ type Info struct {
 	// Coalesced is true when the response was shared from another caller's
 	// concurrent request for the same key.
 	Coalesced bool
+	// FleetWait is true when another process sharing the store fetched
+	// the response while this one waited for its entry ([mongo] lease).
+	FleetWait bool
 }
 
 type infoKey struct{}

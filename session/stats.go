@@ -22,6 +22,10 @@ type Stats struct {
 	Revalidated int64 `json:"revalidated"`
 	// Coalesced are callers that waited for another caller's request.
 	Coalesced int64 `json:"coalesced"`
+	// FleetWaits are misses answered from an entry another process
+	// sharing the store fetched while this one waited ([mongo] lease);
+	// they count as hits too.
+	FleetWaits int64 `json:"fleet_waits"`
 	// StoreErrors are store operations that failed (the request went on
 	// without the cache).
 	StoreErrors int64 `json:"store_errors"`
@@ -37,8 +41,8 @@ type counters struct {
 	// served counts hits and the bytes they serve in stripes: two cores
 	// adding to one cache line take turns owning it, which cost parallel
 	// hits 10-15% of their throughput (BenchmarkHitParallel).
-	served                                                                   [servedStripes]servedStripe
-	misses, stale, revalidated, coalesced, storeErrors, corrupt, invalidated atomic.Int64
+	served                                                                               [servedStripes]servedStripe
+	misses, stale, revalidated, coalesced, fleetWaits, storeErrors, corrupt, invalidated atomic.Int64
 }
 
 const servedStripes = 8
@@ -80,7 +84,7 @@ func (s *Session) Stats() Stats {
 	hits, bytes := c.hitsAndBytes()
 	return Stats{
 		Hits: hits, Misses: c.misses.Load(), Stale: c.stale.Load(),
-		Revalidated: c.revalidated.Load(), Coalesced: c.coalesced.Load(),
+		Revalidated: c.revalidated.Load(), Coalesced: c.coalesced.Load(), FleetWaits: c.fleetWaits.Load(),
 		StoreErrors: c.storeErrors.Load(), Corrupt: c.corrupt.Load(),
 		Invalidated: c.invalidated.Load(), BytesServed: bytes,
 	}

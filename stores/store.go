@@ -141,6 +141,34 @@ type Sizer interface {
 	Bytes(ctx context.Context) (int64, error)
 }
 
+// Leaser is implemented by stores shared between processes (MongoDB): it
+// lets one process of a fleet fetch a missing response while the others
+// wait for the entry it stores, instead of each asking the origin.
+//
+// A lease is advisory and bounded in time: a holder that dies simply lets
+// it expire. Its errors never fail a request; the session fetches instead.
+type Leaser interface {
+	// LeaseTimeout is how long a lease lasts; 0 means leases are off.
+	LeaseTimeout() time.Duration
+	// AcquireLease tries to take the lease on key. Held reports whether
+	// the caller now holds it (Token names this holding, for
+	// ReleaseLease); otherwise Until is when the current holder's lease
+	// ends, and Abandoned that the holder got a response it could not
+	// store, so that waiting is pointless.
+	AcquireLease(ctx context.Context, key string) (Lease, error)
+	// ReleaseLease ends a held lease after the entry was stored (stored
+	// true: waiters find it) or not (false: waiters fetch for themselves).
+	ReleaseLease(ctx context.Context, key string, l Lease, stored bool) error
+}
+
+// Lease is the state of one key's lease, as AcquireLease found it.
+type Lease struct {
+	Held      bool
+	Token     string
+	Until     time.Time
+	Abandoned bool
+}
+
 // Condition selects entries for a server-side delete. Zero fields do not
 // constrain; an entry matches when any set field matches it.
 type Condition struct {

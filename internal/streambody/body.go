@@ -69,8 +69,8 @@ type Body struct {
 	// when the body has ended, or false when none may run.
 	background func(abort func()) (done func(), ok bool)
 	bgDone     func()
-	// release is called once the body has ended (OnStop).
-	release func()
+	// release are called once the body has ended (OnStop).
+	release []func()
 	stopped bool
 }
 
@@ -165,8 +165,8 @@ func (sb *Body) end(err error) {
 	if done != nil {
 		done()
 	}
-	if release != nil {
-		release()
+	for _, f := range release {
+		f()
 	}
 	sb.mu.Lock()
 }
@@ -196,11 +196,12 @@ func (sb *Body) pump() {
 	}
 }
 
-// OnStop has release called when the body has ended (at once if it has).
+// OnStop has release called when the body has ended (at once if it has),
+// after the others registered before it.
 func (sb *Body) OnStop(release func()) {
 	sb.mu.Lock()
 	if !sb.stopped {
-		sb.release = release
+		sb.release = append(sb.release, release)
 		sb.mu.Unlock()
 		return
 	}

@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -69,7 +70,9 @@ type Store struct {
 	client    *mongo.Client
 	entries   *mongo.Collection
 	aliases   *mongo.Collection
+	leases    *mongo.Collection
 	bodies    *mongo.GridFSBucket
+	lease     time.Duration // [mongo] lease; 0: off
 	opTimeout time.Duration
 	log       *zap.Logger
 	now       func() time.Time
@@ -79,6 +82,9 @@ type Store struct {
 	// can read compressed documents (unzstd).
 	zstd   *compressor
 	unzstd *compressor
+	// stop ends the sweeper, which sweeping counts, at Close.
+	stop     chan struct{}
+	sweeping sync.WaitGroup
 }
 
 // New connects to the server cfg names, within cfg.ConnectTimeout and ctx,
@@ -119,6 +125,9 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		client:    client,
 		entries:   db.Collection(cfg.Collection),
 		aliases:   db.Collection(cfg.Collection + "_aliases"),
+		leases:    db.Collection(cfg.Collection + "_leases"),
+		lease:     cfg.Lease.Std(),
+		stop:      make(chan struct{}),
 		bodies:    db.GridFSBucket(options.GridFSBucket().SetName(cfg.Collection + "_bodies")),
 		opTimeout: opTimeout,
 		log:       logger,
@@ -134,6 +143,10 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		s.zstd = comp
 	}
 	s.ensureIndexes(cctx, cfg.Retention.Std())
+	if cfg.Retention > 0 && cfg.SweepInterval > 0 {
+		s.sweeping.Add(1)
+		go s.sweepLoop(cfg.Retention.Std(), cfg.SweepInterval.Std())
+	}
 	if ce := logger.Check(zap.InfoLevel, "reqcache: mongo store ready"); ce != nil {
 		ce.Write(zap.String("uri", masked), zap.String("database", cfg.Database), zap.String("collection", cfg.Collection))
 	}
@@ -168,6 +181,15 @@ func (s *Store) ensureIndexes(ctx context.Context, retention time.Duration) {
 	for _, m := range models {
 		if _, err := s.entries.Indexes().CreateOne(ctx, m); err != nil {
 			s.log.Warn("reqcache: mongo index not created; the store works without it", zap.Error(err))
+		}
+	}
+	// Lease documents end by themselves; the index only tidies them (the
+	// sweeper does too), so a server without TTL indexes is not worth a
+	// warning.
+	ttl := mongo.IndexModel{Keys: bson.D{{Key: "until", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(int32(staleLeaseAge / time.Second))}
+	if _, err := s.leases.Indexes().CreateOne(ctx, ttl); err != nil {
+		if ce := s.log.Check(zap.DebugLevel, "reqcache: mongo lease index not created"); ce != nil {
+			ce.Write(zap.Error(err))
 		}
 	}
 }
@@ -502,7 +524,12 @@ func (s *Store) DeleteWhere(ctx context.Context, cond stores.Condition) (int, er
 		}
 		return 0, nil
 	}
-	return s.deleteWhere(ctx, bson.D{{Key: "$or", Value: or}})
+	n, err := s.deleteWhere(ctx, bson.D{{Key: "$or", Value: or}})
+	if err == nil && !cond.ExpiredAt.IsZero() {
+		// The sweeper's other half: bodies the TTL index left behind.
+		err = s.deleteOrphanBodies(ctx, s.now().Add(-orphanAge))
+	}
+	return n, err
 }
 
 // GetAlias implements stores.Store.
@@ -648,6 +675,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	if _, err := s.aliases.DeleteMany(c, bson.D{}); err != nil {
 		return s.check(ctx, err)
 	}
+	if _, err := s.leases.DeleteMany(c, bson.D{}); err != nil {
+		return s.check(ctx, err)
+	}
 	return s.check(ctx, s.bodies.Drop(c))
 }
 
@@ -656,6 +686,8 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	close(s.stop)
+	s.sweeping.Wait()
 	defer s.unzstd.close()
 	ctx, cancel := context.WithTimeout(context.Background(), s.opTimeout)
 	defer cancel()

@@ -285,3 +285,28 @@ func (s *Store) Close() error {
 	errBack := s.back.Close()
 	return errors.Join(errFront, errBack)
 }
+
+// LeaseTimeout implements stores.Leaser through the back store (0 when it
+// has no leases): the fleet coordinates where it shares entries.
+func (s *Store) LeaseTimeout() time.Duration {
+	if l, ok := s.back.(stores.Leaser); ok {
+		return l.LeaseTimeout()
+	}
+	return 0
+}
+
+// AcquireLease implements stores.Leaser through the back store.
+func (s *Store) AcquireLease(ctx context.Context, key string) (stores.Lease, error) {
+	if l, ok := s.back.(stores.Leaser); ok {
+		return l.AcquireLease(ctx, key)
+	}
+	return stores.Lease{Held: true}, nil
+}
+
+// ReleaseLease implements stores.Leaser through the back store.
+func (s *Store) ReleaseLease(ctx context.Context, key string, l stores.Lease, stored bool) error {
+	if b, ok := s.back.(stores.Leaser); ok {
+		return b.ReleaseLease(ctx, key, l, stored)
+	}
+	return nil
+}

@@ -1,0 +1,389 @@
+package reqcache_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reqcache/reqcache"
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/mongotest"
+	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores/backend"
+)
+
+// These tests run processes sharing one MongoDB collection (FerretDB, or
+// $REQCACHE_TEST_MONGO_URI): separate OS processes (re-executions of the
+// test binary) where the point is separate processes, and sessions of one
+// process where a test needs to stop the server under them.
+
+// slowOrigin answers after delay, counting requests; gate, when not nil,
+// holds the first request until it is closed.
+func slowOrigin(t *testing.T, delay time.Duration, gate chan struct{}) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 && gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q,"n":%d}`, r.URL.Path, n.Load())
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// The fleet child: install on the shared collection, wait for the go
+// signal when asked to, send FLEET_GOROUTINES concurrent requests, print one line each.
+const fleetChildEnv = "REQCACHE_TEST_FLEET_CHILD"
+
+func runFleetChild() int {
+	cfg := config.Default()
+	cfg.Backend = os.Getenv("FLEET_BACKEND")
+	cfg.Mongo.URI = os.Getenv("CHILD_MONGO_URI")
+	cfg.Mongo.Database = "reqcache_test"
+	cfg.Mongo.Collection = os.Getenv("CHILD_COLLECTION")
+	cfg.Mongo.ConnectTimeout = config.Duration(10 * time.Second)
+	if d, err := time.ParseDuration(os.Getenv("FLEET_LEASE")); err == nil {
+		cfg.Mongo.Lease = config.Duration(d)
+	}
+	cfg.Memory.MaxSizeMB, cfg.Memory.Shards = 8, 8
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		fmt.Println("install:", err)
+		return 1
+	}
+	defer reqcache.Uninstall()
+	fmt.Println("ready")
+	if os.Getenv("FLEET_AWAIT_GO") != "" {
+		// Every process starts at one signal, once all have installed.
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	m, _ := strconv.Atoi(os.Getenv("FLEET_GOROUTINES"))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := 0; i < m; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(os.Getenv("CHILD_URL"))
+			line := ""
+			if err != nil {
+				line = "error " + err.Error()
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				info := session.InfoOf(resp)
+				line = fmt.Sprintf("body=%s fleet_wait=%v from_cache=%v", body, info.FleetWait, info.FromCache)
+			}
+			mu.Lock()
+			fmt.Println(line)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return 0
+}
+
+// fleetChild starts one child process; its output lines arrive on the
+// returned channel, closed when it exits. Closing its stdin is the go
+// signal.
+func fleetChild(t *testing.T, env ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append([]string{fleetChildEnv + "=1"}, env...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goSignals.Store(cmd, stdin)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, lines
+}
+
+// goSignals holds each child's stdin, closed to tell it to start.
+var goSignals sync.Map
+
+func awaitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	select {
+	case l, ok := <-lines:
+		if !ok || l != want {
+			t.Fatalf("child said %q (open %v), want %q", l, ok, want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("child did not say %q within 60s", want)
+	}
+}
+
+func TestFleetAsksTheOriginOncePerKey(t *testing.T) {
+	const processes, goroutines = 3, 8
+	for _, backend := range []string{config.BackendMongo, config.BackendTiered} {
+		t.Run(backend, func(t *testing.T) {
+			uri := mongotest.URI(t)
+			origin, n := slowOrigin(t, 300*time.Millisecond, nil)
+			collection := mongotest.Name(t)
+			var children []<-chan string
+			env := []string{"CHILD_MONGO_URI=" + uri, "CHILD_COLLECTION=" + collection, "CHILD_URL=" + origin.URL + "/cold",
+				"FLEET_BACKEND=" + backend, "FLEET_GOROUTINES=" + strconv.Itoa(goroutines)}
+			var cmds []*exec.Cmd
+			for p := 0; p < processes; p++ {
+				cmd, lines := fleetChild(t, append(env, "FLEET_AWAIT_GO=1")...)
+				cmds = append(cmds, cmd)
+				children = append(children, lines)
+			}
+			for _, lines := range children {
+				awaitLine(t, lines, "ready")
+			}
+			for _, cmd := range cmds { // go, all at once
+				if w, ok := goSignals.Load(cmd); ok {
+					w.(io.Closer).Close()
+				}
+			}
+			var bodies []string
+			waits := 0
+			for _, lines := range children {
+				for l := range lines {
+					bodies = append(bodies, l)
+					if strings.Contains(l, "fleet_wait=true") {
+						waits++
+					}
+				}
+			}
+			if len(bodies) != processes*goroutines {
+				t.Fatalf("%d answers, want %d: %q", len(bodies), processes*goroutines, bodies)
+			}
+			for _, b := range bodies {
+				if !strings.HasPrefix(b, `body={"path":"/cold","n":1}`) {
+					t.Fatalf("an answer differs from the one origin response: %q", b)
+				}
+			}
+			if n.Load() != 1 {
+				t.Fatalf("the origin saw %d requests from %d processes x %d goroutines, want 1", n.Load(), processes, goroutines)
+			}
+			if waits < processes-1 {
+				t.Fatalf("%d answers say fleet_wait, want at least one per waiting process (%d)", waits, processes-1)
+			}
+		})
+	}
+}
+
+func TestFleetSurvivesAKilledLeaseHolder(t *testing.T) {
+	uri := mongotest.URI(t)
+	gate := make(chan struct{})
+	defer close(gate)
+	origin, n := slowOrigin(t, 0, gate) // the first request never answers
+	collection := mongotest.Name(t)
+	env := []string{"CHILD_MONGO_URI=" + uri, "CHILD_COLLECTION=" + collection, "CHILD_URL=" + origin.URL + "/k",
+		"FLEET_BACKEND=mongo", "FLEET_GOROUTINES=4", "FLEET_LEASE=2s"}
+
+	holder, hlines := fleetChild(t, env...)
+	awaitLine(t, hlines, "ready")
+	waitFor(t, func() bool { return n.Load() == 1 }, "the holder's request to reach the origin")
+	// Two more processes miss while the holder is stuck: they wait for
+	// its lease.
+	var others []<-chan string
+	for i := 0; i < 2; i++ {
+		_, lines := fleetChild(t, env...)
+		awaitLine(t, lines, "ready")
+		others = append(others, lines)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n.Load() != 1 {
+		t.Fatalf("the waiting processes asked the origin (%d requests) while the lease was held", n.Load())
+	}
+	holder.Process.Kill()
+	killedAt := time.Now()
+	var answers []string
+	for _, lines := range others {
+		for l := range lines {
+			answers = append(answers, l)
+		}
+	}
+	if len(answers) != 8 {
+		t.Fatalf("%d answers from the two processes, want 8: %q", len(answers), answers)
+	}
+	for _, l := range answers {
+		if !strings.HasPrefix(l, `body={"path":"/k","n":2}`) {
+			t.Fatalf("answers %q, want the second origin response in each", answers)
+		}
+	}
+	if n.Load() != 2 {
+		t.Fatalf("the origin saw %d requests, want 2 (the killed holder's, then one after its lease)", n.Load())
+	}
+	if d := time.Since(killedAt); d > 5*time.Second {
+		t.Fatalf("the others answered %v after the holder died; its lease was 2s", d)
+	}
+}
+
+// Two sessions on one collection stand for two processes; the server stops
+// while the second waits for the first's lease.
+func TestFleetWaitSurvivesMongoStopping(t *testing.T) {
+	srv := mongotest.Private(t)
+	gate := make(chan struct{})
+	origin, n := slowOrigin(t, 0, gate)
+	cfg := mongoConfig(t, srv.URI, config.BackendMongo)
+	cfg.Mongo.Lease = config.Duration(30 * time.Second)
+	a, b := newSession(t, cfg), newSession(t, cfg)
+
+	aDone := make(chan string, 1)
+	go func() {
+		resp, err := a.Client().Get(origin.URL + "/x")
+		if err != nil {
+			aDone <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		aDone <- string(body)
+	}()
+	waitFor(t, func() bool { return n.Load() == 1 }, "the lease holder's request")
+
+	bDone := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, origin.URL+"/x", nil)
+		resp, err := b.Client().Do(req)
+		if err != nil {
+			bDone <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		bDone <- string(body)
+	}()
+	time.Sleep(300 * time.Millisecond) // b is polling for a's entry
+	select {
+	case got := <-bDone:
+		t.Fatalf("b answered while a held the lease: %q", got)
+	default:
+	}
+	srv.Stop()
+	select {
+	case got := <-bDone:
+		if got != `{"path":"/x","n":2}` {
+			t.Fatalf("b: %q", got)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("b still waits 15s after MongoDB stopped (its lease was 30s)")
+	}
+	close(gate)
+	if got := <-aDone; got != `{"path":"/x","n":2}` && got != `{"path":"/x","n":1}` {
+		t.Fatalf("a: %q", got)
+	}
+	if b.Stats().StoreErrors == 0 {
+		t.Fatal("the outage was not counted")
+	}
+}
+
+func TestFleetWaitShowsInStatsAndCacheStatus(t *testing.T) {
+	uri := mongotest.URI(t)
+	origin, n := slowOrigin(t, 200*time.Millisecond, nil)
+	cfg := mongoConfig(t, uri, config.BackendMongo)
+	a, b := newSession(t, cfg), newSession(t, cfg)
+	go func() {
+		if resp, err := a.Client().Get(origin.URL + "/s"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, func() bool { return n.Load() == 1 }, "a's request")
+	resp, err := b.Client().Get(origin.URL + "/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	info := session.InfoOf(resp)
+	if !info.FleetWait || !info.FromCache || info.Coalesced {
+		t.Fatalf("info %+v, want a fleet wait served from the cache", info)
+	}
+	if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "; hit") || !strings.Contains(cs, "detail=fleet-wait") {
+		t.Fatalf("Cache-Status %q", cs)
+	}
+	if st := b.Stats(); st.FleetWaits != 1 || st.Hits != 1 || st.Misses != 0 {
+		t.Fatalf("b's stats %+v", st)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("origin saw %d requests", n.Load())
+	}
+}
+
+func TestLeaseZeroTurnsFleetCoalescingOff(t *testing.T) {
+	uri := mongotest.URI(t)
+	origin, n := slowOrigin(t, 300*time.Millisecond, nil)
+	cfg := mongoConfig(t, uri, config.BackendMongo)
+	cfg.Mongo.Lease = 0
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		s := newSession(t, cfg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := s.Client().Get(origin.URL + "/off"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if n.Load() != 2 {
+		t.Fatalf("origin saw %d requests from two sessions with lease = 0, want 2", n.Load())
+	}
+}
+
+// newSession opens cfg's backend and a session on it, as Install does.
+func newSession(t *testing.T, cfg *config.Config) *session.Session {
+	t.Helper()
+	st, err := backend.Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := session.New(cfg, session.WithStore(st))
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

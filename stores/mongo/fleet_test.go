@@ -1,0 +1,246 @@
+package mongo_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	driver "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/mongotest"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/mongo"
+	"github.com/reqcache/reqcache/stores/storetest"
+)
+
+// clock is a controllable time shared by the stores of one test.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func TestLeases(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	c.Lease = config.Duration(10 * time.Second)
+	clk := newClock()
+	a, b := open(t, c), open(t, c) // two processes sharing the collection
+	a.SetClock(clk.now)
+	b.SetClock(clk.now)
+	ctx := context.Background()
+
+	t.Run("one holder at a time", func(t *testing.T) {
+		la, err := a.AcquireLease(ctx, "k1")
+		if err != nil || !la.Held || la.Token == "" {
+			t.Fatalf("first acquire: %+v %v", la, err)
+		}
+		lb, err := b.AcquireLease(ctx, "k1")
+		if err != nil || lb.Held || lb.Abandoned || !lb.Until.Equal(la.Until) {
+			t.Fatalf("second acquire: %+v %v (holder's until %v)", lb, err, la.Until)
+		}
+		if err := a.ReleaseLease(ctx, "k1", la, true); err != nil {
+			t.Fatal(err)
+		}
+		lb, err = b.AcquireLease(ctx, "k1")
+		if err != nil || !lb.Held {
+			t.Fatalf("after release: %+v %v", lb, err)
+		}
+		b.ReleaseLease(ctx, "k1", lb, true)
+	})
+
+	t.Run("an unstored response abandons the lease until it ends", func(t *testing.T) {
+		la, _ := a.AcquireLease(ctx, "k2")
+		if err := a.ReleaseLease(ctx, "k2", la, false); err != nil {
+			t.Fatal(err)
+		}
+		lb, err := b.AcquireLease(ctx, "k2")
+		if err != nil || lb.Held || !lb.Abandoned {
+			t.Fatalf("after an abandoned release: %+v %v", lb, err)
+		}
+		clk.advance(11 * time.Second)
+		if lb, _ = b.AcquireLease(ctx, "k2"); !lb.Held {
+			t.Fatalf("after the abandoned lease ended: %+v", lb)
+		}
+	})
+
+	t.Run("a dead holder's lease is taken over once it ends", func(t *testing.T) {
+		la, _ := a.AcquireLease(ctx, "k3")
+		clk.advance(9 * time.Second)
+		if lb, _ := b.AcquireLease(ctx, "k3"); lb.Held {
+			t.Fatal("taken over before it ended")
+		}
+		clk.advance(2 * time.Second)
+		lb, err := b.AcquireLease(ctx, "k3")
+		if err != nil || !lb.Held || lb.Token == la.Token {
+			t.Fatalf("take-over: %+v %v", lb, err)
+		}
+		// The old holder's late release must not end the new holding.
+		if err := a.ReleaseLease(ctx, "k3", la, true); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := a.AcquireLease(ctx, "k3"); l.Held {
+			t.Fatal("a stale release ended the new holder's lease")
+		}
+	})
+
+	t.Run("racing processes: exactly one holds", func(t *testing.T) {
+		var held atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func(s *mongo.Store) {
+				defer wg.Done()
+				if l, err := s.AcquireLease(ctx, "k4"); err == nil && l.Held {
+					held.Add(1)
+				}
+			}([]*mongo.Store{a, b}[i%2])
+		}
+		wg.Wait()
+		if held.Load() != 1 {
+			t.Fatalf("%d holders", held.Load())
+		}
+	})
+
+	t.Run("racing take-overs: exactly one holds", func(t *testing.T) {
+		for round := 0; round < 5; round++ {
+			key := "k5-" + string(rune('a'+round))
+			if l, _ := a.AcquireLease(ctx, key); !l.Held {
+				t.Fatal("first acquire")
+			}
+			clk.advance(11 * time.Second) // the holder died
+			var held atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 16; i++ {
+				wg.Add(1)
+				go func(s *mongo.Store) {
+					defer wg.Done()
+					if l, err := s.AcquireLease(ctx, key); err == nil && l.Held {
+						held.Add(1)
+					}
+				}([]*mongo.Store{a, b}[i%2])
+			}
+			wg.Wait()
+			if held.Load() != 1 {
+				t.Fatalf("round %d: %d processes took the lease over", round, held.Load())
+			}
+		}
+	})
+}
+
+func TestSweepDeletesExpiredEntriesAndTheirBodies(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	clk := newClock()
+	s := open(t, c)
+	s.SetClock(clk.now)
+	ctx := context.Background()
+	now := clk.now()
+
+	old := storetest.NewEntry("expired-long-ago")
+	old.ExpiresAt = now.Add(-48 * time.Hour)
+	big := storetest.NewEntry("expired-big")
+	big.ExpiresAt = now.Add(-48 * time.Hour)
+	big.Body = make([]byte, 16<<20) // through GridFS
+	rand.NewChaCha8([32]byte{2}).Read(big.Body)
+	recent := storetest.NewEntry("expired-recently")
+	recent.ExpiresAt = now.Add(-time.Hour)
+	fresh := storetest.NewEntry("fresh")
+	fresh.ExpiresAt = now.Add(time.Hour)
+	for _, e := range []*stores.Entry{old, big, recent, fresh} {
+		if err := s.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A body no entry refers to: a TTL index removed its entry, or a
+	// process died between writing the body and the entry.
+	client, err := driver.Connect(options.Client().ApplyURI(c.URI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	db := client.Database(c.Database)
+	files := db.Collection(c.Collection + "_bodies.files")
+	orphan := bson.NewObjectID()
+	if _, err := files.InsertOne(ctx, bson.D{{Key: "_id", Value: orphan}, {Key: "length", Value: int64(0)},
+		{Key: "chunkSize", Value: int32(255 << 10)}, {Key: "uploadDate", Value: now.Add(-time.Hour)}, {Key: "filename", Value: "lost"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := files.CountDocuments(ctx, bson.D{}); n != 2 {
+		t.Fatalf("%d GridFS files before the sweep, want 2", n)
+	}
+
+	n, err := s.Sweep(ctx, now.Add(-24*time.Hour)) // retention 24h
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep: %d deleted, %v; want 2", n, err)
+	}
+	for key, want := range map[string]bool{"expired-long-ago": false, "expired-big": false, "expired-recently": true, "fresh": true} {
+		_, err := s.Get(ctx, key)
+		if (err == nil) != want {
+			t.Errorf("%s: kept=%v, want %v", key, err == nil, want)
+		}
+	}
+	if n, _ := files.CountDocuments(ctx, bson.D{}); n != 0 {
+		t.Fatalf("%d GridFS files left, want 0 (the expired entry's and the orphan)", n)
+	}
+}
+
+// Every process runs a sweeper; the sweeper lease lets one of them sweep
+// per interval.
+func TestOneSweeperAcrossProcesses(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	c.Retention = config.Duration(time.Hour)
+	c.SweepInterval = config.Duration(300 * time.Millisecond)
+	ctx := context.Background()
+	core, logs := observer.New(zap.DebugLevel)
+	var fleet []*mongo.Store
+	for i := 0; i < 3; i++ {
+		s, err := mongo.New(ctx, c, zap.New(core))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		fleet = append(fleet, s)
+	}
+	e := storetest.NewEntry("gone")
+	e.ExpiresAt = time.Now().Add(-2 * time.Hour)
+	if err := fleet[0].Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	time.Sleep(2 * time.Second)
+	for _, s := range fleet {
+		if err := s.Close(); err != nil { // stops its sweeper
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	sweeps := logs.FilterMessage("reqcache: mongo sweep").Len()
+	// One sweep per interval across the fleet (three would sweep ~20
+	// times without the lease); ticks of the three processes drift, so
+	// allow one interval more.
+	if most := int(elapsed/(300*time.Millisecond)) + 1; sweeps == 0 || sweeps > most {
+		t.Fatalf("%d sweeps in %v across 3 processes, want 1 to %d", sweeps, elapsed, most)
+	}
+	if failed := logs.FilterMessage("reqcache: mongo sweep failed").Len(); failed != 0 {
+		t.Fatalf("%d sweeps failed", failed)
+	}
+	check := open(t, c)
+	if _, err := check.Get(ctx, "gone"); err != stores.ErrNotFound {
+		t.Fatalf("the expired entry is still there: %v", err)
+	}
+	n, err := raw(t, c).CountDocuments(ctx, bson.D{{Key: "_id", Value: "gone"}})
+	if err != nil || n != 0 {
+		t.Fatalf("the expired document is still stored (%d, %v)", n, err)
+	}
+}
