@@ -242,9 +242,17 @@ func assertNoSecretStored(t *testing.T, cfg *config.Config, secret string) {
 // BenchmarkBackendHit is a cache hit through http.DefaultClient on each
 // backend, in one run: memory, tiered (served by its memory tier) and
 // mongo (every hit a round trip to the server).
+// BenchmarkBackendHit compares hits of the three backends in one run: the
+// tiered hit against the memory hit (x-memory: its front answers), and the
+// MongoDB hit against a bare driver FindOne of the same document on the
+// same server (mongo-findone's x-findone: what reqcache adds to the round
+// trip; goal 1.3 at most).
 func BenchmarkBackendHit(b *testing.B) {
 	srv := benchOrigin(b, body1K)
 	url := srv.URL + "/v1/items?id=42"
+	perOp := map[string]float64{}
+	var mongoCfg config.Mongo
+	var mongoKey string
 	for _, backend := range []string{config.BackendMemory, config.BackendTiered, config.BackendMongo} {
 		b.Run(backend, func(b *testing.B) {
 			cfg := smallConfig()
@@ -258,17 +266,47 @@ func BenchmarkBackendHit(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer reqcache.Uninstall()
-			getAll(b, http.DefaultClient, url)
+			resp, err := http.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mongoCfg, mongoKey = cfg.Mongo, session.InfoOf(resp).Key
 			b.ReportAllocs()
 			for b.Loop() {
 				getAll(b, http.DefaultClient, url)
 			}
 			reportRatio(b, baselines.floor, "x-floor", false)
+			perOp[backend] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if backend == config.BackendTiered {
+				reportRatio(b, perOp[config.BackendMemory], "x-memory", false)
+			}
 			if st := reqcache.Installed().Stats(); st.Misses != 1 {
 				b.Fatalf("%d misses: the loop did not hit", st.Misses)
 			}
 		})
 	}
+	b.Run("mongo-findone", func(b *testing.B) {
+		client, err := mongodriver.Connect(options.Client().ApplyURI(mongoCfg.URI))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer client.Disconnect(context.Background())
+		coll := client.Database(mongoCfg.Database).Collection(mongoCfg.Collection)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			var doc bson.Raw
+			if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: mongoKey}}).Decode(&doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		findOne := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		if findOne > 0 && perOp[config.BackendMongo] > 0 {
+			b.ReportMetric(perOp[config.BackendMongo]/findOne, "x-findone")
+		}
+	})
 }
 
 // A cache moves between backends through Export and Import (requests-cache's
