@@ -48,8 +48,10 @@ type MatchHeaders struct {
 // Enabled reports whether any header joins the cache key.
 func (m MatchHeaders) Enabled() bool { return m.All || len(m.Names) > 0 }
 
-// StaleLimit is stale_if_error / stale_while_revalidate: false, true
-// (unbounded) or a duration (the longest staleness accepted).
+// StaleLimit is stale_if_error / stale_while_revalidate /
+// heuristic_freshness: false, true (unbounded) or a duration (the longest
+// staleness accepted; for heuristic_freshness, the longest heuristic
+// lifetime).
 type StaleLimit struct {
 	Enabled bool
 	// Max is the longest staleness accepted; 0 with Enabled means no bound.
@@ -155,6 +157,7 @@ func Default() *Config {
 			IgnoredParameters:   DefaultIgnoredParameters(),
 			MaxBodyBytes:        16 << 20,
 			SeparateCredentials: true,
+			HeuristicFreshness:  StaleLimit{Enabled: true, Max: 24 * time.Hour},
 		},
 		Memory: Memory{MaxSizeMB: 256, Shards: 256},
 		Mongo: Mongo{

@@ -29,6 +29,11 @@ type Settings struct {
 	// StaleWhileRevalidate answers with an expired entry at once and
 	// refreshes it in the background.
 	StaleWhileRevalidate StaleLimit `toml:"stale_while_revalidate"`
+	// HeuristicFreshness, with CacheControl, keeps a response that has a
+	// Last-Modified and no explicit lifetime fresh for 10% of its age when
+	// received, at most Max (RFC 9111 §4.2.2); it yields to WithExpireAfter
+	// and urls_expire_after and takes precedence over expire_after.
+	HeuristicFreshness StaleLimit `toml:"heuristic_freshness"`
 	// ReadOnly serves from the cache but never writes to it.
 	ReadOnly bool `toml:"read_only"`
 	// MaxBodyBytes is the largest body stored; larger bodies stream through.
@@ -111,7 +116,7 @@ func (s *Settings) problems(ps []*Error) []*Error {
 	for _, stale := range []struct {
 		key string
 		v   StaleLimit
-	}{{"stale_if_error", s.StaleIfError}, {"stale_while_revalidate", s.StaleWhileRevalidate}} {
+	}{{"stale_if_error", s.StaleIfError}, {"stale_while_revalidate", s.StaleWhileRevalidate}, {"heuristic_freshness", s.HeuristicFreshness}} {
 		switch {
 		case stale.v.Max < 0:
 			add(stale.key, "negative duration %s", stale.v.Max)

@@ -4,24 +4,46 @@ import (
 	"net/http"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/rules"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // This file chooses the expiration of a request before its response is
 // known: WithExpireAfter > urls_expire_after > expire_after. The response's
-// own headers and the request's Cache-Control come after
-// (rules.NewResponse).
+// own headers, the request's Cache-Control and heuristic freshness come
+// after (rules.NewResponse).
 
 // requestExpiration is the expiration chosen before the response is known:
-// WithExpireAfter, then urls_expire_after, then expire_after.
-func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) config.Expiration {
+// WithExpireAfter, then urls_expire_after, then expire_after. own reports
+// one of the first two: the request's own, which heuristic freshness
+// yields to.
+func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp config.Expiration, own bool) {
 	if opts.expireAfter.IsSet() {
-		return opts.expireAfter
+		return opts.expireAfter, true
 	}
 	if e, ok := p.urlExpiration(req); ok {
-		return e
+		return e, true
 	}
 	if p.ExpireAfter.IsSet() {
-		return p.ExpireAfter
+		return p.ExpireAfter, false
 	}
-	return config.NeverExpire
+	return config.NeverExpire, false
+}
+
+// heuristic is heuristic_freshness as it applies to x: off without
+// cache_control or when the request has an expiration of its own.
+func (x *exchange) heuristic() config.StaleLimit {
+	if !x.p.CacheControl || x.ownExp {
+		return config.StaleLimit{}
+	}
+	return x.p.HeuristicFreshness
+}
+
+// heuristicEntry reports whether e's lifetime was a heuristic: as
+// rules.NewResponse decided when it was stored, under today's settings.
+func (x *exchange) heuristicEntry(e *stores.Entry) bool {
+	if e.ExpiresAt.IsZero() || len(e.Header["Last-Modified"]) == 0 || len(e.Header["Expires"]) > 0 || !x.heuristic().Enabled {
+		return false
+	}
+	return rules.Parse(e.Header).MaxAge < 0
 }

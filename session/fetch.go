@@ -271,7 +271,10 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 	ps := &pendingStore{s: s, x: *x, e: s.entryFor(x, resp, f, names, requestedAt, receivedAt), names: names, resp: resp, ctx: ctx}
 	e := ps.e
 	res.shareable = true
-	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt}
+	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: f.Heuristic}
+	if f.Heuristic {
+		res.detail = "heuristic"
+	}
 	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
 		// Nothing to stream: store now.
 		if resp.Body != nil {

@@ -38,6 +38,10 @@ type Info struct {
 	// FleetWait is true when another process sharing the store fetched
 	// the response while this one waited for its entry ([mongo] lease).
 	FleetWait bool
+	// Heuristic is true when the response's freshness lifetime is a
+	// heuristic (heuristic_freshness: 10% of the time since its
+	// Last-Modified), not given by its headers or the settings.
+	Heuristic bool
 }
 
 type infoKey struct{}

@@ -696,3 +696,87 @@ func TestMustUnderstandAndDateCase(t *testing.T) {
 	}
 	wantCount(t, o, 2)
 }
+
+// RFC 9111 §4.2.2 through the session: a Last-Modified response with no
+// explicit lifetime is reused for 10% of its age, then revalidated with
+// If-Modified-Since; WithExpireAfter and urls_expire_after win over the
+// heuristic, expire_after yields to it, and the setting turns it off.
+func TestHeuristicFreshness(t *testing.T) {
+	clk := newClock()
+	lastModified := clk.Now().Add(-10 * time.Hour).Format(http.TimeFormat) // 10% = 1h
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-Modified-Since") == lastModified {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Last-Modified", lastModified)
+		w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
+		io.WriteString(w, "doc")
+	})
+	heuristic := func(edit func(*config.Config)) *http.Client {
+		return newSession(t, func(c *config.Config) {
+			c.CacheControl = true
+			c.ExpireAfter = config.ExpireImmediately
+			if edit != nil {
+				edit(c)
+			}
+		}, session.WithClock(clk.Now)).Client()
+	}
+
+	t.Run("fresh for 10% of its age, then revalidated", func(t *testing.T) {
+		c := heuristic(nil)
+		before := o.count()
+		_, resp := get(t, c, o.URL+"/h1")
+		if info := session.InfoOf(resp); !info.Heuristic || !info.Expires.Equal(clk.Now().Add(time.Hour)) {
+			t.Fatalf("miss info %+v, want a heuristic lifetime of 1h", info)
+		}
+		if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "detail=heuristic") {
+			t.Fatalf("miss Cache-Status %q", cs)
+		}
+		clk.Advance(59 * time.Minute)
+		body, resp := get(t, c, o.URL+"/h1")
+		info := session.InfoOf(resp)
+		if body != "doc" || !info.FromCache || !info.Heuristic || !strings.Contains(resp.Header.Get("Cache-Status"), "; hit; ttl=60; detail=heuristic") {
+			t.Fatalf("hit: %q %+v %q", body, info, resp.Header.Get("Cache-Status"))
+		}
+		clk.Advance(2 * time.Minute)
+		body, resp = get(t, c, o.URL+"/h1")
+		if body != "doc" || !session.InfoOf(resp).Revalidated {
+			t.Fatalf("after the heuristic lifetime: %q %+v, want a 304 revalidation", body, session.InfoOf(resp))
+		}
+		if o.count()-before != 2 {
+			t.Fatalf("origin saw %d requests, want 2 (the miss, the revalidation)", o.count()-before)
+		}
+	})
+
+	t.Run("the request's own expiration wins", func(t *testing.T) {
+		c := heuristic(func(c *config.Config) {
+			c.URLsExpireAfter = []config.URLExpiration{{Pattern: "*/by-url", ExpireAfter: config.After(5 * time.Minute)}}
+		})
+		_, resp := get(t, c, o.URL+"/by-url")
+		if info := session.InfoOf(resp); info.Heuristic || !info.Expires.Equal(clk.Now().Add(5*time.Minute)) {
+			t.Fatalf("urls_expire_after: %+v", info)
+		}
+		req := withCtx(mustRequest(t, http.MethodGet, o.URL+"/by-ctx", nil), func(ctx context.Context) context.Context {
+			return session.WithExpireAfter(ctx, config.After(2*time.Minute))
+		})
+		_, resp = do(t, c, req)
+		if info := session.InfoOf(resp); info.Heuristic || !info.Expires.Equal(clk.Now().Add(2*time.Minute)) {
+			t.Fatalf("WithExpireAfter: %+v", info)
+		}
+	})
+
+	t.Run("a cap, or off", func(t *testing.T) {
+		c := heuristic(func(c *config.Config) { c.HeuristicFreshness = config.StaleLimit{Enabled: true, Max: 10 * time.Minute} })
+		if _, resp := get(t, c, o.URL+"/capped"); !session.InfoOf(resp).Expires.Equal(clk.Now().Add(10 * time.Minute)) {
+			t.Fatalf("capped: %+v", session.InfoOf(resp))
+		}
+		c = heuristic(func(c *config.Config) { c.HeuristicFreshness = config.StaleLimit{} })
+		before := o.count()
+		get(t, c, o.URL+"/off")
+		_, resp := get(t, c, o.URL+"/off")
+		if info := session.InfoOf(resp); info.Heuristic || !info.Revalidated || o.count()-before != 2 {
+			t.Fatalf("off: expire_after = immediately should revalidate every use: %+v, %d requests", info, o.count()-before)
+		}
+	})
+}

@@ -27,7 +27,10 @@ type exchange struct {
 	reqD    rules.Directives
 	hasReqD bool
 	reqExp  config.Expiration
-	body    []byte // request body, read for the key
+	// ownExp: reqExp is the request's own (WithExpireAfter,
+	// urls_expire_after), which heuristic freshness yields to.
+	ownExp bool
+	body   []byte // request body, read for the key
 	// sendBody is the body to send when it was too large to read whole.
 	sendBody io.ReadCloser
 	key      string // primary key
@@ -105,7 +108,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return s.passUnsafe(x, method)
 	}
-	x.reqExp = x.p.requestExpiration(req, &x.opts)
+	x.reqExp, x.ownExp = x.p.requestExpiration(req, &x.opts)
 	if x.reqExp.Kind() == config.NoCache {
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil
@@ -423,6 +426,10 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, de
 	hs.ctx = infoContext{Context: x.req.Context(), info: Info{FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: stale}}
 	if !stale {
 		detail = ""
+		if x.heuristicEntry(e) {
+			hs.ctx.info.Heuristic = true
+			detail = "heuristic"
+		}
 	}
 	resp := &hs.resp
 	fillResponse(resp, e, hs.header(e, x.lent, x.p.CacheControl), x.req, &hs.body)

@@ -41,7 +41,7 @@ func (p *policy) storeRules(x *exchange, status int, h http.Header, requestedAt,
 	if p.CacheControl {
 		respD = rules.Parse(h)
 	}
-	f = rules.NewResponse(p.CacheControl, status, x.reqExp, &x.reqD, &respD, h, requestedAt, receivedAt)
+	f = rules.NewResponse(p.CacheControl, status, x.reqExp, x.heuristic(), &x.reqD, &respD, h, requestedAt, receivedAt)
 	if !f.Store {
 		return f, nil, f.Reason
 	}

@@ -49,7 +49,7 @@ func FuzzCacheControl(f *testing.F) {
 			t.Fatalf("Age %q parsed as %v", age, got)
 		}
 		reqD := Absent()
-		fr := NewResponse(true, 200, config.Expiration{}, &reqD, &d, h, requestedAt, receivedAt)
+		fr := NewResponse(true, 200, config.Expiration{}, config.StaleLimit{Enabled: true}, &reqD, &d, h, requestedAt, receivedAt)
 		if d.NoStore && fr.Store {
 			t.Fatalf("Cache-Control %q has no-store but the response would be stored", cc)
 		}

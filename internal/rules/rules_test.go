@@ -176,11 +176,72 @@ func TestNewResponse(t *testing.T) {
 				respD = Parse(header("Cache-Control", tc.resCC))
 			}
 			h := header("Cache-Control", tc.resCC)
-			if got := NewResponse(tc.cacheControl, 200, tc.reqExp, &reqD, &respD, h, t0, t0); got != tc.want {
+			if got := NewResponse(tc.cacheControl, 200, tc.reqExp, config.StaleLimit{}, &reqD, &respD, h, t0, t0); got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
+}
+
+// §4.2.2: a response with Last-Modified and no explicit lifetime is fresh
+// for a fraction of its age, with cache_control, when the request has no
+// expiration of its own.
+func TestHeuristicFreshness(t *testing.T) {
+	on := config.StaleLimit{Enabled: true, Max: 24 * time.Hour}
+	lm := func(ago time.Duration) string { return t0.Add(-ago).Format(http.TimeFormat) }
+	for _, tc := range []struct {
+		name      string
+		status    int
+		heuristic config.StaleLimit
+		reqCC     string
+		h         http.Header
+		want      Freshness
+	}{
+		{"10% of the time since Last-Modified", 200, on, "", header("Last-Modified", lm(10*time.Hour)),
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+		{"capped by the setting", 200, on, "", header("Last-Modified", lm(100*24*time.Hour)),
+			Freshness{Store: true, ExpiresAt: t0.Add(24 * time.Hour), Heuristic: true}},
+		{"true: no cap", 200, config.StaleLimit{Enabled: true}, "", header("Last-Modified", lm(100*24*time.Hour)),
+			Freshness{Store: true, ExpiresAt: t0.Add(10 * 24 * time.Hour), Heuristic: true}},
+		{"measured from Date, less the age since it", 404, on, "", header("Last-Modified", lm(21*time.Hour), "Date", t0.Add(-time.Hour).Format(http.TimeFormat)),
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+		{"the Age already spent counts", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Age", "600"),
+			Freshness{Store: true, ExpiresAt: t0.Add(50 * time.Minute), Heuristic: true}},
+		{"every heuristically cacheable status", 501, on, "", header("Last-Modified", lm(10*time.Hour)),
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+		{"not for other statuses: expire_after", 302, on, "", header("Last-Modified", lm(10*time.Hour)),
+			Freshness{Store: true}},
+		{"explicit max-age wins", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Cache-Control", "max-age=60"),
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+		{"Expires wins", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Expires", t0.Add(time.Minute).Format(http.TimeFormat)),
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+		{"request max-age wins", 200, on, "max-age=30", header("Last-Modified", lm(10*time.Hour)),
+			Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second)}},
+		{"off: expire_after", 200, config.StaleLimit{}, "", header("Last-Modified", lm(10*time.Hour)),
+			Freshness{Store: true}},
+		{"Last-Modified in the future: expire_after", 200, on, "", header("Last-Modified", t0.Add(time.Hour).Format(http.TimeFormat)),
+			Freshness{Store: true}},
+		{"invalid Last-Modified: expire_after", 200, on, "", header("Last-Modified", "yesterday"),
+			Freshness{Store: true}},
+		{"no Last-Modified: expire_after", 200, on, "", header("ETag", `"x"`),
+			Freshness{Store: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reqD := Parse(header("Cache-Control", tc.reqCC))
+			respD := Parse(tc.h)
+			got := NewResponse(true, tc.status, config.NeverExpire, tc.heuristic, &reqD, &respD, tc.h, t0, t0)
+			if got != tc.want {
+				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	t.Run("not without cache_control", func(t *testing.T) {
+		h := header("Last-Modified", lm(10*time.Hour))
+		reqD, respD := Absent(), Absent()
+		if got := NewResponse(false, 200, config.NeverExpire, on, &reqD, &respD, h, t0, t0); got.Heuristic {
+			t.Fatalf("NewResponse = %+v", got)
+		}
+	})
 }
 
 // §4: constructing responses from caches, with requests-cache's options.
@@ -278,7 +339,7 @@ func TestMustUnderstand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := header("Cache-Control", tc.cc)
 			reqD, respD := Absent(), Parse(h)
-			if f := NewResponse(true, tc.status, config.NeverExpire, &reqD, &respD, h, t0, t0); f.Store != tc.store {
+			if f := NewResponse(true, tc.status, config.NeverExpire, config.StaleLimit{}, &reqD, &respD, h, t0, t0); f.Store != tc.store {
 				t.Fatalf("NewResponse = %+v, want store %v", f, tc.store)
 			}
 		})
