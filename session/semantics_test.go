@@ -780,3 +780,30 @@ func TestHeuristicFreshness(t *testing.T) {
 		}
 	})
 }
+
+// Vary normalisation through the session: equivalent Accept-Language
+// values find the stored variant, a different language does not.
+func TestVaryNormalisedAcceptLanguage(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Language")
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "for "+r.Header.Get("Accept-Language"))
+	})
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	ask := func(lang string) (string, bool) {
+		req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+		req.Header.Set("Accept-Language", lang)
+		body, resp := do(t, c, req)
+		return body, session.InfoOf(resp).FromCache
+	}
+	ask("en, de;q=0.5")
+	for _, lang := range []string{"en,de;q=0.5", "EN, De;q=0.500", " de;q=0.5 , en "} {
+		if body, hit := ask(lang); !hit || body != "for en, de;q=0.5" {
+			t.Fatalf("%q: %q from cache %v, want the stored variant", lang, body, hit)
+		}
+	}
+	if body, hit := ask("de, en;q=0.5"); hit || body != "for de, en;q=0.5" {
+		t.Fatalf("other preferences: %q from cache %v", body, hit)
+	}
+	wantCount(t, o, 2)
+}

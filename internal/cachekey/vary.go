@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -56,7 +57,10 @@ func SplitList(v string) []string {
 }
 
 // varyValue is a request's value for one Vary header, normalized so that
-// whitespace differences do not split variants.
+// forms the header's syntax makes equivalent select one variant (RFC 9111
+// §4.1): several field lines are one list, whitespace around members does
+// not count, and the weighted lists of case-insensitive tokens
+// (weightedLists) are compared as sets of weights.
 func varyValue(h http.Header, name string) string {
 	vs := h.Values(name)
 	if len(vs) == 0 {
@@ -66,7 +70,97 @@ func varyValue(h http.Header, name string) string {
 	for _, v := range vs {
 		parts = append(parts, SplitList(v)...)
 	}
+	if weightedLists[name] {
+		if norm, ok := normalizeWeighted(parts); ok {
+			return norm
+		}
+	}
 	return strings.Join(parts, ",")
+}
+
+// weightedLists are the request headers whose value is a list of
+// case-insensitive tokens with optional weights, where members of equal
+// weight are equally preferred (RFC 9110 §12.4.2): their order and case
+// select nothing.
+var weightedLists = map[string]bool{"Accept-Language": true, "Accept-Encoding": true, "Accept-Charset": true}
+
+// normalizeWeighted is a weighted list in one form: members lower-cased
+// without inner whitespace, "q=1" dropped, sorted by weight (highest
+// first) then name, duplicates dropped. ok is false for a member with a
+// parameter other than q or a weight that does not parse: the list is
+// then compared as it is.
+func normalizeWeighted(parts []string) (string, bool) {
+	type member struct {
+		token  string
+		weight int // thousandths
+	}
+	ms := make([]member, 0, len(parts))
+	for _, p := range parts {
+		token, params, _ := strings.Cut(p, ";")
+		m := member{token: strings.ToLower(strings.TrimSpace(token)), weight: 1000}
+		if params = strings.TrimSpace(params); params != "" {
+			k, v, ok := strings.Cut(params, "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+				return "", false
+			}
+			w, ok := parseWeight(strings.TrimSpace(v))
+			if !ok {
+				return "", false
+			}
+			m.weight = w
+		}
+		ms = append(ms, m)
+	}
+	sort.SliceStable(ms, func(i, j int) bool {
+		if ms[i].weight != ms[j].weight {
+			return ms[i].weight > ms[j].weight
+		}
+		return ms[i].token < ms[j].token
+	})
+	var b strings.Builder
+	for i, m := range ms {
+		if i > 0 && m == ms[i-1] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.token)
+		if m.weight != 1000 {
+			b.WriteString(";q=0.")
+			b.WriteString(strings.TrimRight(strconv.Itoa(1000 + m.weight)[1:], "0"))
+			if m.weight == 0 {
+				b.WriteByte('0')
+			}
+		}
+	}
+	return b.String(), true
+}
+
+// parseWeight reads an RFC 9110 §12.4.2 qvalue ("0", "0.5", "1.000") in
+// thousandths.
+func parseWeight(v string) (int, bool) {
+	whole, frac, _ := strings.Cut(v, ".")
+	if (whole != "0" && whole != "1") || len(frac) > 3 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < 3; i++ {
+		n *= 10
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' {
+				return 0, false
+			}
+			n += int(frac[i] - '0')
+		}
+	}
+	if whole == "1" {
+		if n != 0 {
+			return 0, false
+		}
+		return 1000, true
+	}
+	return n, true
 }
 
 // VariantKey is the key of the variant of primary selected by the request
