@@ -30,7 +30,10 @@ func (s *Session) invalidate(ctx context.Context, p *policy, req *http.Request, 
 	var keys, aliases []string
 	for _, u := range targets {
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
-			r := &http.Request{Method: m, URL: u, Header: req.Header, Host: u.Host}
+			// The same Host as the unsafe request: keys include a Host
+			// that differs from the URL's (a reverse proxy's), and the
+			// targets share the request's origin.
+			r := &http.Request{Method: m, URL: u, Header: req.Header, Host: req.Host}
 			if r.Header.Get("X-HTTP-Method-Override") != "" {
 				r.Header = req.Header.Clone()
 				r.Header.Del("X-HTTP-Method-Override")

@@ -807,3 +807,27 @@ func TestVaryNormalisedAcceptLanguage(t *testing.T) {
 	}
 	wantCount(t, o, 2)
 }
+
+// A request sent with a Host other than its URL's (a reverse proxy's) is
+// keyed with that Host; an unsafe request with the same Host must
+// invalidate that entry (cache-tests invalidate-* through tools/cacheproxy).
+func TestInvalidationKeepsTheRequestHost(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Method+" "+r.Host)
+	})
+	c := newSession(t, nil).Client()
+	send := func(method string) string {
+		req := mustRequest(t, method, o.URL+"/doc", nil)
+		req.Host = "api.example.test"
+		body, _ := do(t, c, req)
+		return body
+	}
+	send(http.MethodGet)
+	if send(http.MethodGet); o.count() != 1 {
+		t.Fatalf("the second GET reached the origin")
+	}
+	send(http.MethodPost)
+	if got := send(http.MethodGet); got != "GET api.example.test" || o.count() != 3 {
+		t.Fatalf("after the POST: %q, %d origin requests; want the GET to reach the origin", got, o.count())
+	}
+}

@@ -163,9 +163,11 @@ var httpDateLayouts = []string{http.TimeFormat, time.RFC850, time.ANSIC}
 
 // ParseHTTPDate parses the three HTTP date formats (RFC 9110 §5.6.7:
 // IMF-fixdate, RFC 850, asctime), strictly but for the case of day and
-// month names and of GMT: a value that does not format back to itself
-// (extra spaces, a one-digit hour, another zone) is invalid, which for
-// Expires means already stale (RFC 9111 §5.3).
+// month names and of GMT, and for the day of the week, which the date
+// already determines (origins get it wrong; it is ignored): a value that
+// does not otherwise format back to itself (extra spaces, a one-digit
+// hour, another zone) is invalid, which for Expires means already stale
+// (RFC 9111 §5.3).
 func ParseHTTPDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
@@ -173,11 +175,19 @@ func ParseHTTPDate(v string) (time.Time, bool) {
 	v = canonicalDateCase(v)
 	for _, layout := range httpDateLayouts {
 		t, err := time.Parse(layout, v)
-		if err == nil && t.Format(layout) == v {
+		if err == nil && withoutWeekday(t.Format(layout)) == withoutWeekday(v) {
 			return t, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// withoutWeekday drops the day name each format starts with.
+func withoutWeekday(v string) string {
+	if i := strings.IndexByte(v, ' '); i >= 0 {
+		return v[i:]
+	}
+	return v
 }
 
 // canonicalDateCase writes the names in a date as the formats spell them
