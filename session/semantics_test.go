@@ -831,3 +831,35 @@ func TestInvalidationKeepsTheRequestHost(t *testing.T) {
 		t.Fatalf("after the POST: %q, %d origin requests; want the GET to reach the origin", got, o.count())
 	}
 }
+
+// RFC 9111 §4: a POST response with explicit freshness whose
+// Content-Location is the request's URL answers a later GET of it.
+func TestPostResponseWithContentLocationAnswersGet(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/self":
+			w.Header().Set("Content-Location", "/self")
+		case "/other":
+			w.Header().Set("Content-Location", "/elsewhere")
+		}
+		if r.Method == http.MethodPost {
+			w.Header().Set("Cache-Control", "max-age=3600")
+		}
+		io.WriteString(w, r.Method+" "+r.URL.Path)
+	})
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	body, resp := do(t, c, mustRequest(t, http.MethodPost, o.URL+"/self", strings.NewReader("x")))
+	if body != "POST /self" || resp.Request.Method != http.MethodPost || !strings.Contains(resp.Header.Get("Cache-Status"), "stored") {
+		t.Fatalf("POST: %q, request method %s, Cache-Status %q", body, resp.Request.Method, resp.Header.Get("Cache-Status"))
+	}
+	if body, resp := get(t, c, o.URL+"/self"); body != "POST /self" || !session.InfoOf(resp).FromCache {
+		t.Fatalf("GET after the POST: %q %+v, want the POST's response from the cache", body, session.InfoOf(resp))
+	}
+	wantCount(t, o, 1)
+	// Another Content-Location is not the GET's response.
+	do(t, c, mustRequest(t, http.MethodPost, o.URL+"/other", strings.NewReader("x")))
+	if body, _ := get(t, c, o.URL+"/other"); body != "GET /other" {
+		t.Fatalf("GET /other: %q", body)
+	}
+	wantCount(t, o, 3)
+}

@@ -269,12 +269,17 @@ func (s *Session) bypass(x *exchange, detail string) (*http.Response, error) {
 // passUnsafe forwards a request whose method is not cached and, for the
 // unsafe methods, invalidates what is stored for its URL (RFC 9111 §4.4).
 func (s *Session) passUnsafe(x *exchange, method string) (*http.Response, error) {
+	requestedAt := s.now()
 	resp, err := s.upstream.RoundTrip(x.req)
 	if err != nil {
 		return nil, err
 	}
+	receivedAt := s.now()
 	if isUnsafe(method) && resp.StatusCode < 400 && !x.p.ReadOnly {
 		s.invalidate(x.req.Context(), x.p, x.req, resp)
+		if out, ok := s.storedAsGet(x, resp, requestedAt, receivedAt); ok {
+			return out, nil
+		}
 	}
 	setCacheStatus(resp.Header, cacheStatus(&Info{}, "bypass", 0, time.Time{}, "method"))
 	return resp, nil
