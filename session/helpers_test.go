@@ -40,6 +40,13 @@ func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
 
 func (o *origin) count() int64 { return o.hits.Load() }
 
+// serve makes h answer the origin's next requests.
+func (o *origin) serve(h http.HandlerFunc) {
+	o.mu.Lock()
+	o.handler = h
+	o.mu.Unlock()
+}
+
 func (o *origin) lastRequest() *http.Request {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -39,7 +39,7 @@ func (s *Session) invalidate(ctx context.Context, p *policy, req *http.Request, 
 				r.Header.Del("X-HTTP-Method-Override")
 			}
 			key := s.keyFor(p, r, nil)
-			keys = append(keys, key)
+			keys = append(keys, key, partKey(key))
 			alias, err := s.store.GetAlias(ctx, key)
 			switch {
 			case err == nil:

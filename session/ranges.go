@@ -1,19 +1,25 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/rules"
+	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
 
-// This file is range requests (RFC 9110 §14, RFC 9111 §3.3-3.4): a single
-// byte range of a fresh, complete stored 200 is answered with a 206 from
-// the cache. Anything else with a Range header goes to the origin
-// untouched and is not stored, and never joins another request's flight:
-// partial responses are not cached.
+// This file is range requests (RFC 9110 §14, RFC 9111 §3.3-3.4). A single
+// byte range is answered from the cache with a 206 when a fresh stored
+// response covers it: the complete 200, or else a stored part. Other range
+// requests go to the origin (never joining another request's flight), and
+// a 206 they bring back is stored as the URL's part when it has a strong
+// validator: one part per URL, under partKey, joined with the next part of
+// the same representation (same strong ETag and length) that overlaps or
+// touches it, and stored as the complete 200 once the parts cover it.
 
 // byteRange parses a Range header holding one satisfiable byte range of a
 // representation of size bytes. ok is false for anything else (several
@@ -70,14 +76,165 @@ func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.R
 	return resp
 }
 
-// passRange forwards a Range request the cache does not answer.
+// passRange forwards a Range request the cache does not answer, keeping a
+// 206 that may be stored.
 func (s *Session) passRange(x *exchange) (*http.Response, error) {
+	requestedAt := s.now()
 	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		if out := s.keepPart(x, resp, requestedAt, s.now()); out != nil {
+			return out, nil
+		}
 	}
 	info := Info{Key: x.key}
 	setCacheStatus(resp.Header, cacheStatus(&info, "uri-miss", 0, time.Time{}, "range"))
 	attachInfo(resp, x.req, info)
 	return resp, nil
+}
+
+// partKey is where the stored part of the response under key lives.
+func partKey(key string) string { return key + "-206" }
+
+// contentRange parses a 206's Content-Range "bytes first-last/complete"
+// with the complete length known.
+func contentRange(v string) (first, last, complete int64, ok bool) {
+	spec, found := strings.CutPrefix(v, "bytes ")
+	if !found {
+		return 0, 0, 0, false
+	}
+	rng, total, found := strings.Cut(spec, "/")
+	a, b, found2 := strings.Cut(rng, "-")
+	if !found || !found2 {
+		return 0, 0, 0, false
+	}
+	var err1, err2, err3 error
+	first, err1 = strconv.ParseInt(a, 10, 64)
+	last, err2 = strconv.ParseInt(b, 10, 64)
+	complete, err3 = strconv.ParseInt(total, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || last >= complete {
+		return 0, 0, 0, false
+	}
+	return first, last, complete, true
+}
+
+// strongETag returns h's ETag when it is a strong validator, the only kind
+// that lets parts be joined (RFC 9110 §8.8.1).
+func strongETag(h http.Header) (string, bool) {
+	tag := h.Get("ETag")
+	if len(tag) < 2 || tag[0] != '"' || strings.HasPrefix(tag, "W/") {
+		return "", false
+	}
+	return tag, true
+}
+
+// serveStoredPart answers a single-range request from the URL's stored
+// part when it is fresh and covers the range, or returns nil.
+func (s *Session) serveStoredPart(x *exchange) *http.Response {
+	if x.req.Header.Get("If-Range") != "" {
+		return nil
+	}
+	key := partKey(x.key)
+	e, err := s.store.Get(x.req.Context(), key)
+	if err != nil {
+		return nil
+	}
+	first, last, complete, ok := contentRange(e.Header.Get("Content-Range"))
+	if !ok || int64(len(e.Body)) != last-first+1 || s.decide(x, e) != rules.Serve {
+		return nil
+	}
+	start, end, ok := byteRange(x.req.Header.Get("Range"), complete)
+	if !ok || start < first || end > last {
+		return nil
+	}
+	e.Body = e.Body[start-first : end-first+1]
+	e.StatusCode = http.StatusPartialContent
+	resp := s.serve(x, e, key, false, "")
+	resp.StatusCode = http.StatusPartialContent
+	resp.Status = statusLine(http.StatusPartialContent)
+	resp.Header.Set("Content-Range", "bytes "+itoa(start)+"-"+itoa(end)+"/"+itoa(complete))
+	resp.Header.Set("Content-Length", itoa(end-start+1))
+	return resp
+}
+
+// keepPart streams a 206 to the caller while keeping it as the URL's
+// part, or returns nil when it may not be kept: no strong validator, not
+// one known range of a representation of known length that fits
+// max_body_bytes, or a response storeRules refuses (as a 200 would be).
+func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receivedAt time.Time) *http.Response {
+	if x.req.Method != http.MethodGet {
+		return nil
+	}
+	if _, ok := strongETag(resp.Header); !ok {
+		return nil
+	}
+	first, last, complete, ok := contentRange(resp.Header.Get("Content-Range"))
+	if !ok || complete > x.p.MaxBodyBytes || resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
+		return nil
+	}
+	f, names, reason := x.p.storeRules(x, http.StatusOK, resp.Header, requestedAt, receivedAt)
+	if reason != "" || len(names) > 0 {
+		return nil
+	}
+	part := s.entryFor(x, resp, f, nil, requestedAt, receivedAt)
+	part.Key = partKey(x.key)
+	xh := x.onHeap() // the body ends after this call returns
+	finish := func(body []byte) bool {
+		if int64(len(body)) != last-first+1 {
+			return false // the body disagrees with its Content-Range
+		}
+		part.Body = body
+		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, part, resp)
+	}
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: "uri-miss", detail: "range", info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
+	res.contentLength = resp.ContentLength
+	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, finish, s.completeInBackground)
+	out, err := s.respond(x, res, res.first, false, true)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// joinPart stores part, joined with the stored part of the same
+// representation when they overlap or touch; parts that cover the whole
+// representation are stored as its complete 200 instead.
+func (s *Session) joinPart(ctx context.Context, x *exchange, part *stores.Entry, resp *http.Response) bool {
+	first, last, complete, _ := contentRange(part.Header.Get("Content-Range"))
+	tag, _ := strongETag(part.Header)
+	if old, err := s.store.Get(ctx, part.Key); err == nil {
+		of, ol, oc, ok := contentRange(old.Header.Get("Content-Range"))
+		oldTag, _ := strongETag(old.Header)
+		if ok && oc == complete && oldTag == tag && int64(len(old.Body)) == ol-of+1 && of <= last+1 && first <= ol+1 {
+			lo, hi := min(first, of), max(last, ol)
+			joined := make([]byte, hi-lo+1)
+			copy(joined[of-lo:], old.Body)
+			copy(joined[first-lo:], part.Body) // the newer bytes win where they overlap
+			part.Body, first, last = joined, lo, hi
+			part.Header.Set("Content-Range", "bytes "+itoa(first)+"-"+itoa(last)+"/"+itoa(complete))
+		}
+	}
+	if first == 0 && last == complete-1 {
+		full := *part
+		full.Key = x.key
+		full.StatusCode = http.StatusOK
+		full.Header = part.Header.Clone()
+		full.Header.Del("Content-Range")
+		full.Header.Set("Content-Length", itoa(complete))
+		stored, _ := s.saveEntry(ctx, x, &full, nil, resp)
+		if stored {
+			if _, err := s.store.Delete(ctx, part.Key); err != nil {
+				s.storeError("delete", err)
+			}
+		}
+		return stored
+	}
+	part.Header.Set("Content-Length", itoa(last-first+1))
+	if err := s.store.Set(ctx, part); err != nil {
+		s.storeError("set", err)
+		return false
+	}
+	return true
 }

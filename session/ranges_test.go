@@ -86,3 +86,103 @@ func TestInvalidExpiresIsStale(t *testing.T) {
 		}
 	}
 }
+
+// RFC 9111 §3.3-3.4: 206 responses with a strong validator are stored,
+// serve the ranges they cover, join with the next part of the same
+// representation, and become the complete response once they cover it.
+func TestPartialContentStoredAndJoined(t *testing.T) {
+	const content = "0123456789"
+	etag := `"v1"`
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader(content))
+	})
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	ask := func(rng string) (string, *http.Response, bool) {
+		t.Helper()
+		req := mustRequest(t, http.MethodGet, o.URL+"/file", nil)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		before := o.count()
+		body, resp := do(t, c, req)
+		return body, resp, o.count() == before
+	}
+
+	for _, step := range []struct {
+		rng, body, contentRange string
+		cached                  bool
+	}{
+		{"bytes=0-4", "01234", "bytes 0-4/10", false}, // stored as the part 0-4
+		{"bytes=0-4", "01234", "bytes 0-4/10", true},
+		{"bytes=1-3", "123", "bytes 1-3/10", true},
+		{"bytes=3-6", "3456", "bytes 3-6/10", false}, // beyond the part: joined, 0-6
+		{"bytes=5-6", "56", "bytes 5-6/10", true},
+		{"bytes=7-", "789", "bytes 7-9/10", false}, // touches it: 0-9, complete
+		{"", "0123456789", "", true},               // the complete 200
+		{"bytes=-2", "89", "bytes 8-9/10", true},
+	} {
+		body, resp, cached := ask(step.rng)
+		if body != step.body || cached != step.cached || resp.Header.Get("Content-Range") != step.contentRange {
+			t.Fatalf("Range %q: %q, Content-Range %q, cached %v; want %q, %q, %v",
+				step.rng, body, resp.Header.Get("Content-Range"), cached, step.body, step.contentRange, step.cached)
+		}
+		if want := map[bool]int{true: http.StatusPartialContent, false: http.StatusOK}[step.rng != ""]; resp.StatusCode != want {
+			t.Fatalf("Range %q: status %d, want %d", step.rng, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestPartialContentNeedsAStrongValidatorAndOneRepresentation(t *testing.T) {
+	var etag, body string
+	serveBody := func(w http.ResponseWriter, r *http.Request) {
+		if etag != "" {
+			w.Header().Set("ETag", etag)
+		}
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader(body))
+	}
+	o := newOrigin(t, serveBody)
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	ask := func(rng string) (string, bool) {
+		t.Helper()
+		req := mustRequest(t, http.MethodGet, o.URL+"/f", nil)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		before := o.count()
+		got, _ := do(t, c, req)
+		return got, o.count() == before
+	}
+	body = "abcdefghij"
+	for _, tag := range []string{"", `W/"weak"`} {
+		etag = tag
+		ask("bytes=0-4")
+		if _, cached := ask("bytes=0-4"); cached {
+			t.Fatalf("a part with ETag %q was stored", tag)
+		}
+	}
+	// A part whose body disagrees with its Content-Range is not kept.
+	o.serve(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"c"`)
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Content-Range", "bytes 4-9/10")
+		w.WriteHeader(http.StatusPartialContent)
+		io.WriteString(w, "01234")
+	})
+	for i := 0; i < 2; i++ {
+		if got, cached := ask("bytes=-5"); cached || got != "01234" {
+			t.Fatalf("inconsistent part: %q cached=%v", got, cached)
+		}
+	}
+	o.serve(serveBody)
+	// Parts of two representations never join.
+	etag = `"a"`
+	ask("bytes=0-4")
+	etag, body = `"b"`, "ABCDEFGHIJ"
+	ask("bytes=5-9")
+	if got, cached := ask(""); cached || got != "ABCDEFGHIJ" {
+		t.Fatalf("parts of different representations made a complete response: %q cached=%v", got, cached)
+	}
+}

@@ -153,11 +153,14 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		x.lent = false
 	}
-	if len(req.Header["Range"]) > 0 && act != rules.GatewayTimeout {
+	if len(req.Header["Range"]) > 0 && (act != rules.GatewayTimeout || e == nil) {
 		if act == rules.Serve {
 			if resp := s.servePartial(x, e, entryKey); resp != nil {
 				return resp, nil
 			}
+		}
+		if resp := s.serveStoredPart(x); resp != nil {
+			return resp, nil
 		}
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil
