@@ -117,9 +117,12 @@ func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]
 	return out, err
 }
 
-// leadsTo reports whether an alias value (a Vary index or a redirect)
-// names an exported key.
+// leadsTo reports whether an alias value (a Vary index, a redirect, or a
+// language's variant key) names an exported key.
 func leadsTo(value string, exported map[string]bool) bool {
+	if exported[value] {
+		return true
+	}
 	if t, ok := strings.CutPrefix(value, aliasRedirect); ok {
 		return exported[t]
 	}

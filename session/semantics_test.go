@@ -863,3 +863,44 @@ func TestPostResponseWithContentLocationAnswersGet(t *testing.T) {
 	}
 	wantCount(t, o, 3)
 }
+
+// A response varying on Accept-Language alone, in one Content-Language,
+// answers a request whose Accept-Language differs but prefers that
+// language above all others; never one whose preference is another
+// language, a tie, or when the response varies on more.
+func TestVarySelectsByPreferredLanguage(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		vary := "Accept-Language"
+		if r.URL.Path == "/more" {
+			vary = "Accept-Language, Accept"
+		}
+		w.Header().Set("Vary", vary)
+		w.Header().Set("Content-Language", "de")
+		io.WriteString(w, "Hallo "+r.URL.Path)
+	})
+	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
+	ask := func(path, lang string) bool {
+		req := mustRequest(t, http.MethodGet, o.URL+path, nil)
+		req.Header.Set("Accept-Language", lang)
+		_, resp := do(t, c, req)
+		return session.InfoOf(resp).FromCache
+	}
+	ask("/doc", "en, de")
+	for lang, want := range map[string]bool{
+		"fr;q=0.5, de;q=1.0": true,
+		"de":                 true,
+		"DE, en;q=0.1":       true,
+		"fr, de":             false, // a tie at the top
+		"fr;q=0.9, de;q=0.8": false, // prefers French
+		"*":                  false,
+	} {
+		if got := ask("/doc", lang); got != want {
+			t.Errorf("%q: from cache %v, want %v", lang, got, want)
+		}
+	}
+	ask("/more", "en, de")
+	if ask("/more", "de") {
+		t.Error("a response varying on more than Accept-Language was selected by language")
+	}
+}

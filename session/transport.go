@@ -329,6 +329,9 @@ func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
 		}
 		return s.usable(x, e, target)
 	}
+	if idx, ok := decodeVaryIndex(alias); ok && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
+		return s.languageVariant(x)
+	}
 	return nil, ""
 }
 

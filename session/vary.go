@@ -1,7 +1,12 @@
 package session
 
 import (
+	"errors"
+	"net/http"
 	"strings"
+
+	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // This file is Vary (RFC 9111 §4.1). Responses without Vary are stored under
@@ -14,6 +19,9 @@ import (
 const (
 	aliasVary     = "v:"
 	aliasRedirect = "r:"
+	// langSuffix names the alias from a URL's primary key and a language
+	// to its variant in that Content-Language (languageVariant).
+	langSuffix = "\x00lang="
 	// maxVariants bounds the variant keys remembered for one URL.
 	maxVariants = 64
 )
@@ -56,4 +64,42 @@ func (v varyIndex) withVariant(names []string, key string) varyIndex {
 		vs = vs[len(vs)-maxVariants:]
 	}
 	return varyIndex{names: names, variants: vs}
+}
+
+// languageOf returns the one language of a response that varies on
+// Accept-Language alone, or "": the only responses a request may get by
+// its preferred language rather than by its exact Accept-Language
+// (cache-tests' vary-normalise-lang-select).
+func languageOf(h http.Header) string {
+	names, star := cachekey.VaryNames(h)
+	if star || len(names) != 1 || names[0] != "Accept-Language" {
+		return ""
+	}
+	langs := cachekey.SplitList(h.Get("Content-Language"))
+	if len(langs) != 1 || len(h.Values("Content-Language")) != 1 {
+		return ""
+	}
+	return strings.ToLower(langs[0])
+}
+
+// languageVariant finds, for a request whose exact Accept-Language has no
+// stored variant, the variant in the language it prefers above all others:
+// the response an origin negotiating on Accept-Language gives it too.
+func (s *Session) languageVariant(x *exchange) (*stores.Entry, string) {
+	top := cachekey.TopLanguage(x.req.Header)
+	if top == "" {
+		return nil, ""
+	}
+	target, err := s.store.GetAlias(x.req.Context(), x.key+langSuffix+top)
+	if err != nil {
+		if !errors.Is(err, stores.ErrNotFound) {
+			s.storeError("get alias", err)
+		}
+		return nil, ""
+	}
+	e, ok := s.get(x, target)
+	if !ok || languageOf(e.Header) != top {
+		return nil, ""
+	}
+	return s.usable(x, e, target)
 }

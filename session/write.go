@@ -97,7 +97,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, e *stores.Entry, n
 		// The primary key's lookup finds this variant through the index.
 		// (A variant stored under the primary key needs none: requests
 		// that do not match it look the index up anyway.)
-		s.indexVariant(ctx, x, names, e.Key)
+		s.indexVariant(ctx, x, names, e.Key, e.Header)
 	} else if len(names) == 0 && x.aliasSeen {
 		// A plain response replaces a Vary index or redirect alias.
 		if err := s.store.DeleteAlias(ctx, x.key); err != nil {
@@ -121,9 +121,10 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, e *stores.Entry, n
 	return true, ""
 }
 
-// indexVariant records a variant key under the primary key's Vary index,
-// and removes a plain entry the primary key may still hold.
-func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string, key string) {
+// indexVariant records a variant key under the primary key's Vary index
+// (and under its language, for languageVariant), and removes a plain entry
+// the primary key may still hold.
+func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string, key string, header http.Header) {
 	var idx varyIndex
 	if v, err := s.store.GetAlias(ctx, x.key); err == nil {
 		idx, _ = decodeVaryIndex(v)
@@ -133,6 +134,11 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string,
 	next := idx.withVariant(names, key)
 	if next.encode() != idx.encode() {
 		if err := s.store.SetAlias(ctx, x.key, next.encode()); err != nil {
+			s.storeError("set alias", err)
+		}
+	}
+	if lang := languageOf(header); lang != "" {
+		if err := s.store.SetAlias(ctx, x.key+langSuffix+lang, key); err != nil {
 			s.storeError("set alias", err)
 		}
 	}

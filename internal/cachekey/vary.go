@@ -137,6 +137,41 @@ func normalizeWeighted(parts []string) (string, bool) {
 	return b.String(), true
 }
 
+// TopLanguage returns the language range an Accept-Language header prefers
+// above all others (lower case), or "" when none does: no header, a tie at
+// the top weight, "*", or a list that does not parse.
+func TopLanguage(h http.Header) string {
+	var parts []string
+	for _, v := range h.Values("Accept-Language") {
+		parts = append(parts, SplitList(v)...)
+	}
+	best, bestWeight, tie := "", -1, false
+	for _, p := range parts {
+		token, params, _ := strings.Cut(p, ";")
+		token = strings.ToLower(strings.TrimSpace(token))
+		w := 1000
+		if params = strings.TrimSpace(params); params != "" {
+			k, v, ok := strings.Cut(params, "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+				return ""
+			}
+			if w, ok = parseWeight(strings.TrimSpace(v)); !ok {
+				return ""
+			}
+		}
+		switch {
+		case w > bestWeight:
+			best, bestWeight, tie = token, w, false
+		case w == bestWeight && token != best:
+			tie = true
+		}
+	}
+	if tie || best == "*" || bestWeight <= 0 {
+		return ""
+	}
+	return best
+}
+
 // parseWeight reads an RFC 9110 §12.4.2 qvalue ("0", "0.5", "1.000") in
 // thousandths.
 func parseWeight(v string) (int, bool) {

@@ -58,3 +58,24 @@ func TestParseWeight(t *testing.T) {
 		}
 	}
 }
+
+func TestTopLanguage(t *testing.T) {
+	for v, want := range map[string]string{
+		"fr;q=0.5, de;q=1.0": "de",
+		"DE-ch, en;q=0.9":    "de-ch",
+		"en, de":             "", // a tie
+		"en, en;q=1":         "en",
+		"*":                  "",
+		"en;q=0":             "",
+		"en;level=1":         "",
+		"":                   "",
+	} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Accept-Language", v)
+		}
+		if got := TopLanguage(h); got != want {
+			t.Errorf("TopLanguage(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
