@@ -387,3 +387,39 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Close does not wait a fleet lease out: a request waiting for another
+// process's entry goes to the origin instead.
+func TestCloseDoesNotWaitForALease(t *testing.T) {
+	uri := mongotest.URI(t)
+	gate := make(chan struct{})
+	defer close(gate)
+	origin, n := slowOrigin(t, 0, gate)
+	cfg := mongoConfig(t, uri, config.BackendMongo)
+	cfg.Mongo.Lease = config.Duration(time.Minute)
+	a, b := newSession(t, cfg), newSession(t, cfg)
+	go a.Client().Get(origin.URL + "/c") // holds the lease, its origin request stuck
+	waitFor(t, func() bool { return n.Load() == 1 }, "a's request")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := b.Client().Get(origin.URL + "/c")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // b waits for a's lease
+	start := time.Now()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Close took %v with a 1m lease pending", d)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("b's request: %v", err)
+	}
+	if n.Load() != 2 {
+		t.Fatalf("origin saw %d requests, want 2 (b went to the origin at Close)", n.Load())
+	}
+}

@@ -97,6 +97,10 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 		case <-ctx.Done():
 			t.Stop()
 			return nil, &fetchResult{err: ctx.Err()}
+		case <-s.bgCtx.Done():
+			// Close waits for trips: it should not wait a lease out.
+			t.Stop()
+			return nil, nil
 		case <-t.C:
 		}
 		if res := s.fleetEntry(x); res != nil {
