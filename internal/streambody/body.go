@@ -69,8 +69,8 @@ type Body struct {
 	// when the body has ended, or false when none may run.
 	background func(abort func()) (done func(), ok bool)
 	bgDone     func()
-	// release are called once the body has ended (OnStop).
-	release []func()
+	// release is called once the body has ended (OnStop).
+	release func()
 	stopped bool
 }
 
@@ -165,8 +165,8 @@ func (sb *Body) end(err error) {
 	if done != nil {
 		done()
 	}
-	for _, f := range release {
-		f()
+	if release != nil {
+		release()
 	}
 	sb.mu.Lock()
 }
@@ -201,7 +201,13 @@ func (sb *Body) pump() {
 func (sb *Body) OnStop(release func()) {
 	sb.mu.Lock()
 	if !sb.stopped {
-		sb.release = append(sb.release, release)
+		if prev := sb.release; prev != nil {
+			// A second callback (a fleet lease) chains: the common single
+			// one costs no slice.
+			sb.release = func() { prev(); release() }
+		} else {
+			sb.release = release
+		}
 		sb.mu.Unlock()
 		return
 	}

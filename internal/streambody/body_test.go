@@ -178,3 +178,31 @@ func TestReadAfterCloseFails(t *testing.T) {
 		t.Fatal("read on a closed body succeeded")
 	}
 }
+
+// Every OnStop callback runs once the body has ended, in the order they
+// were registered, and after the copy was handed over (a fleet lease is
+// released once the entry is stored).
+func TestOnStopCallbacksRunInOrderAfterTheStore(t *testing.T) {
+	src, f := newSource(), &finisher{}
+	body, first := New(src, -1, 1<<20, f.finish, noBackground)
+	var order []string
+	body.OnStop(func() { order = append(order, "flight") })
+	body.OnStop(func() {
+		_, calls := f.get()
+		order = append(order, "lease stored="+map[bool]string{true: "yes", false: "no"}[body.Stored() && calls == 1])
+	})
+	go func() {
+		src.w.Write([]byte("x"))
+		src.w.Close()
+	}()
+	io.ReadAll(first)
+	first.Close()
+	if strings.Join(order, ",") != "flight,lease stored=yes" {
+		t.Fatalf("callbacks ran as %q", order)
+	}
+	late := false
+	body.OnStop(func() { late = true })
+	if !late {
+		t.Fatal("a callback registered after the end did not run at once")
+	}
+}
