@@ -99,16 +99,7 @@ func TestPartialContentStoredAndJoined(t *testing.T) {
 		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader(content))
 	})
 	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
-	ask := func(rng string) (string, *http.Response, bool) {
-		t.Helper()
-		req := mustRequest(t, http.MethodGet, o.URL+"/file", nil)
-		if rng != "" {
-			req.Header.Set("Range", rng)
-		}
-		before := o.count()
-		body, resp := do(t, c, req)
-		return body, resp, o.count() == before
-	}
+	ask := func(rng string) (string, *http.Response, bool) { return askRange(t, c, o, "/file", rng) }
 
 	for _, step := range []struct {
 		rng, body, contentRange string
@@ -146,14 +137,8 @@ func TestPartialContentNeedsAStrongValidatorAndOneRepresentation(t *testing.T) {
 	o := newOrigin(t, serveBody)
 	c := newSession(t, func(c *config.Config) { c.CacheControl = true }).Client()
 	ask := func(rng string) (string, bool) {
-		t.Helper()
-		req := mustRequest(t, http.MethodGet, o.URL+"/f", nil)
-		if rng != "" {
-			req.Header.Set("Range", rng)
-		}
-		before := o.count()
-		got, _ := do(t, c, req)
-		return got, o.count() == before
+		got, _, cached := askRange(t, c, o, "/f", rng)
+		return got, cached
 	}
 	body = "abcdefghij"
 	for _, tag := range []string{"", `W/"weak"`} {
@@ -185,4 +170,17 @@ func TestPartialContentNeedsAStrongValidatorAndOneRepresentation(t *testing.T) {
 	if got, cached := ask(""); cached || got != "ABCDEFGHIJ" {
 		t.Fatalf("parts of different representations made a complete response: %q cached=%v", got, cached)
 	}
+}
+
+// askRange GETs path with Range rng (none when empty) and reports whether
+// the answer came without reaching the origin.
+func askRange(t *testing.T, c *http.Client, o *origin, path, rng string) (string, *http.Response, bool) {
+	t.Helper()
+	req := mustRequest(t, http.MethodGet, o.URL+path, nil)
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	before := o.count()
+	body, resp := do(t, c, req)
+	return body, resp, o.count() == before
 }
