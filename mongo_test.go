@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,6 +308,43 @@ func BenchmarkBackendHit(b *testing.B) {
 			b.ReportMetric(perOp[config.BackendMongo]/findOne, "x-findone")
 		}
 	})
+}
+
+// BenchmarkMongoMissLease is what the fleet lease costs a cold miss that
+// no other process shares: taking and releasing the lease are two more
+// round trips to the server (lease: x-off against lease = 0 in one run).
+func BenchmarkMongoMissLease(b *testing.B) {
+	srv := benchOrigin(b, body1K)
+	perOp := map[string]float64{}
+	for _, mode := range []string{"off", "lease"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := smallConfig()
+			cfg.Backend = config.BackendMongo
+			cfg.Mongo.URI = mongotest.URI(b)
+			cfg.Mongo.Database = "reqcache_bench"
+			cfg.Mongo.Collection = mongotest.Name(b)
+			if mode == "off" {
+				cfg.Mongo.Lease = 0
+			}
+			if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+				b.Fatal(err)
+			}
+			defer reqcache.Uninstall()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				getAll(b, http.DefaultClient, srv.URL+"/miss?i="+strconv.Itoa(i))
+			}
+			perOp[mode] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if mode == "lease" && perOp["off"] > 0 {
+				b.ReportMetric(perOp["lease"]/perOp["off"], "x-off")
+			}
+			if st := reqcache.Installed().Stats(); st.Misses != int64(i) {
+				b.Fatalf("%d misses for %d requests", st.Misses, i)
+			}
+		})
+	}
 }
 
 // A cache moves between backends through Export and Import (requests-cache's
