@@ -3,8 +3,6 @@ package session
 import (
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/reqcache/reqcache/internal/rules"
@@ -21,47 +19,13 @@ import (
 // the same representation (same strong ETag and length) that overlaps or
 // touches it, and stored as the complete 200 once the parts cover it.
 
-// byteRange parses a Range header holding one satisfiable byte range of a
-// representation of size bytes. ok is false for anything else (several
-// ranges, other units, unsatisfiable ranges).
-func byteRange(v string, size int64) (start, end int64, ok bool) {
-	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
-	if !found || strings.Contains(spec, ",") || size == 0 {
-		return 0, 0, false
-	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
-	if !found {
-		return 0, 0, false
-	}
-	if first == "" { // suffix: the last N bytes
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, 0, false
-		}
-		return max(0, size-n), size - 1, true
-	}
-	start, err := strconv.ParseInt(first, 10, 64)
-	if err != nil || start < 0 || start >= size {
-		return 0, 0, false
-	}
-	end = size - 1
-	if last != "" {
-		e, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || e < start {
-			return 0, 0, false
-		}
-		end = min(e, size-1)
-	}
-	return start, end, true
-}
-
 // servePartial answers a Range request from a complete stored response, or
 // returns nil when it cannot.
 func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.Response {
 	if e.StatusCode != http.StatusOK || x.req.Header.Get("If-Range") != "" {
 		return nil
 	}
-	start, end, ok := byteRange(x.req.Header.Get("Range"), int64(len(e.Body)))
+	start, end, ok := rules.ByteRange(x.req.Header.Get("Range"), int64(len(e.Body)))
 	if !ok {
 		return nil
 	}
@@ -98,38 +62,6 @@ func (s *Session) passRange(x *exchange) (*http.Response, error) {
 // partKey is where the stored part of the response under key lives.
 func partKey(key string) string { return key + "-206" }
 
-// contentRange parses a 206's Content-Range "bytes first-last/complete"
-// with the complete length known.
-func contentRange(v string) (first, last, complete int64, ok bool) {
-	spec, found := strings.CutPrefix(v, "bytes ")
-	if !found {
-		return 0, 0, 0, false
-	}
-	rng, total, found := strings.Cut(spec, "/")
-	a, b, found2 := strings.Cut(rng, "-")
-	if !found || !found2 {
-		return 0, 0, 0, false
-	}
-	var err1, err2, err3 error
-	first, err1 = strconv.ParseInt(a, 10, 64)
-	last, err2 = strconv.ParseInt(b, 10, 64)
-	complete, err3 = strconv.ParseInt(total, 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || last >= complete {
-		return 0, 0, 0, false
-	}
-	return first, last, complete, true
-}
-
-// strongETag returns h's ETag when it is a strong validator, the only kind
-// that lets parts be joined (RFC 9110 §8.8.1).
-func strongETag(h http.Header) (string, bool) {
-	tag := h.Get("ETag")
-	if len(tag) < 2 || tag[0] != '"' || strings.HasPrefix(tag, "W/") {
-		return "", false
-	}
-	return tag, true
-}
-
 // serveStoredPart answers a single-range request from the URL's stored
 // part when it is fresh and covers the range, or returns nil.
 func (s *Session) serveStoredPart(x *exchange) *http.Response {
@@ -141,11 +73,11 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	if err != nil {
 		return nil
 	}
-	first, last, complete, ok := contentRange(e.Header.Get("Content-Range"))
+	first, last, complete, ok := rules.ContentRange(e.Header.Get("Content-Range"))
 	if !ok || int64(len(e.Body)) != last-first+1 || s.decide(x, e) != rules.Serve {
 		return nil
 	}
-	start, end, ok := byteRange(x.req.Header.Get("Range"), complete)
+	start, end, ok := rules.ByteRange(x.req.Header.Get("Range"), complete)
 	if !ok || start < first || end > last {
 		return nil
 	}
@@ -167,10 +99,10 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 	if x.req.Method != http.MethodGet {
 		return nil
 	}
-	if _, ok := strongETag(resp.Header); !ok {
+	if _, ok := rules.StrongETag(resp.Header); !ok {
 		return nil
 	}
-	first, last, complete, ok := contentRange(resp.Header.Get("Content-Range"))
+	first, last, complete, ok := rules.ContentRange(resp.Header.Get("Content-Range"))
 	if !ok || complete > x.p.MaxBodyBytes || resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
 		return nil
 	}
@@ -202,11 +134,11 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 // representation when they overlap or touch; parts that cover the whole
 // representation are stored as its complete 200 instead.
 func (s *Session) joinPart(ctx context.Context, x *exchange, part *stores.Entry, resp *http.Response) bool {
-	first, last, complete, _ := contentRange(part.Header.Get("Content-Range"))
-	tag, _ := strongETag(part.Header)
+	first, last, complete, _ := rules.ContentRange(part.Header.Get("Content-Range"))
+	tag, _ := rules.StrongETag(part.Header)
 	if old, err := s.store.Get(ctx, part.Key); err == nil {
-		of, ol, oc, ok := contentRange(old.Header.Get("Content-Range"))
-		oldTag, _ := strongETag(old.Header)
+		of, ol, oc, ok := rules.ContentRange(old.Header.Get("Content-Range"))
+		oldTag, _ := rules.StrongETag(old.Header)
 		if ok && oc == complete && oldTag == tag && int64(len(old.Body)) == ol-of+1 && of <= last+1 && first <= ol+1 {
 			lo, hi := min(first, of), max(last, ol)
 			joined := make([]byte, hi-lo+1)
