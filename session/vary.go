@@ -21,7 +21,7 @@ const (
 	aliasRedirect = "r:"
 	// langSuffix names the alias from a URL's primary key and a language
 	// to its variant in that Content-Language (languageVariant).
-	langSuffix = "\x00lang="
+	langSuffix = "|lang="
 	// maxVariants bounds the variant keys remembered for one URL.
 	maxVariants = 64
 )
