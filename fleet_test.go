@@ -423,3 +423,51 @@ func TestCloseDoesNotWaitForALease(t *testing.T) {
 		t.Fatalf("origin saw %d requests, want 2 (b went to the origin at Close)", n.Load())
 	}
 }
+
+// The keys and aliases of parts and language variants are plain strings
+// MongoDB (and FerretDB) store like any other.
+func TestPartsAndLanguageVariantsOnMongo(t *testing.T) {
+	var n atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Cache-Control", "max-age=600")
+		if r.URL.Path == "/lang" {
+			w.Header().Set("Vary", "Accept-Language")
+			w.Header().Set("Content-Language", "de")
+			io.WriteString(w, "Hallo")
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader("0123456789"))
+	}))
+	defer origin.Close()
+	cfg := mongoConfig(t, mongotest.URI(t), config.BackendMongo)
+	cfg.CacheControl = true
+	c := newSession(t, cfg).Client()
+	ask := func(path, header, value string) (string, bool) {
+		req, _ := http.NewRequest(http.MethodGet, origin.URL+path, nil)
+		req.Header.Set(header, value)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), session.InfoOf(resp).FromCache
+	}
+	ask("/file", "Range", "bytes=0-4")
+	if body, cached := ask("/file", "Range", "bytes=1-2"); body != "12" || !cached {
+		t.Fatalf("range from the stored part: %q cached=%v", body, cached)
+	}
+	ask("/file", "Range", "bytes=5-")
+	if body, cached := ask("/file", "Accept", "*/*"); body != "0123456789" || !cached {
+		t.Fatalf("joined parts: %q cached=%v", body, cached)
+	}
+	ask("/lang", "Accept-Language", "en, de")
+	if body, cached := ask("/lang", "Accept-Language", "fr;q=0.5, de"); body != "Hallo" || !cached {
+		t.Fatalf("language variant: %q cached=%v", body, cached)
+	}
+	if n.Load() != 3 {
+		t.Fatalf("origin saw %d requests, want 3", n.Load())
+	}
+}
