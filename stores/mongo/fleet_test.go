@@ -2,7 +2,11 @@ package mongo_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,49 +192,71 @@ func TestSweepDeletesExpiredEntriesAndTheirBodies(t *testing.T) {
 	}
 }
 
-// Every process runs a sweeper; the sweeper lease lets one of them sweep
-// per interval.
-func TestOneSweeperAcrossProcesses(t *testing.T) {
-	c := cfgFor(t, mongotest.URI(t))
+// sweeperChild is a process of the sweeper test: it opens the store
+// (whose sweeper starts), keeps it open for FLEET_SWEEP_FOR, closes it and
+// prints how many sweeps it made.
+const sweeperChildEnv = "REQCACHE_TEST_SWEEPER_CHILD"
+
+func runSweeperChild() int {
+	c := config.Default().Mongo
+	c.URI, c.Database, c.Collection = os.Getenv("CHILD_MONGO_URI"), "reqcache_test", os.Getenv("CHILD_COLLECTION")
 	c.Retention = config.Duration(time.Hour)
 	c.SweepInterval = config.Duration(300 * time.Millisecond)
-	ctx := context.Background()
 	core, logs := observer.New(zap.DebugLevel)
-	var fleet []*mongo.Store
-	for i := 0; i < 3; i++ {
-		s, err := mongo.New(ctx, c, zap.New(core))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		fleet = append(fleet, s)
+	s, err := mongo.New(context.Background(), c, zap.New(core))
+	if err != nil {
+		fmt.Println("open:", err)
+		return 1
 	}
+	d, _ := time.ParseDuration(os.Getenv("FLEET_SWEEP_FOR"))
+	time.Sleep(d)
+	if err := s.Close(); err != nil {
+		fmt.Println("close:", err)
+		return 1
+	}
+	fmt.Printf("sweeps=%d failed=%d\n", logs.FilterMessage("reqcache: mongo sweep").Len(), logs.FilterMessage("reqcache: mongo sweep failed").Len())
+	return 0
+}
+
+// Every process runs a sweeper; the sweeper lease lets one of them sweep
+// per interval: three OS processes sharing a collection for 2 s at a
+// 300 ms interval sweep about 7 times in all, not about 20.
+func TestOneSweeperAcrossProcesses(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	ctx := context.Background()
+	seed := open(t, c)
 	e := storetest.NewEntry("gone")
 	e.ExpiresAt = time.Now().Add(-2 * time.Hour)
-	if err := fleet[0].Set(ctx, e); err != nil {
+	if err := seed.Set(ctx, e); err != nil {
 		t.Fatal(err)
 	}
+	const processes, interval, runFor = 3, 300 * time.Millisecond, 2 * time.Second
+	outs := make([][]byte, processes)
+	errs := make([]error, processes)
+	var wg sync.WaitGroup
 	start := time.Now()
-	time.Sleep(2 * time.Second)
-	for _, s := range fleet {
-		if err := s.Close(); err != nil { // stops its sweeper
-			t.Fatal(err)
-		}
+	for i := 0; i < processes; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), sweeperChildEnv+"=1", "CHILD_MONGO_URI="+c.URI,
+				"CHILD_COLLECTION="+c.Collection, "FLEET_SWEEP_FOR="+runFor.String())
+			outs[i], errs[i] = cmd.CombinedOutput()
+		}(i)
 	}
+	wg.Wait()
 	elapsed := time.Since(start)
-	sweeps := logs.FilterMessage("reqcache: mongo sweep").Len()
-	// One sweep per interval across the fleet (three would sweep ~20
-	// times without the lease); ticks of the three processes drift, so
-	// allow one interval more.
-	if most := int(elapsed/(300*time.Millisecond)) + 1; sweeps == 0 || sweeps > most {
-		t.Fatalf("%d sweeps in %v across 3 processes, want 1 to %d", sweeps, elapsed, most)
+	sweeps := 0
+	for i := range outs {
+		var n, failed int
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(outs[i])), "sweeps=%d failed=%d", &n, &failed); errs[i] != nil || err != nil || failed != 0 {
+			t.Fatalf("process %d: %v %q", i, errs[i], outs[i])
+		}
+		sweeps += n
 	}
-	if failed := logs.FilterMessage("reqcache: mongo sweep failed").Len(); failed != 0 {
-		t.Fatalf("%d sweeps failed", failed)
-	}
-	check := open(t, c)
-	if _, err := check.Get(ctx, "gone"); err != stores.ErrNotFound {
-		t.Fatalf("the expired entry is still there: %v", err)
+	if most := int(elapsed/interval) + 1; sweeps == 0 || sweeps > most {
+		t.Fatalf("%d sweeps in %v across %d processes, want 1 to %d", sweeps, elapsed, processes, most)
 	}
 	n, err := raw(t, c).CountDocuments(ctx, bson.D{{Key: "_id", Value: "gone"}})
 	if err != nil || n != 0 {

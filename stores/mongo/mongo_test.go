@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,12 @@ import (
 	"github.com/reqcache/reqcache/stores/storetest"
 )
 
-func TestMain(m *testing.M) { mongotest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(sweeperChildEnv) != "" {
+		os.Exit(runSweeperChild())
+	}
+	mongotest.Main(m)
+}
 
 func cfgFor(t *testing.T, uri string) config.Mongo {
 	c := config.Default().Mongo
