@@ -9,22 +9,23 @@
 //	resp, err := s.Client().Get("https://api.example.com/v1/users")
 //	fmt.Println(session.InfoOf(resp).FromCache)
 //
-// A request's journey: RoundTrip (transport.go) computes the key
-// (keys.go, internal/cachekey), looks the entry up (transport.go's lookup,
-// through Vary indexes and redirect aliases: vary.go), asks the rules what
-// to do (lookup.go, internal/rules), then serves it (transport.go's serve,
-// ranges.go for Range and stored parts) or goes to the origin (fetch.go,
-// one trip for concurrent misses: coalesce.go; one across the processes
-// sharing a store: fleet.go), revalidating (validate.go) or streaming a
-// new body to every caller while the cache keeps its copy
-// (internal/streambody), and stores what the rules allow (write.go).
+// A request's journey: RoundTrip (transport.go) computes the key (keys.go,
+// internal/cachekey), looks the entry up through Vary indexes and redirect
+// aliases (lookup.go, vary.go), asks the rules what to do (lookup.go,
+// internal/rules), then serves it (serve.go; ranges.go for Range and stored
+// parts) or goes to the origin (fetch.go: one trip for concurrent misses,
+// coalesce.go; one across the processes sharing a store, fleet.go),
+// revalidating (validate.go) or streaming a new body to every caller while
+// the cache keeps its copy (internal/streambody), and stores what the rules
+// allow (write.go).
+//
 // Around it: expiration.go (the expiration chosen before a response is
 // known, heuristic freshness), invalidate.go (unsafe methods), post.go (a
-// POST response stored as its URL's GET),
-// stale.go (background refreshes), models.go (Info, Cache-Status, responses
-// from entries), settings.go, stats.go, context.go (per-request options)
-// cache.go (inspection and management) and export.go (JSON Lines export
-// and import).
+// POST response stored as its URL's GET), stale.go (background refreshes),
+// models.go (Info, Cache-Status), settings.go, stats.go, observe.go
+// (Observer), context.go (per-request options), wrap.go (Wrap), cache.go
+// (inspection and management) and export.go (JSON Lines export and
+// import).
 //
 // The reference for users is in the repository's docs/: http-semantics.md
 // (keys, Cache-Control, Vary, staleness), installing.md and inspecting.md.
