@@ -41,17 +41,24 @@ func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.R
 }
 
 // passRange forwards a Range request the cache does not answer, keeping a
-// 206 that may be stored.
+// 206, or a complete 200, that may be stored.
 func (s *Session) passRange(x *exchange) (*http.Response, error) {
 	requestedAt := s.now()
 	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusPartialContent {
-		if out := s.keepPart(x, resp, requestedAt, s.now()); out != nil {
+	receivedAt := s.now()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent:
+		if out := s.keepPart(x, resp, requestedAt, receivedAt); out != nil {
 			return out, nil
 		}
+	case resp.StatusCode == http.StatusOK && x.req.Method == http.MethodGet:
+		// The origin sent the whole representation (it ignores Range, or
+		// If-Range failed): a response like any miss's, stored as one.
+		res := s.receive(x.req.Context(), x, resp, "uri-miss", requestedAt, receivedAt)
+		return s.respond(x, res, res.first, false, true)
 	}
 	info := Info{Key: x.key}
 	setCacheStatus(resp.Header, cacheStatus(&info, "uri-miss", 0, time.Time{}, "range"))

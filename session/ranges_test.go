@@ -184,3 +184,19 @@ func askRange(t *testing.T, c *http.Client, o *origin, path, rng string) (string
 	body, resp := do(t, c, req)
 	return body, resp, o.count() == before
 }
+
+// An origin that ignores Range answers with the whole representation: it
+// is stored like any miss and then answers plain and range requests.
+func TestCompleteAnswerToARangeRequestIsStored(t *testing.T) {
+	o := newOrigin(t, text("0123456789"))
+	c := newSession(t, nil).Client()
+	if body, resp, cached := askRange(t, c, o, "/plain", "bytes=2-3"); body != "0123456789" || resp.StatusCode != http.StatusOK || cached {
+		t.Fatalf("first: %q %d cached=%v", body, resp.StatusCode, cached)
+	}
+	if body, resp, cached := askRange(t, c, o, "/plain", "bytes=2-3"); body != "23" || resp.StatusCode != http.StatusPartialContent || !cached {
+		t.Fatalf("range from the stored 200: %q %d cached=%v", body, resp.StatusCode, cached)
+	}
+	if body, _, cached := askRange(t, c, o, "/plain", ""); body != "0123456789" || !cached {
+		t.Fatalf("plain request: %q cached=%v", body, cached)
+	}
+}
