@@ -2,9 +2,9 @@ package session
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/reqcache/reqcache/config"
-	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -40,10 +40,18 @@ func (x *exchange) heuristic() config.StaleLimit {
 }
 
 // heuristicEntry reports whether e's lifetime was a heuristic: as
-// rules.NewResponse decided when it was stored, under today's settings.
+// rules.NewResponse decided when it was stored, under today's settings. It
+// runs on every such hit, so it looks for a max-age without parsing the
+// directives (a max-age inside a quoted string would only hide the
+// Cache-Status detail).
 func (x *exchange) heuristicEntry(e *stores.Entry) bool {
 	if e.ExpiresAt.IsZero() || len(e.Header["Last-Modified"]) == 0 || len(e.Header["Expires"]) > 0 || !x.heuristic().Enabled {
 		return false
 	}
-	return rules.Parse(e.Header).MaxAge < 0
+	for _, v := range e.Header["Cache-Control"] {
+		if strings.Contains(strings.ToLower(v), "max-age") {
+			return false
+		}
+	}
+	return true
 }

@@ -127,8 +127,8 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 		part.Body = body
 		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, part, resp)
 	}
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: "uri-miss", detail: "range", info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
-	res.contentLength = resp.ContentLength
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: "uri-miss", detail: "range", contentLength: resp.ContentLength,
+		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
 	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, finish, s.completeInBackground)
 	out, err := s.respond(x, res, res.first, false, true)
 	if err != nil {
