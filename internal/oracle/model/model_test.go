@@ -1,0 +1,176 @@
+package model
+
+import (
+	"go/parser"
+	"go/token"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The model must not share code with what it checks: a rule wrong there
+// would be wrong here the same way.
+func TestModelImportsNothingOfReqcache(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range parsed.Imports {
+			if path, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(path, "github.com/reqcache/") {
+				t.Errorf("%s imports %s", f, path)
+			}
+		}
+	}
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// build is a small trace: exchanges and the answers that read them.
+type build struct {
+	tr  Trace
+	seq int64
+	id  int64
+}
+
+func newBuild() *build {
+	return &build{tr: Trace{Settings: Settings{
+		CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 1 << 20,
+		Methods: []string{"GET", "HEAD"}, Codes: []int{200}, IgnoredParameters: []string{"access_token"},
+	}}}
+}
+
+func (b *build) next() int64 { b.seq++; return b.seq }
+
+// fetch records a request answered by a new exchange with header h.
+func (b *build) fetch(step int, method, url string, reqH http.Header, at time.Time, h http.Header) *Exchange {
+	b.id++
+	h = h.Clone()
+	h.Set("X-Oracle-Id", strconv.FormatInt(b.id, 10))
+	req := &Request{Step: step, Method: method, URL: url, Header: reqH, Time: at}
+	a := &Answer{Req: req, Start: b.next(), Status: 200, Header: h, Body: []byte("body"), Stored: true}
+	x := &Exchange{ID: b.id, Step: step, Method: method, Path: requestURI(url), Header: reqH, Start: b.next(), End: b.next(), Time: at, Status: 200, RespHeader: h, Rep: []byte("body"), Body: []byte("body")}
+	if method == http.MethodHead {
+		a.Body, x.Rep, x.Body = nil, nil, nil
+	}
+	a.End = b.next()
+	b.tr.Answers = append(b.tr.Answers, a)
+	b.tr.Exchanges = append(b.tr.Exchanges, x)
+	return x
+}
+
+// hit records a request answered from exchange x without a trip.
+func (b *build) hit(step int, method, url string, reqH http.Header, at time.Time, x *Exchange, h http.Header) *Answer {
+	if h == nil {
+		h = x.RespHeader.Clone()
+		h.Set("Age", "0")
+	}
+	a := &Answer{Req: &Request{Step: step, Method: method, URL: url, Header: reqH, Time: at}, Start: b.next(), Status: 200, Header: h, Body: x.Rep}
+	a.End = b.next()
+	b.tr.Answers = append(b.tr.Answers, a)
+	return a
+}
+
+func kinds(vs []Violation) string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Kind)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestModelRules(t *testing.T) {
+	const u = "http://o.test/a"
+	alice := http.Header{"Authorization": {"Bearer alice"}}
+	cc := func(v string) http.Header { return http.Header{"Cache-Control": {v}} }
+	for _, tc := range []struct {
+		name string
+		run  func(b *build)
+		want string
+	}{
+		{"a fresh hit", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0.Add(59*time.Second), x, nil)
+		}, ""},
+		{"stale without leave", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0.Add(60*time.Second), x, nil)
+		}, "reuse/stale"},
+		{"another principal", func(b *build) {
+			x := b.fetch(1, "GET", u, alice, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/principal"},
+		{"principals shared without separate_credentials", func(b *build) {
+			b.tr.Settings.SeparateCredentials = false
+			x := b.fetch(1, "GET", u, alice, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, ""},
+		{"a credential in the query is the principal's", func(b *build) {
+			x := b.fetch(1, "GET", u+"?access_token=s", http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/principal"},
+		{"Vary selects", func(b *build) {
+			h := cc("max-age=60")
+			h.Set("Vary", "Accept-Language")
+			x := b.fetch(1, "GET", u, http.Header{"Accept-Language": {"de, fr;q=0.5"}}, t0, h)
+			b.hit(2, "GET", u, http.Header{"Accept-Language": {"fr;q=0.5,DE"}}, t0, x, nil)
+			b.hit(3, "GET", u, http.Header{"Accept-Language": {"fr"}}, t0, x, nil)
+		}, "reuse/vary"},
+		{"no-store is never stored", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("no-store"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/unstorable"},
+		{"a GET is never a HEAD's", func(b *build) {
+			x := b.fetch(1, "HEAD", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/method"},
+		{"max-stale lets a stale answer through, marked", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			a := b.hit(2, "GET", u, cc("max-stale=30"), t0.Add(80*time.Second), x, nil)
+			a.Expired = true
+			b.hit(3, "GET", u, cc("max-stale=30"), t0.Add(80*time.Second), x, nil)
+		}, "reuse/stale-unmarked"},
+		{"must-revalidate forbids max-stale", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60, must-revalidate"))
+			a := b.hit(2, "GET", u, cc("max-stale"), t0.Add(80*time.Second), x, nil)
+			a.Expired = true
+		}, "reuse/stale"},
+		{"an unsafe request by anyone invalidates", func(b *build) {
+			x := b.fetch(1, "GET", u, alice, t0, cc("max-age=60"))
+			b.fetch(2, "PUT", u, http.Header{}, t0, http.Header{})
+			b.hit(3, "GET", u, alice, t0, x, nil)
+		}, "reuse/invalidated"},
+		{"a hit without Age under cache_control", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, x.RespHeader)
+		}, "reuse/no-age"},
+		{"ForceRefresh never takes a stored response", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			a := b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+			a.Req.Options.ForceRefresh = true
+		}, "reuse/unvalidated"},
+		{"a newer stored response wins", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.fetch(2, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(3, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/not-most-recent"},
+		{"a body the origin cut is never served whole", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			x.Cut, x.Body = true, x.Body[:2]
+			b.tr.Answers[0].Body, b.tr.Answers[0].BodyErr = x.Body, "unexpected EOF"
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuild()
+			tc.run(b)
+			if got := kinds(Check(&b.tr)); got != tc.want {
+				t.Errorf("violations %q, want %q:\n%v", got, tc.want, Check(&b.tr))
+			}
+		})
+	}
+}

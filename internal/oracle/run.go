@@ -1,0 +1,608 @@
+package oracle
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/oracle/model"
+	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores"
+	"github.com/reqcache/reqcache/stores/backend"
+)
+
+// Env says where a scenario runs: the store, and MongoDB's address for the
+// mongo and tiered stores.
+type Env struct {
+	Store    string // "memory", "mongo" or "tiered"
+	MongoURI string
+	// Collection names the MongoDB collection (each run needs its own).
+	Collection string
+}
+
+// Result is what one run of a scenario produced.
+type Result struct {
+	Trace      model.Trace
+	Violations []model.Violation
+}
+
+// Failed reports whether the run broke a rule.
+func (r *Result) Failed() bool { return len(r.Violations) > 0 }
+
+// hangAfter is how long a request may take before the run reports it hung.
+const hangAfter = 20 * time.Second
+
+// Run runs a scenario through a new session on a new store and checks it.
+func Run(ctx context.Context, sc Scenario, env Env) *Result {
+	res := &Result{}
+	var seq atomic.Int64
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	o := newOrigin(&sc, clk, &seq)
+	defer o.Close()
+
+	cfg, err := config.Parse("oracle.toml", []byte(sc.Settings.toml(o.URL, env)))
+	if err != nil {
+		res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
+		return res
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	logger := zap.New(core)
+	var st stores.Store
+	if env.Store != "memory" {
+		st, err = backend.Open(ctx, cfg, logger)
+		if err != nil {
+			res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
+			return res
+		}
+	}
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	opts := []session.Option{session.WithLogger(logger), session.WithUpstream(nilBodies{transport}), session.WithClock(clk.Now)}
+	if st != nil {
+		opts = append(opts, session.WithStore(st))
+	}
+	sess, err := session.New(cfg, opts...)
+	if err != nil {
+		res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
+		return res
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			sess.Close()
+		}
+	}()
+
+	d := &driver{sess: sess, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings}
+	for _, round := range sc.Rounds {
+		clk.advance(time.Duration(round.Advance) * time.Second)
+		if hung := d.round(round); hung != "" {
+			res.Violations = append(res.Violations, model.Violation{Kind: "hang", Detail: hung})
+			break
+		}
+		o.quiet()
+	}
+	if len(res.Violations) == 0 {
+		res.Violations = append(res.Violations, d.secrets(ctx, sess, logs)...)
+	}
+	if !hasKind(res.Violations, "hang") {
+		if env.Store != "memory" {
+			_ = sess.Cache().Clear(context.Background())
+		}
+		closed = true
+		if err := sess.Close(); err != nil {
+			res.Violations = append(res.Violations, model.Violation{Kind: "close", Detail: err.Error()})
+		}
+		if left := reqcacheGoroutines(); left != "" {
+			res.Violations = append(res.Violations, model.Violation{Kind: "goroutine", Detail: "left after Close:\n" + left})
+		}
+	}
+	res.Trace = model.Trace{Settings: sc.Settings.model(), Answers: d.answers, Exchanges: o.exchanges()}
+	res.Violations = append(model.Check(&res.Trace), res.Violations...)
+	return res
+}
+
+func hasKind(vs []model.Violation, kind string) bool {
+	for _, v := range vs {
+		if v.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// toml is the configuration file of the settings.
+func (s Settings) toml(originURL string, env Env) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "backend = %q\n", env.Store)
+	fmt.Fprintf(&b, "cache_control = %v\nseparate_credentials = %v\nmax_body_bytes = %d\nalways_revalidate = %v\n",
+		s.CacheControl, s.SeparateCredentials, s.MaxBodyBytes, s.AlwaysRevalidate)
+	if s.ExpireAfter != "" {
+		fmt.Fprintf(&b, "expire_after = %q\n", s.ExpireAfter)
+	}
+	for _, kv := range [][2]string{{"stale_if_error", s.StaleIfError}, {"stale_while_revalidate", s.StaleWhileRevalidate}} {
+		switch kv[1] {
+		case "":
+		case "true":
+			fmt.Fprintf(&b, "%s = true\n", kv[0])
+		default:
+			fmt.Fprintf(&b, "%s = %q\n", kv[0], kv[1])
+		}
+	}
+	if s.MatchVariant {
+		b.WriteString("match_headers = [\"X-Variant\"]\n")
+	}
+	if s.CachePOST {
+		b.WriteString("allowable_methods = [\"GET\", \"HEAD\", \"POST\"]\n")
+	}
+	if s.URLRule != "" {
+		host := strings.TrimPrefix(originURL, "http://")
+		fmt.Fprintf(&b, "[[urls_expire_after]]\npattern = %q\nexpire_after = %q\n", host+"/b", s.URLRule)
+	}
+	b.WriteString("[memory]\nmax_size_mb = 8\nshards = 8\n")
+	if env.Store != "memory" {
+		fmt.Fprintf(&b, "[mongo]\nuri = %q\ndatabase = \"oracle\"\ncollection = %q\nlease = \"2s\"\nsweep_interval = \"0s\"\n", env.MongoURI, env.Collection)
+	}
+	return b.String()
+}
+
+// model is the settings as the reference model reads them.
+func (s Settings) model() model.Settings {
+	m := model.Settings{
+		CacheControl:        s.CacheControl,
+		SeparateCredentials: s.SeparateCredentials,
+		MaxBodyBytes:        s.MaxBodyBytes,
+		Methods:             []string{"GET", "HEAD"},
+		Codes:               []int{200},
+		AlwaysRevalidate:    s.AlwaysRevalidate,
+		Heuristic:           true,
+		HeuristicMax:        24 * time.Hour,
+		IgnoredParameters:   []string{"Authorization", "Proxy-Authorization", "X-API-Key", "X-Auth-Token", "X-API-Token", "X-Access-Token", "access_token", "api_key", "apikey"},
+	}
+	if s.ExpireAfter != "" {
+		m.ExpireAfter, m.ExpireAfterSet = lifetime(s.ExpireAfter), true
+	}
+	m.StaleIfError = limit(s.StaleIfError)
+	m.StaleWhileRevalidate = limit(s.StaleWhileRevalidate)
+	if s.MatchVariant {
+		m.MatchHeaders = []string{"X-Variant"}
+	}
+	if s.CachePOST {
+		m.Methods = append(m.Methods, "POST")
+	}
+	if s.URLRule != "" {
+		m.URLRules = []model.URLRule{{PathPrefix: "/b", Lifetime: lifetime(s.URLRule)}}
+	}
+	return m
+}
+
+func lifetime(v string) model.Lifetime {
+	switch v {
+	case "never":
+		return model.Lifetime{Kind: model.Never}
+	case "immediately":
+		return model.Lifetime{Kind: model.Immediately}
+	case "do_not_cache":
+		return model.Lifetime{Kind: model.DoNotCache}
+	}
+	d, _ := time.ParseDuration(v)
+	if d <= 0 {
+		return model.Lifetime{Kind: model.Immediately}
+	}
+	return model.Lifetime{Kind: model.After, D: d}
+}
+
+func limit(v string) model.Limit {
+	switch v {
+	case "":
+		return model.Limit{}
+	case "true":
+		return model.Limit{On: true}
+	}
+	d, _ := time.ParseDuration(v)
+	return model.Limit{On: true, Max: d}
+}
+
+// nilBodies hands body-less responses the origin marks over with a nil
+// Body, as some RoundTrippers and test doubles do (net/http's Client
+// accepts it).
+type nilBodies struct{ rt http.RoundTripper }
+
+func (n nilBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := n.rt.RoundTrip(req)
+	if err == nil && resp.Header.Get("X-Oracle-Nil-Body") != "" && (resp.ContentLength == 0 || req.Method == http.MethodHead) {
+		resp.Body.Close()
+		resp.Body = nil
+	}
+	return resp, err
+}
+
+// driver makes a scenario's requests and records what they got.
+type driver struct {
+	sess     *session.Session
+	base     string
+	clock    *clock
+	seq      *atomic.Int64
+	settings *Settings
+
+	mu       sync.Mutex
+	answers  []*model.Answer
+	leakable []string
+}
+
+// round makes a round's requests, each after its delay, and waits for them
+// all; it returns a description of a request that hung.
+func (d *driver) round(round Round) string {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for _, r := range round.Requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(r.Delay) * time.Millisecond)
+			d.do(r)
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return ""
+	case <-time.After(hangAfter):
+		buf := make([]byte, 1<<20)
+		return fmt.Sprintf("a request of the round (steps %d...) did not finish in %v:\n%s", round.Requests[0].Step, hangAfter, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// secret is the value of who's credential of a kind, as sent.
+func secret(who, kind string) string { return "SECRET-" + who + "-" + kind }
+
+// build makes the http.Request of a step.
+func (d *driver) build(r Request) (*http.Request, []byte) {
+	path := r.Path
+	if r.Who != "" && r.Where == "query" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "access_token=" + secret(r.Who, "q")
+	}
+	var body []byte
+	ct := ""
+	fields := [][2]string{{"q", "1"}, {"r", "2"}}
+	if strings.HasSuffix(r.Body, "2") {
+		fields = [][2]string{{"r", "2"}, {"q", "1"}}
+	}
+	if r.Who != "" && (r.Where == "form" || r.Where == "json") {
+		fields = append(fields, [2]string{"access_token", secret(r.Who, "b")})
+	}
+	switch strings.TrimSuffix(r.Body, "2") {
+	case "form":
+		ct = "application/x-www-form-urlencoded"
+		var parts []string
+		for _, f := range fields {
+			parts = append(parts, f[0]+"="+f[1])
+		}
+		body = []byte(strings.Join(parts, "&"))
+	case "json":
+		ct = "application/json"
+		var parts []string
+		for _, f := range fields {
+			parts = append(parts, fmt.Sprintf("%q:%q", f[0], f[1]))
+		}
+		body = []byte("{" + strings.Join(parts, ",") + "}")
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(r.Method, d.base+path, rd)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("X-Oracle-Step", fmt.Sprint(r.Step))
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	if r.Override != "" {
+		req.Header.Set("X-HTTP-Method-Override", r.Override)
+	}
+	if r.Host != "" {
+		req.Host = r.Host
+	}
+	var secrets []string
+	if r.Who != "" {
+		switch r.Where {
+		case "bearer":
+			req.Header.Set("Authorization", "Bearer "+secret(r.Who, "token"))
+		case "basic":
+			v := base64.StdEncoding.EncodeToString([]byte(r.Who + ":" + secret(r.Who, "pw")))
+			req.Header.Set("Authorization", "Basic "+v)
+			secrets = append(secrets, v)
+		case "cookie":
+			req.Header.Set("Cookie", "session="+secret(r.Who, "cookie"))
+		case "api-key":
+			req.Header.Set("X-API-Key", secret(r.Who, "key"))
+		case "sigv4":
+			akid := "AKID" + strings.ToUpper(r.Who)
+			req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=SECRETSIG%08x", akid, r.Step*2654435761))
+			req.Header.Set("X-Amz-Date", d.clock.Now().Format("20060102T150405Z"))
+			req.Header.Set("X-Amz-Security-Token", secret(r.Who, "session"))
+		}
+	}
+	d.mu.Lock()
+	d.leakable = append(d.leakable, secrets...)
+	d.mu.Unlock()
+	ctx := context.Background()
+	for _, o := range r.Options {
+		switch o {
+		case "disabled":
+			ctx = session.Disabled(ctx)
+		case "disabled+enabled":
+			ctx = session.Enabled(session.Disabled(ctx))
+		case "only-if-cached":
+			ctx = session.OnlyIfCached(ctx)
+		case "refresh":
+			ctx = session.Refresh(ctx)
+		case "force-refresh":
+			ctx = session.ForceRefresh(ctx)
+		default:
+			if v, ok := strings.CutPrefix(o, "expire="); ok {
+				e, _ := config.ParseExpiration(v)
+				ctx = session.WithExpireAfter(ctx, e)
+			}
+		}
+	}
+	return req.WithContext(ctx), body
+}
+
+// options is a step's context options as the model reads them.
+func options(r Request) model.Options {
+	var m model.Options
+	for _, o := range r.Options {
+		switch o {
+		case "disabled":
+			m.Disabled = true
+		case "disabled+enabled":
+			m.Disabled, m.Enabled = true, true
+		case "only-if-cached":
+			m.OnlyIfCached = true
+		case "refresh":
+			m.Refresh = true
+		case "force-refresh":
+			m.ForceRefresh = true
+		default:
+			if v, ok := strings.CutPrefix(o, "expire="); ok {
+				l := lifetime(v)
+				m.ExpireAfter = &l
+			}
+		}
+	}
+	return m
+}
+
+// do makes one step's request through a client that follows redirects,
+// recording each hop.
+func (d *driver) do(r Request) {
+	req, body := d.build(r)
+	if r.Deadline {
+		ctx, cancel := context.WithTimeout(req.Context(), hangAfter+time.Second)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
+	rec := &recorder{d: d, step: r, body: body}
+	client := &http.Client{Transport: rec}
+	var last *model.Answer
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				rec.panicked(fmt.Sprint(p))
+			}
+		}()
+		resp, err := client.Do(req)
+		last = rec.last()
+		if err != nil {
+			if last != nil && last.Err == "" && last.Panic == "" {
+				// An error of the client after the hop (a redirect
+				// loop): the hop itself is recorded.
+				return
+			}
+			return
+		}
+		defer resp.Body.Close()
+		if r.Read == "close" {
+			buf := make([]byte, 7)
+			_, _ = io.ReadFull(resp.Body, buf)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}()
+}
+
+// recorder is the transport between a step's client and the session: it
+// records every hop's request and what the session answered.
+type recorder struct {
+	d    *driver
+	step Request
+	body []byte
+
+	mu   sync.Mutex
+	hops []*model.Answer
+}
+
+func (rec *recorder) last() *model.Answer {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.hops) == 0 {
+		return nil
+	}
+	return rec.hops[len(rec.hops)-1]
+}
+
+func (rec *recorder) panicked(p string) {
+	if a := rec.last(); a != nil && a.End == 0 {
+		a.Panic = p
+		a.End = rec.d.seq.Add(1)
+	}
+}
+
+func (rec *recorder) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	d := rec.d
+	rec.mu.Lock()
+	hop := len(rec.hops)
+	body := rec.body
+	if hop > 0 {
+		body = nil
+		if req.GetBody != nil {
+			if rc, err := req.GetBody(); err == nil {
+				body, _ = io.ReadAll(rc)
+			}
+		}
+	}
+	a := &model.Answer{Req: &model.Request{
+		Step: rec.step.Step, Hop: hop, Method: req.Method, URL: req.URL.String(), Host: req.Host,
+		Header: req.Header.Clone(), Body: body, Options: options(rec.step), Time: d.clock.Now(),
+	}}
+	rec.hops = append(rec.hops, a)
+	rec.mu.Unlock()
+	d.mu.Lock()
+	d.answers = append(d.answers, a)
+	d.mu.Unlock()
+
+	a.Start = d.seq.Add(1)
+	defer func() {
+		if p := recover(); p != nil {
+			a.Panic = fmt.Sprint(p)
+			a.End = d.seq.Add(1)
+			resp, err = nil, fmt.Errorf("oracle: RoundTrip panicked: %v", p)
+		}
+	}()
+	resp, err = d.sess.RoundTrip(req)
+	if err != nil {
+		a.Err = err.Error()
+		a.End = d.seq.Add(1)
+		return nil, err
+	}
+	a.Status = resp.StatusCode
+	a.Header = resp.Header.Clone()
+	info := session.InfoOf(resp)
+	a.FromCache, a.Expired, a.Revalidated = info.FromCache, info.Expired, info.Revalidated
+	if resp.Body == nil {
+		a.End = d.seq.Add(1)
+		resp.Body = http.NoBody
+		return resp, nil
+	}
+	resp.Body = &recordedBody{rc: resp.Body, a: a, seq: d.seq, resp: resp}
+	return resp, nil
+}
+
+// recordedBody records what a caller reads of an answer's body.
+type recordedBody struct {
+	rc    io.ReadCloser
+	a     *model.Answer
+	seq   *atomic.Int64
+	resp  *http.Response
+	ended bool
+}
+
+func (b *recordedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.a.Body = append(b.a.Body, p[:n]...)
+	if err != nil && !b.ended {
+		b.ended = true
+		if err != io.EOF {
+			b.a.BodyErr = err.Error()
+		}
+		b.a.Stored = session.InfoOf(b.resp).Stored
+		b.a.End = b.seq.Add(1)
+	}
+	return n, err
+}
+
+func (b *recordedBody) Close() error {
+	err := b.rc.Close()
+	if !b.ended {
+		b.ended = true
+		b.a.Partial = true
+		b.a.End = b.seq.Add(1)
+	}
+	return err
+}
+
+// secrets reports every credential found in the clear in a stored entry,
+// an export line or a log line.
+func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *observer.ObservedLogs) []model.Violation {
+	var out []model.Violation
+	leaks := func(where, text string) {
+		if i := strings.Index(text, "SECRET"); i >= 0 {
+			out = append(out, model.Violation{Kind: "secret", Detail: fmt.Sprintf("%s: %.80q", where, text[max(0, i-20):])})
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, s := range d.leakable {
+			if strings.Contains(text, s) {
+				out = append(out, model.Violation{Kind: "secret", Detail: fmt.Sprintf("%s: %q", where, s)})
+				return
+			}
+		}
+	}
+	var export bytes.Buffer
+	if _, err := sess.Cache().Export(ctx, &export, session.Filter{}); err == nil {
+		leaks("export", export.String())
+	}
+	_ = sess.Store().Scan(ctx, func(e *stores.Entry) bool {
+		leaks("stored entry", fmt.Sprintf("%s %s %v %v %s", e.Key, e.URL, e.Header, e.RequestHeader, e.Body))
+		return len(out) == 0
+	})
+	if sc, ok := sess.Store().(stores.AliasScanner); ok {
+		_ = sc.ScanAliases(ctx, func(alias, value string) bool {
+			leaks("alias", alias+" "+value)
+			return len(out) == 0
+		})
+	}
+	for _, entry := range logs.All() {
+		text := entry.Message
+		for k, v := range entry.ContextMap() {
+			text += fmt.Sprintf(" %s=%v", k, v)
+		}
+		leaks("log", text)
+		if len(out) > 0 {
+			break
+		}
+	}
+	return out
+}
+
+// reqcacheGoroutines lists the goroutines still running reqcache code,
+// waiting a moment for those that are ending.
+func reqcacheGoroutines() string {
+	var left string
+	for i := 0; i < 50; i++ {
+		buf := make([]byte, 1<<20)
+		all := string(buf[:runtime.Stack(buf, true)])
+		left = ""
+		for _, g := range strings.Split(all, "\n\n") {
+			if strings.Contains(g, "reqcache/reqcache/session.") || strings.Contains(g, "reqcache/reqcache/internal/streambody.") || strings.Contains(g, "reqcache/reqcache/stores/") {
+				left += g + "\n\n"
+			}
+		}
+		if left == "" {
+			return ""
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return left
+}
