@@ -131,6 +131,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"match_headers type", "match_headers = 3\n", 1, "match_headers", ""},
 		{"stale_if_error type", "stale_if_error = \"often\"\n", 1, "stale_if_error", ""},
 		{"negative body size", "max_body_bytes = -1\n", 1, "max_body_bytes", ""},
+		{"a body size no code handles", "max_body_bytes = 9223372036854775807\n", 1, "max_body_bytes", "16 GiB"},
 		{"syntax error", "backend = \"memory\"\nexpire_after = \n", 2, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

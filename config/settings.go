@@ -54,6 +54,11 @@ type Settings struct {
 	URLsExpireAfter []URLExpiration `toml:"urls_expire_after"`
 }
 
+// MaxBodyBytesLimit is the largest max_body_bytes: a body is kept in one
+// piece of memory, its base64 form on one line of an export, and MongoDB
+// reads no larger one back.
+const MaxBodyBytesLimit = 16 << 30
+
 // Clone returns a deep copy of s, so that later edits of either copy's
 // lists do not reach the other.
 func (s Settings) Clone() Settings {
@@ -124,8 +129,8 @@ func (s *Settings) problems(ps []*Error) []*Error {
 			add(stale.key, "a duration (%s) but not enabled: set Enabled too", stale.v.Max)
 		}
 	}
-	if s.MaxBodyBytes <= 0 {
-		add("max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
+	if s.MaxBodyBytes <= 0 || s.MaxBodyBytes > MaxBodyBytesLimit {
+		add("max_body_bytes", "must be between 1 and %d (16 GiB), got %d", int64(MaxBodyBytesLimit), s.MaxBodyBytes)
 	}
 
 	for i, u := range s.URLsExpireAfter {

@@ -85,7 +85,10 @@ type Body struct {
 func New(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool, background func(abort func()) (done func(), ok bool)) (*Body, *Reader) {
 	sb := &Body{src: src, limit: limit, keep: true, finish: finish, background: background}
 	if contentLength > 0 && contentLength <= limit {
-		sb.buf = make([]byte, 0, contentLength+1) // +1: the read that finds EOF
+		// Sized by the announced length (+1: the read that finds EOF),
+		// but never more than a first read's worth up front: an origin's
+		// Content-Length is only a claim until the bytes come.
+		sb.buf = make([]byte, 0, min(contentLength+1, maxFirstBuffer))
 		sb.fits = true
 	}
 	sb.first.sb = sb
@@ -96,6 +99,10 @@ func New(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool
 // minRead is the first buffer of a body of unknown length, and the least a
 // full buffer grows by.
 const minRead = 32 << 10
+
+// maxFirstBuffer bounds the buffer a body's announced length sizes before
+// any byte arrives.
+const maxFirstBuffer = 256 << 10
 
 // ErrAbandoned ends a body nobody reads any more.
 var ErrAbandoned = errors.New("reqcache: response body abandoned")

@@ -206,3 +206,19 @@ func TestOnStopCallbacksRunInOrderAfterTheStore(t *testing.T) {
 		t.Fatal("a callback registered after the end did not run at once")
 	}
 }
+
+// An announced length is a claim: the buffer it sizes before any byte
+// arrives is bounded (issue 27, finding 8: Content-Length: 2^62 made the
+// cache allocate it, or panic).
+func TestAnnouncedLengthSizesABoundedBuffer(t *testing.T) {
+	for _, announced := range []int64{1 << 62, 1 << 40, 10 << 20} {
+		sb, r := New(io.NopCloser(strings.NewReader("short")), announced, 1<<62, func([]byte) bool { return true }, nil)
+		if c := cap(sb.buf); c > maxFirstBuffer {
+			t.Fatalf("Content-Length %d: a first buffer of %d bytes", announced, c)
+		}
+		b, err := io.ReadAll(r)
+		if string(b) != "short" || err != nil {
+			t.Fatalf("read %q, %v", b, err)
+		}
+	}
+}
