@@ -12,8 +12,10 @@ import (
 )
 
 // ModelVersion is the version of the Entry model written by this build.
-// Stores that read an entry of another version report ErrCorrupt.
-const ModelVersion = 1
+// Stores that read an entry of another version report ErrCorrupt. Version
+// 2 added URIKey and Heuristic: entries written before carry no resource
+// name, could never be invalidated by it, and are misses.
+const ModelVersion = 2
 
 var (
 	// ErrNotFound is returned by Get and GetAlias when nothing is stored
@@ -53,6 +55,14 @@ type Entry struct {
 	// revalidation or stale-if-error); zero means keep until evicted. Stores
 	// answer ErrNotFound for an entry past it.
 	DiscardAt time.Time
+	// URIKey names the resource the response is for (scheme, host, path,
+	// query without credentials, and the Host it was sent to), whatever
+	// the method, variant or principal: DeleteURI removes every entry of a
+	// resource at once.
+	URIKey string
+	// Heuristic: ExpiresAt is a heuristic lifetime (RFC 9111 §4.2.2),
+	// not one the response or the settings gave.
+	Heuristic bool
 }
 
 // Expired reports whether e is no longer fresh at now.
@@ -67,7 +77,7 @@ func (e *Entry) Discarded(now time.Time) bool {
 
 // Size is the approximate number of bytes e takes, body included.
 func (e *Entry) Size() int {
-	n := len(e.Key) + len(e.Body) + len(e.Method) + len(e.URL) + 64
+	n := len(e.Key) + len(e.Body) + len(e.Method) + len(e.URL) + len(e.URIKey) + 64
 	for k, vs := range e.Header {
 		n += len(k)
 		for _, v := range vs {
@@ -133,6 +143,20 @@ type Peeker interface {
 // for every alias, in no particular order, until it returns false.
 type AliasScanner interface {
 	ScanAliases(ctx context.Context, fn func(alias, value string) bool) error
+}
+
+// URIIndex is implemented by stores that find everything stored for one
+// resource without a scan: the entries whose URIKey names it, and the
+// aliases set for it with SetAliasFor. An unsafe request uses it to make
+// every stored response for its URI unusable (RFC 9111 §4.4), under every
+// credential, variant and part. A store without it is scanned instead.
+type URIIndex interface {
+	// SetAliasFor is SetAlias for an alias that belongs to the resource
+	// uriKey: DeleteURI removes it with the resource's entries.
+	SetAliasFor(ctx context.Context, uriKey, alias, value string) error
+	// DeleteURI removes every entry whose URIKey is uriKey and every alias
+	// set for it, and returns how many entries it removed.
+	DeleteURI(ctx context.Context, uriKey string) (int, error)
 }
 
 // Sizer is implemented by stores that know cheaply (no scan of the

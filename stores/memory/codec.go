@@ -20,11 +20,13 @@ import (
 //	metaLen   uvarint length of the meta section that follows
 //	meta      metaLen bytes:
 //	  flags     1 byte: bit i set when time i is present (0 RequestedAt,
-//	            1 CreatedAt, 2 ExpiresAt, 3 DiscardAt); other bits zero
+//	            1 CreatedAt, 2 ExpiresAt, 3 DiscardAt); bit 4 Heuristic;
+//	            other bits zero
 //	  times     for each present time, in that order: 8 bytes int64 Unix
 //	            seconds, 4 bytes uint32 nanoseconds (< 1e9)
 //	  status    uvarint, zig-zag encoded StatusCode
 //	  key       uvarint length + bytes
+//	  uriKey    uvarint length + bytes
 //	  method    uvarint length + bytes
 //	  url       uvarint length + bytes
 //	  bodyLen   uvarint, must equal the length of the body section
@@ -49,6 +51,7 @@ const (
 	headerPrefix      = 2                   // magic + version
 	timeSize          = 12
 	numTimes          = 4
+	heuristicFlag     = 1 << numTimes
 )
 
 var (
@@ -101,7 +104,7 @@ func metaLen(e *stores.Entry) (int, int) {
 		}
 	}
 	n += uvarintLen(zigzag(int64(e.StatusCode)))
-	n += strLen(e.Key) + strLen(e.Method) + strLen(e.URL)
+	n += strLen(e.Key) + strLen(e.URIKey) + strLen(e.Method) + strLen(e.URL)
 	n += uvarintLen(uint64(len(e.Body)))
 	h, hv := headerLen(e.Header)
 	r, rv := headerLen(e.RequestHeader)
@@ -147,6 +150,9 @@ func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 			flags |= 1 << i
 		}
 	}
+	if e.Heuristic {
+		flags |= heuristicFlag
+	}
 	dst = append(dst, flags)
 	for _, t := range ts {
 		if !t.IsZero() {
@@ -156,6 +162,7 @@ func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 	}
 	dst = binary.AppendUvarint(dst, zigzag(int64(e.StatusCode)))
 	dst = appendStr(dst, e.Key)
+	dst = appendStr(dst, e.URIKey)
 	dst = appendStr(dst, e.Method)
 	dst = appendStr(dst, e.URL)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Body)))
@@ -358,7 +365,7 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 
 	var t [numTimes]time.Time
 	flags := r.byte()
-	if flags&^(1<<numTimes-1) != 0 {
+	if flags&^(1<<numTimes-1|heuristicFlag) != 0 {
 		return nil, errMeta
 	}
 	for i := range t {
@@ -371,6 +378,7 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 		return nil, errMeta // does not fit this platform's int
 	}
 	key := r.str()
+	uriKey := r.str()
 	method := r.str()
 	url := r.str()
 	bodyLen := r.uvarint()
@@ -396,7 +404,8 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 	case vi != nv:
 		return nil, errValueSize
 	}
-	e.Key, e.Method, e.URL = key, method, url
+	e.Key, e.URIKey, e.Method, e.URL = key, uriKey, method, url
+	e.Heuristic = flags&heuristicFlag != 0
 	e.StatusCode = int(status)
 	e.RequestedAt, e.CreatedAt, e.ExpiresAt, e.DiscardAt = t[0], t[1], t[2], t[3]
 	e.Body = body

@@ -74,7 +74,8 @@ type Store struct {
 type caches struct {
 	entries *bigcache.BigCache
 	aliases *bigcache.BigCache
-	hot     *hotSet // decoded copies of recently read entries
+	hot     *hotSet   // decoded copies of recently read entries
+	uris    *uriIndex // what each resource holds (uris.go)
 }
 
 var _ stores.Store = (*Store)(nil)
@@ -121,26 +122,33 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	aShards := fitShards(aliasShards, aliasMB)
 	s.maxAlias = aliasMB<<20/aShards/2 - 1
 	bl := bigcacheLogger{logger}
-	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl))
+	uris := newURIIndex()
+	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl, uris.entryRemoved))
 	if err != nil {
 		return nil, fmt.Errorf("reqcache: memory store: %w", err)
 	}
-	aliases, err := bigcache.New(context.Background(), bigcacheConfig(aShards, aliasMB, bl))
+	aliases, err := bigcache.New(context.Background(), bigcacheConfig(aShards, aliasMB, bl, uris.aliasRemoved))
 	if err != nil {
 		entries.Close()
 		return nil, fmt.Errorf("reqcache: memory store aliases: %w", err)
 	}
-	s.c.Store(&caches{entries: entries, aliases: aliases, hot: newHotSet(hotBytes(entryMB))})
+	s.c.Store(&caches{entries: entries, aliases: aliases, hot: newHotSet(hotBytes(entryMB)), uris: uris})
 	if cfg.Snapshot != "" {
-		s.snapshot = cfg.Snapshot
-		s.loadSnapshot(cfg.Snapshot, time.Now())
+		path, err := expandHome(cfg.Snapshot)
+		if err != nil {
+			entries.Close()
+			aliases.Close()
+			return nil, err
+		}
+		s.snapshot = path
+		s.loadSnapshot(path, time.Now())
 		s.saved.Store(s.changes.Load()) // what was loaded needs no writing back
 		if iv := cfg.SnapshotInterval.Std(); iv > 0 {
 			s.snapStop = make(chan struct{})
 			s.snapDone.Add(1)
 			go func() {
 				defer s.snapDone.Done()
-				s.snapshotEvery(cfg.Snapshot, iv, s.snapStop)
+				s.snapshotEvery(path, iv, s.snapStop)
 			}()
 		}
 	}
@@ -167,8 +175,11 @@ func fitShards(shards, sizeMB int) int {
 	return shards
 }
 
-func bigcacheConfig(shards, sizeMB int, l bigcache.Logger) bigcache.Config {
+func bigcacheConfig(shards, sizeMB int, l bigcache.Logger, removed func(key string, value []byte, reason bigcache.RemoveReason)) bigcache.Config {
 	return bigcache.Config{
+		// Every removal (eviction for room, Delete) keeps the resource
+		// index in step (uris.go).
+		OnRemoveWithReason: removed,
 		Shards: shards,
 		// No lifetime: entries leave only when evicted for space, deleted,
 		// or found past their DiscardAt.
@@ -309,6 +320,9 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	buf := appendEncoded((*bp)[:0], e, m, values)
 	err = c.entries.Set(e.Key, buf) // copies buf
 	c.hot.remove(e.Key)
+	if err == nil {
+		c.uris.add(e.URIKey, e.Key, false)
+	}
 	if cap(buf) <= maxPooledBuf {
 		*bp = buf[:0]
 		s.bufs.Put(bp)
@@ -361,13 +375,17 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	if err != nil {
 		return "", stores.ErrNotFound
 	}
-	return string(b), nil
+	return aliasValue(b), nil
 }
 
 // SetAlias stores value under alias. Aliases are evicted oldest first when
 // their cache is full; one too large for it returns an error wrapping
 // stores.ErrTooLarge.
 func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
+	return s.setAlias(ctx, alias, []byte(value))
+}
+
+func (s *Store) setAlias(ctx context.Context, alias string, value []byte) error {
 	c, err := s.open(ctx)
 	if err != nil {
 		return err
@@ -377,7 +395,7 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 		_ = c.aliases.Delete(alias)
 		return fmt.Errorf("%w: alias of %d bytes", stores.ErrTooLarge, len(alias)+len(value))
 	}
-	if err := c.aliases.Set(alias, []byte(value)); err != nil {
+	if err := c.aliases.Set(alias, value); err != nil {
 		return fmt.Errorf("%w: %w", stores.ErrTooLarge, err)
 	}
 	return nil
@@ -398,7 +416,7 @@ func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bo
 		if err != nil {
 			continue // evicted while iterating
 		}
-		if !fn(info.Key(), string(info.Value())) {
+		if !fn(info.Key(), aliasValue(info.Value())) {
 			return nil
 		}
 	}
@@ -488,6 +506,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	_ = c.entries.Reset()
 	c.hot.clear()
 	_ = c.aliases.Reset()
+	c.uris.clear()
 	return nil
 }
 

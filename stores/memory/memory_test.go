@@ -307,3 +307,30 @@ func TestGetIsCheap(t *testing.T) {
 		t.Fatalf("Get: %v allocs, want at most 9", allocs)
 	}
 }
+
+// The resource index follows evictions: filling the store four times
+// over leaves as many resources indexed as entries are kept, and a
+// resource whose entries were all evicted has nothing left to delete.
+func TestURIIndexFollowsEvictions(t *testing.T) {
+	s := newTestStore(t, config.Memory{MaxSizeMB: 4, Shards: 4})
+	ctx := context.Background()
+	e := storetest.NewEntry("x")
+	e.Body = bytes.Repeat([]byte("b"), 1<<10)
+	n := 4 * 4 << 20 / entryLen(e)
+	for i := range n {
+		e.Key, e.URIKey = fmt.Sprint("evict-", i), fmt.Sprint("uri-", i)
+		if err := s.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept, _ := s.Len(ctx)
+	if indexed := s.c.Load().uris.len(); indexed != kept {
+		t.Fatalf("%d resources indexed for %d entries kept (of %d stored)", indexed, kept, n)
+	}
+	if got, err := s.DeleteURI(ctx, "uri-0"); err != nil || got != 0 {
+		t.Fatalf("DeleteURI of an evicted resource = %d, %v", got, err)
+	}
+	if got, err := s.DeleteURI(ctx, fmt.Sprint("uri-", n-1)); err != nil || got != 1 {
+		t.Fatalf("DeleteURI of the newest resource = %d, %v", got, err)
+	}
+}

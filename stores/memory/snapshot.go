@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/allegro/bigcache/v3"
@@ -46,11 +47,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errSnapshot = errors.New("unusable snapshot")
 
 // loadSnapshot fills the store from path. A missing file is an empty
-// cache, silently; any other problem is an empty cache and one warning.
+// cache, silently; any other problem — a file another user owns or could
+// have written included — is an empty cache and one warning.
 func (s *Store) loadSnapshot(path string, now time.Time) {
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return
+	}
+	var data []byte
+	if err == nil {
+		err = checkOwner(fi)
+	}
+	if err == nil {
+		data, err = os.ReadFile(path)
 	}
 	if err == nil {
 		err = s.applySnapshot(data, now)
@@ -106,9 +115,15 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 			if e.Discarded(now) || e.Expired(now) && !revalidatable(e) {
 				continue
 			}
-			_ = c.entries.Set(string(key), value) // a full store evicts, as always
+			if c.entries.Set(string(key), value) == nil { // a full store evicts, as always
+				c.uris.add(e.URIKey, string(key), false)
+			}
 		case 'a':
-			_ = c.aliases.Set(string(key), value)
+			if c.aliases.Set(string(key), value) == nil {
+				if uri, _, ok := splitScoped(value); ok {
+					c.uris.add(uri, string(key), true)
+				}
+			}
 		default:
 			return fmt.Errorf("%w: unknown record kind %q", errSnapshot, kind)
 		}
@@ -236,4 +251,20 @@ func (s *Store) saveSnapshot(path string) error {
 	}
 	s.saved.Store(changes)
 	return nil
+}
+
+// expandHome expands a leading "~/" to the user's home directory (examples
+// and the command suggest "~/.cache/..."); "~user/" is refused.
+func expandHome(path string) (string, error) {
+	if path == "~" || strings.HasPrefix(path, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("reqcache: memory.snapshot %q: %w", path, err)
+		}
+		return filepath.Join(home, path[1:]), nil
+	}
+	if strings.HasPrefix(path, "~") {
+		return "", fmt.Errorf("reqcache: memory.snapshot %q: only ~/ (the current user's home) is expanded", path)
+	}
+	return path, nil
 }

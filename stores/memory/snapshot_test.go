@@ -247,3 +247,51 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// A snapshot another user could have written is not loaded (issue 27,
+// finding 14): in a shared directory anyone could otherwise plant entries,
+// and the credential key, for this process to use.
+func TestSnapshotWritableByOthersIsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cache.snapshot")
+	a, _ := snapshotStore(t, path, 0)
+	if err := a.Set(ctx, storetest.NewEntry("planted")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	b, logs := snapshotStore(t, path, 0)
+	defer b.Close()
+	if n, _ := b.Len(ctx); n != 0 {
+		t.Fatalf("%d entries loaded from a world-writable snapshot", n)
+	}
+	if logs.FilterMessageSnippet("not loaded").Len() != 1 || !strings.Contains(fmt.Sprint(logs.All()[0].ContextMap()), "writable by group or others") {
+		t.Fatalf("no warning naming the problem: %v", logs.All())
+	}
+}
+
+// "~/" in memory.snapshot is the user's home directory.
+func TestSnapshotPathExpandsHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	s, err := New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: "~/cache.snapshot"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(context.Background(), storetest.NewEntry("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "cache.snapshot")); err != nil {
+		t.Fatalf("the snapshot is not in the home directory: %v", err)
+	}
+	if _, err := New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: "~root/cache.snapshot"}, nil); err == nil || !strings.Contains(err.Error(), "only ~/") {
+		t.Fatalf("~user/ accepted: %v", err)
+	}
+}

@@ -5,7 +5,8 @@
 // Each entry is one readable document whose _id is the cache key:
 //
 //	{
-//	  _id: "3f2a…", v: 1,
+//	  _id: "3f2a…", v: 2,
+//	  uri: "9c1e…",                      // the resource (stores.Entry.URIKey), indexed
 //	  method: "GET", url: "https://api.example.com/v1/users?page=2",
 //	  status: 200,
 //	  headers: [{name: "Content-Type", values: ["application/json"]}, …],
@@ -14,11 +15,14 @@
 //	  request_headers: [{name: "Authorization", values: ["REDACTED"]}, …],
 //	  requested_at: ISODate(…), created_at: ISODate(…),
 //	  expires_at: ISODate(…) | null,     // null: never expires
-//	  discard_at: ISODate(…) | null
+//	  discard_at: ISODate(…) | null,
+//	  heuristic: true                    // only when the lifetime is a heuristic
 //	}
 //
 // Aliases (redirects, Vary indexes, the credential key) live in
-// <collection>_aliases as {_id: alias, value: "…"}. Bodies too large for a
+// <collection>_aliases as {_id: alias, value: "…"}, with uri: "…" when set
+// for a resource (SetAliasFor): DeleteURI removes a resource's entries and
+// aliases with two indexed deletes, on the server, for every process. Bodies too large for a
 // 16 MiB document go to GridFS (bucket <collection>_bodies) and are deleted
 // with their entry.
 //
@@ -166,6 +170,7 @@ func (s *Store) ensureIndexes(ctx context.Context, retention time.Duration) {
 	models := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "created_at", Value: 1}}},
 		{Keys: bson.D{{Key: "url", Value: 1}}},
+		{Keys: bson.D{{Key: "uri", Value: 1}}},
 	}
 	if retention > 0 {
 		// The server deletes entries that expired longer ago than the
@@ -182,6 +187,9 @@ func (s *Store) ensureIndexes(ctx context.Context, retention time.Duration) {
 		if _, err := s.entries.Indexes().CreateOne(ctx, m); err != nil {
 			s.log.Warn("reqcache: mongo index not created; the store works without it", zap.Error(err))
 		}
+	}
+	if _, err := s.aliases.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "uri", Value: 1}}}); err != nil {
+		s.log.Warn("reqcache: mongo index not created; the store works without it", zap.Error(err))
 	}
 	// Lease documents end by themselves; the index only tidies them (the
 	// sweeper does too), so a server without TTL indexes is not worth a
@@ -241,6 +249,8 @@ func fromFields(fs []headerField) http.Header {
 type document struct {
 	ID             string        `bson:"_id"`
 	V              int           `bson:"v"`
+	URI            string        `bson:"uri,omitempty"`
+	Heuristic      bool          `bson:"heuristic,omitempty"`
 	Method         string        `bson:"method"`
 	URL            string        `bson:"url"`
 	Status         int           `bson:"status"`
@@ -393,6 +403,8 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 		CreatedAt:     timeOf(d.CreatedAt),
 		ExpiresAt:     timeOf(d.ExpiresAt),
 		DiscardAt:     timeOf(d.DiscardAt),
+		URIKey:        d.URI,
+		Heuristic:     d.Heuristic,
 	}, nil
 }
 
@@ -402,7 +414,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		return err
 	}
 	d := document{
-		ID: e.Key, V: stores.ModelVersion, Method: e.Method, URL: e.URL, Status: e.StatusCode,
+		ID: e.Key, V: stores.ModelVersion, URI: e.URIKey, Heuristic: e.Heuristic, Method: e.Method, URL: e.URL, Status: e.StatusCode,
 		Headers: toFields(e.Header), BodySize: int64(len(e.Body)),
 		RequestHeaders: toFields(e.RequestHeader),
 		RequestedAt:    timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
@@ -562,6 +574,35 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	err = upsert(c, s.aliases, alias, bson.D{{Key: "_id", Value: alias}, {Key: "value", Value: value}})
 	return s.check(ctx, err)
 }
+
+// SetAliasFor implements stores.URIIndex.
+func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	err = upsert(c, s.aliases, alias, bson.D{{Key: "_id", Value: alias}, {Key: "value", Value: value}, {Key: "uri", Value: uriKey}})
+	return s.check(ctx, err)
+}
+
+// DeleteURI implements stores.URIIndex on the server: the entries (and
+// their GridFS bodies) and the aliases of the resource.
+func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
+	n, err := s.deleteWhere(ctx, bson.D{{Key: "uri", Value: uriKey}})
+	if err != nil {
+		return n, err
+	}
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return n, err
+	}
+	defer cancel()
+	_, err = s.aliases.DeleteMany(c, bson.D{{Key: "uri", Value: uriKey}})
+	return n, s.check(ctx, err)
+}
+
+var _ stores.URIIndex = (*Store)(nil)
 
 // ScanAliases implements stores.AliasScanner. Like Scan, it is bounded by
 // the caller's context, not by op_timeout.

@@ -65,6 +65,8 @@ func NewEntry(key string) *stores.Entry {
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(time.Hour + 123456*time.Nanosecond),
 		DiscardAt:   now.Add(24*time.Hour + 654321*time.Nanosecond),
+		URIKey:      "uri-of-" + key,
+		Heuristic:   len(key)%2 == 0,
 	}
 }
 
@@ -113,6 +115,9 @@ func Compare(want, got *stores.Entry) error {
 	}
 	if got.Method != want.Method {
 		add("Method = %q, want %q", got.Method, want.Method)
+	}
+	if got.URIKey != want.URIKey || got.Heuristic != want.Heuristic {
+		add("URIKey, Heuristic = %q, %v, want %q, %v", got.URIKey, got.Heuristic, want.URIKey, want.Heuristic)
 	}
 	if got.URL != want.URL {
 		add("URL = %q, want %q", got.URL, want.URL)

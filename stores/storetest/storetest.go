@@ -53,6 +53,9 @@ import (
 //     stores.Condition.Matches selects (the zero Condition deletes nothing)
 //     and returns the count.
 //   - A 1 MiB body round-trips.
+//   - A store implementing stores.URIIndex removes with DeleteURI exactly
+//     the entries of that URIKey and the aliases set for it, whatever was
+//     overwritten, deleted or cleared before.
 func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 	open := func(t *testing.T) stores.Store {
 		t.Helper()
@@ -95,6 +98,8 @@ func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 		{"CloseConcurrent", testCloseConcurrent},
 		{"DeleteWhere", testDeleteWhere},
 		{"Peek", testPeek},
+		{"URIIndex", testURIIndex},
+		{"URIIndexAfterChanges", testURIIndexAfterChanges},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -924,5 +929,96 @@ func testPeek(t *testing.T, s stores.Store) {
 	_ = s.Set(ctx, discarded) // a store may refuse it outright
 	if _, err := p.Peek(ctx, discarded.Key); !errors.Is(err, stores.ErrNotFound) {
 		t.Fatalf("Peek of an entry past DiscardAt: %v, want ErrNotFound", err)
+	}
+}
+
+// testURIIndex checks stores.URIIndex: DeleteURI removes a resource's
+// entries and its aliases, nothing else.
+func testURIIndex(t *testing.T, s stores.Store) {
+	ix, ok := s.(stores.URIIndex)
+	if !ok {
+		t.Skip("store does not implement stores.URIIndex")
+	}
+	ctx := ctxFor(t)
+	mk := func(name, uri string) *stores.Entry {
+		e := NewEntry(UniqueKey(name))
+		e.URIKey = uri
+		set(t, s, e)
+		return e
+	}
+	uri, other := UniqueKey("uri"), UniqueKey("other")
+	a, b, c := mk("alice", uri), mk("bob", uri), mk("variant", uri)
+	keep := mk("other resource", other)
+	if err := ix.SetAliasFor(ctx, uri, a.Key+"|index", "v:Accept|"+c.Key); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.SetAliasFor(ctx, other, keep.Key+"|index", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAlias(ctx, a.Key+"|plain", "plain stays"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.GetAlias(ctx, a.Key+"|index"); err != nil || v != "v:Accept|"+c.Key {
+		t.Fatalf("GetAlias of an alias set for a resource = %q, %v", v, err)
+	}
+	n, err := ix.DeleteURI(ctx, uri)
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteURI = %d, %v; want 3, nil", n, err)
+	}
+	for _, e := range []*stores.Entry{a, b, c} {
+		wantNotFound(t, s, e.Key)
+	}
+	if _, err := s.GetAlias(ctx, a.Key+"|index"); !errors.Is(err, stores.ErrNotFound) {
+		t.Fatalf("the resource's alias outlived DeleteURI: %v", err)
+	}
+	if err := Compare(keep, mustGet(t, s, keep.Key)); err != nil {
+		t.Fatalf("another resource's entry changed: %v", err)
+	}
+	for alias, want := range map[string]string{a.Key + "|plain": "plain stays", keep.Key + "|index": "kept"} {
+		if v, err := s.GetAlias(ctx, alias); err != nil || v != want {
+			t.Fatalf("GetAlias(%s) = %q, %v after another resource's DeleteURI", alias, v, err)
+		}
+	}
+	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 0 {
+		t.Fatalf("a second DeleteURI = %d, %v; want 0, nil", n, err)
+	}
+	if n, err := ix.DeleteURI(ctx, UniqueKey("never")); err != nil || n != 0 {
+		t.Fatalf("DeleteURI of an unknown resource = %d, %v", n, err)
+	}
+}
+
+// testURIIndexAfterChanges checks that DeleteURI follows overwrites,
+// deletes and Clear: what is stored now is what it removes.
+func testURIIndexAfterChanges(t *testing.T, s stores.Store) {
+	ix, ok := s.(stores.URIIndex)
+	if !ok {
+		t.Skip("store does not implement stores.URIIndex")
+	}
+	ctx := ctxFor(t)
+	uri := UniqueKey("uri")
+	e := NewEntry(UniqueKey("entry"))
+	e.URIKey = uri
+	set(t, s, e)
+	set(t, s, e) // overwritten with itself
+	gone := NewEntry(UniqueKey("deleted"))
+	gone.URIKey = uri
+	set(t, s, gone)
+	if _, err := s.Delete(ctx, gone.Key); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 1 {
+		t.Fatalf("DeleteURI after an overwrite and a delete = %d, %v; want 1", n, err)
+	}
+	wantNotFound(t, s, e.Key)
+	set(t, s, e)
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 0 {
+		t.Fatalf("DeleteURI after Clear = %d, %v; want 0", n, err)
+	}
+	set(t, s, e)
+	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 1 {
+		t.Fatalf("DeleteURI of an entry stored after Clear = %d, %v; want 1", n, err)
 	}
 }

@@ -15,6 +15,7 @@ package tiered
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -186,6 +187,46 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	}
 	return v, nil
 }
+
+// SetAliasFor implements stores.URIIndex: both tiers keep the alias for
+// its resource.
+func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
+	back, ok := s.back.(stores.URIIndex)
+	if !ok {
+		return fmt.Errorf("reqcache: tiered: the back store cannot keep aliases by resource")
+	}
+	if err := back.SetAliasFor(ctx, uriKey, alias, value); err != nil {
+		_ = s.front.DeleteAlias(ctx, alias)
+		return err
+	}
+	if front, ok := s.front.(stores.URIIndex); ok {
+		if err := front.SetAliasFor(ctx, uriKey, alias, value); err != nil {
+			_ = s.front.DeleteAlias(ctx, alias)
+			s.frontFailed("set alias", err)
+		}
+	} else {
+		_ = s.front.DeleteAlias(ctx, alias)
+	}
+	return nil
+}
+
+// DeleteURI implements stores.URIIndex: both tiers. Other processes'
+// fronts keep their copies until [memory] max_age, as for any change
+// another process makes.
+func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
+	if ix, ok := s.front.(stores.URIIndex); ok {
+		if _, err := ix.DeleteURI(ctx, uriKey); err != nil {
+			s.frontFailed("delete uri", err)
+		}
+	}
+	ix, ok := s.back.(stores.URIIndex)
+	if !ok {
+		return 0, fmt.Errorf("reqcache: tiered: the back store cannot delete by resource")
+	}
+	return ix.DeleteURI(ctx, uriKey)
+}
+
+var _ stores.URIIndex = (*Store)(nil)
 
 // ScanAliases implements stores.AliasScanner with the back's aliases (every
 // alias is written there first), when the back can list them.

@@ -1,0 +1,23 @@
+//go:build unix
+
+package memory
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// checkOwner refuses a snapshot another user could have written: one not
+// owned by this process's user, or writable by its group or by others (in
+// a shared directory, anyone could otherwise plant entries, and the
+// credential key, for this process to load).
+func checkOwner(fi os.FileInfo) error {
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: writable by group or others (mode %v); keep it 0600", errSnapshot, fi.Mode().Perm())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return fmt.Errorf("%w: owned by user %d, not this process's (%d)", errSnapshot, st.Uid, os.Getuid())
+	}
+	return nil
+}
