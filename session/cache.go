@@ -30,7 +30,8 @@ type Selector struct {
 	// URLs are compared with the stored (normalized, redacted) URL of every
 	// entry, whatever the method or headers of the request that stored it.
 	URLs []string
-	// Requests select the entries those requests would be answered from.
+	// Requests select the entries those requests would be answered from,
+	// and their URL's stored part.
 	Requests []*http.Request
 	// Expired selects entries past their expiration.
 	Expired bool
@@ -146,15 +147,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 			}
 			body = b
 		}
-		primary := c.s.keyFor(p, r, body)
-		direct = append(direct, primary)
-		if alias, err := c.s.store.GetAlias(ctx, primary); err == nil {
-			if idx, ok := decodeVaryIndex(alias); ok {
-				direct = append(direct, p.keys.VariantKey(primary, idx.names, r.Header))
-			} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
-				direct = append(direct, t)
-			}
-		}
+		direct = append(direct, c.s.keysFor(ctx, p, r, body)...)
 	}
 	for _, k := range direct {
 		_, err := c.s.store.Get(ctx, k)

@@ -2,10 +2,8 @@ package session
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/reqcache/reqcache/config"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // This file chooses the expiration of a request before its response is
@@ -28,30 +26,4 @@ func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp
 		return p.ExpireAfter, false
 	}
 	return config.NeverExpire, false
-}
-
-// heuristic is heuristic_freshness as it applies to x: off without
-// cache_control or when the request has an expiration of its own.
-func (x *exchange) heuristic() config.StaleLimit {
-	if !x.p.CacheControl || x.ownExp {
-		return config.StaleLimit{}
-	}
-	return x.p.HeuristicFreshness
-}
-
-// heuristicEntry reports whether e's lifetime was a heuristic: as
-// rules.NewResponse decided when it was stored, under today's settings. It
-// runs on every such hit, so it looks for a max-age without parsing the
-// directives (a max-age inside a quoted string would only hide the
-// Cache-Status detail).
-func (x *exchange) heuristicEntry(e *stores.Entry) bool {
-	if e.ExpiresAt.IsZero() || len(e.Header["Last-Modified"]) == 0 || len(e.Header["Expires"]) > 0 || !x.heuristic().Enabled {
-		return false
-	}
-	for _, v := range e.Header["Cache-Control"] {
-		if strings.Contains(strings.ToLower(v), "max-age") {
-			return false
-		}
-	}
-	return true
 }

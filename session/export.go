@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -175,19 +177,50 @@ func (e *ImportError) Error() string {
 // Unwrap returns the problem with the line.
 func (e *ImportError) Unwrap() error { return e.Err }
 
-// Import reads what Export writes and stores it, keys as they were, so
-// that imported responses answer the same requests. Every line is checked
-// before anything is stored: a malformed line, an unknown version or an
-// empty input is an *ImportError naming the line, and the cache is left as
-// it was. Responses stored with credentials under separate_credentials
-// match only in a store with the same credential key (the one the source
-// store kept); elsewhere they are misses. It returns how many responses it
-// stored.
-func (c *Cache) Import(ctx context.Context, r io.Reader) (int, error) {
+// ImportOption changes how Import reads its input.
+type ImportOption func(*importOptions)
+
+type importOptions struct{ trustKeys bool }
+
+// TrustKeys makes Import keep the key a line names when the line's request
+// cannot be keyed again (an entry keyed by its credentials under
+// separate_credentials, by a request body, or by a custom key function),
+// and import the lines' aliases as they are: for files from this cache, or
+// from one sharing its credential key (`reqcache import -trust-keys`). A
+// line's key decides which requests the entry answers: from a file that is
+// not trusted, such a line is an error.
+func TrustKeys() ImportOption { return func(o *importOptions) { o.trustKeys = true } }
+
+// Import reads what Export writes and stores it, so that imported
+// responses answer the same requests. Each entry is keyed again from the
+// request its line records (method, URL, Host, matched headers), through
+// the same door as a response just received: a line whose key is not its
+// request's is an error unless TrustKeys (a forged line could otherwise
+// answer another URL's requests). The Vary index and language aliases are
+// rebuilt from the entries; alias lines are read only with TrustKeys.
+// Every line is checked before anything is stored: a malformed line, an
+// unknown version, a key that does not match or an empty input is an
+// *ImportError naming the line, and the cache is left as it was. Responses
+// stored with credentials under separate_credentials match only in a store
+// with the same credential key (the one the source store kept); elsewhere
+// they are misses. It returns how many responses it stored.
+func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (int, error) {
+	var o importOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
 	p := c.s.policy.Load()
 	maxLine := 2*p.MaxBodyBytes + 1<<20 // a body in base64, and the rest
 	br := bufio.NewReader(r)
-	var entries []*stores.Entry
+	type imported struct {
+		e      *stores.Entry
+		x      *exchange // the request it records, keyed
+		names  []string
+		rekeys bool // its key was derived from its request
+	}
+	var entries []imported
 	var aliases [][2]string
 	for n := 1; ; n++ {
 		line, err := readLine(br, maxLine)
@@ -205,17 +238,28 @@ func (c *Cache) Import(ctx context.Context, r io.Reader) (int, error) {
 			return 0, &ImportError{Line: n, Err: perr}
 		}
 		if e != nil {
-			entries = append(entries, e)
-		} else {
+			x, names, derived, kerr := c.s.rekey(p, e)
+			if kerr != nil {
+				return 0, &ImportError{Line: n, Err: kerr}
+			}
+			if !derived && !o.trustKeys {
+				return 0, &ImportError{Line: n, Err: errors.New("its key is not the key of the request it records: an entry keyed by credentials, a request body or a custom key function imports only when the file is trusted (session.TrustKeys, reqcache import -trust-keys)")}
+			}
+			entries = append(entries, imported{e: e, x: x, names: names, rekeys: derived})
+		} else if o.trustKeys {
 			aliases = append(aliases, alias)
 		}
 		if err == io.EOF {
 			break
 		}
 	}
-	for i, e := range entries {
-		if err := c.s.store.Set(ctx, e); err != nil {
-			return i, fmt.Errorf("reqcache: import: storing %s %s: %w", e.Method, e.URL, err)
+	for i, im := range entries {
+		if err := c.s.store.Set(ctx, im.e); err != nil {
+			return i, fmt.Errorf("reqcache: import: storing %s %s: %w", im.e.Method, im.e.URL, err)
+		}
+		if im.rekeys && im.e.Key != im.x.key {
+			f := found{indexed: true}
+			c.s.indexVariant(ctx, im.x, f, im.names, im.e.Key, im.e.Header)
 		}
 	}
 	for _, a := range aliases {
@@ -224,6 +268,32 @@ func (c *Cache) Import(ctx context.Context, r io.Reader) (int, error) {
 		}
 	}
 	return len(entries), nil
+}
+
+// rekey derives an imported entry's key and resource from the request its
+// line records: derived reports that the line's key is that key (a
+// variant's when the response varies). The entry's URIKey is set in any
+// case: it comes from the URL, never from the line.
+func (s *Session) rekey(p *policy, e *stores.Entry) (x *exchange, names []string, derived bool, err error) {
+	u, err := url.Parse(e.URL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, nil, false, fmt.Errorf("url %q is not an absolute URL", e.URL)
+	}
+	req := &http.Request{Method: e.Method, URL: u, Header: e.RequestHeader.Clone(), Host: u.Host}
+	if h := req.Header.Get("Host"); h != "" {
+		req.Host = h
+		req.Header.Del("Host")
+	}
+	req = req.WithContext(context.Background())
+	x = &exchange{req: req, p: p}
+	x.key = s.keyFor(p, req, nil)
+	e.URIKey = x.uriKey()
+	names, _ = cachekey.VaryNames(e.Header)
+	want := x.key
+	if len(names) > 0 {
+		want = p.keys.VariantKey(x.key, names, req.Header)
+	}
+	return x, names, e.Key == want, nil
 }
 
 // readLine reads one line without its newline; a line longer than max is

@@ -69,20 +69,72 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatal("two exports of the same cache differ: the order is not stable")
 	}
 
+	// Keyed again from their lines, the entries answer as before; the
+	// redirect alias, which no line can vouch for, is not imported: the
+	// redirect is asked of the origin again, its target is not.
 	dst := newSession(t, nil)
 	if n, err := dst.Cache().Import(context.Background(), bytes.NewReader(buf.Bytes())); err != nil || n != 5 {
 		t.Fatalf("Import = %d, %v", n, err)
 	}
-	for _, r := range fixtureRequests {
-		body, resp := askFixture(t, dst.Client(), o.URL, r)
-		if body != want[r] || !session.InfoOf(resp).FromCache {
-			t.Fatalf("%+v after import: %q from cache %v, want %q from the cache", r, body, session.InfoOf(resp).FromCache, want[r])
-		}
-		if r.path == "/a" && resp.Header.Get("X-Origin") != "yes" {
-			t.Fatalf("headers lost: %v", resp.Header)
+	askAll := func(c *http.Client) {
+		t.Helper()
+		for _, r := range fixtureRequests {
+			body, resp := askFixture(t, c, o.URL, r)
+			if body != want[r] || !session.InfoOf(resp).FromCache {
+				t.Fatalf("%+v after import: %q from cache %v, want %q from the cache", r, body, session.InfoOf(resp).FromCache, want[r])
+			}
+			if r.path == "/a" && resp.Header.Get("X-Origin") != "yes" {
+				t.Fatalf("headers lost: %v", resp.Header)
+			}
 		}
 	}
-	wantCount(t, o, before)
+	askAll(dst.Client())
+	wantCount(t, o, before+1)
+
+	// Trusted (a file of this cache's), the aliases come along too.
+	trusted := newSession(t, nil)
+	if n, err := trusted.Cache().Import(context.Background(), bytes.NewReader(buf.Bytes()), session.TrustKeys()); err != nil || n != 5 {
+		t.Fatalf("Import with TrustKeys = %d, %v", n, err)
+	}
+	askAll(trusted.Client())
+	wantCount(t, o, before+1)
+}
+
+// A line whose key is another URL's must not answer that URL's requests
+// (issue 27, finding 9): Import keys each entry from its own request.
+func TestImportKeysEntriesByTheirOwnRequest(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "origin "+r.URL.Path) })
+	src := newSession(t, nil)
+	get(t, src.Client(), o.URL+"/admin")
+	var buf bytes.Buffer
+	if _, err := src.Cache().Export(context.Background(), &buf, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	// The /admin line rewritten to say /public, with /admin's key.
+	forged := strings.ReplaceAll(buf.String(), o.URL+"/admin", o.URL+"/public")
+	forged = strings.ReplaceAll(forged, "origin /admin", "forged public page")
+
+	dst := newSession(t, nil)
+	_, err := dst.Cache().Import(context.Background(), strings.NewReader(forged))
+	var ie *session.ImportError
+	if !errors.As(err, &ie) || ie.Line != 1 {
+		t.Fatalf("Import of a line keyed for another URL = %v, want an ImportError for line 1", err)
+	}
+	if n, _ := dst.Cache().Len(context.Background()); n != 0 {
+		t.Fatalf("%d entries stored from a refused import", n)
+	}
+	if body, _ := get(t, dst.Client(), o.URL+"/admin"); body != "origin /admin" {
+		t.Fatalf("GET /admin answered %q", body)
+	}
+	// Trusted anyway, the forged entry still lists under the URL it
+	// states and is removed with it.
+	trusted := newSession(t, nil)
+	if _, err := trusted.Cache().Import(context.Background(), strings.NewReader(forged), session.TrustKeys()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := trusted.Cache().Delete(context.Background(), session.Selector{URLs: []string{o.URL + "/public"}}); err != nil || n != 1 {
+		t.Fatalf("Delete by the URL the line states = %d, %v", n, err)
+	}
 }
 
 func TestImportRejectsMalformedInputAndKeepsTheCache(t *testing.T) {

@@ -5,33 +5,41 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
 
 // fetchResult is what one trip to the origin produced, in a form every
-// coalesced caller can turn into its own response. Its body is one of:
-// body (complete: an entry answered, or an empty body), shared (a miss
-// streaming while the cache keeps its copy), or stream (for the caller that
-// made the trip alone).
+// coalesced caller can turn into its own response: a new response, whose
+// body is one of body (complete: empty), shared (streaming while the cache
+// keeps its copy) or stream (for the caller that made the trip alone); or
+// a stored entry the trip vouched for (a 304), fell back on (the origin
+// failed: stale-if-error) or found stored by another process (the fleet).
 type fetchResult struct {
-	err    error
-	status int
-	header http.Header // not to be modified: callers clone it
-	body   []byte      // complete body; shared read-only
-	info   Info
-	// fwd, fwdStatus and detail fill this cache's Cache-Status member.
-	fwd       string
-	fwdStatus int
-	detail    string
-	// shareable: coalesced callers may use this result. Responses that
-	// may not be stored (other than errors) are not shared: each waiter
-	// then asks the origin itself.
+	err error
+	// A new response.
+	status      int
+	header      http.Header // not to be modified: callers clone it
+	body        []byte      // complete body; shared read-only
+	requestedAt time.Time
+	info        Info
+	// fwd and detail fill this cache's Cache-Status member.
+	fwd    fwd
+	detail detail
+	// shareable: coalesced callers may use this result (it may be
+	// stored). Responses that may not be stored (other than errors) are
+	// not shared: each waiter then asks the origin itself.
 	shareable bool
+	// selectors are the leader's request fields the response varies on,
+	// copied when it arrived: a waiter is selected by them, whatever the
+	// leader's caller does with its request afterwards.
+	selectors http.Header
 	// shared streams the body to every caller; first is the reader of
 	// the caller that made the trip.
 	shared        *streambody.Body
@@ -41,10 +49,17 @@ type fetchResult struct {
 	// large, not storable, an upgrade); only the leader may use it.
 	stream  *http.Response
 	release context.CancelFunc
-	// reqHeader is the header of the request that made the trip: a
-	// coalesced caller may use the result only when the response's Vary
-	// selects it for its own request too.
-	reqHeader http.Header
+
+	// A stored entry (read only: every caller answered from it copies its
+	// header), under entryKey, and how it answers.
+	entry    *stores.Entry
+	entryKey string
+	how      answered
+	// failed: the trip failed and entry is the stale fallback.
+	failed bool
+	// setCookie is a 304's Set-Cookie: for the caller that made the trip
+	// alone (never stored, never shared).
+	setCookie []string
 }
 
 // discard closes the body of a result the caller that made the trip will
@@ -77,10 +92,15 @@ func (r *fetchResult) consume() {
 }
 
 // fetchShared goes to the origin for x, sharing the trip with concurrent
-// callers for the same key. e is the stored entry (nil on a miss);
-// revalidate makes the trip conditional.
-func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, revalidate bool) (*http.Response, error) {
+// callers for the same key; f is what lookup found, revalidate makes the
+// trip conditional. A request that demands a trip of its own
+// (demandsTrip) never waits for another's.
+func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Response, error) {
 	ctx := x.req.Context()
+	if x.demandsTrip() {
+		res := s.fetch(ctx, x, f, revalidate)
+		return s.respond(x, res, res.first, false, true)
+	}
 	flightKey := x.key
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
@@ -90,17 +110,13 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 		// The caller cannot leave, so the trip runs on its goroutine and x
 		// can stay on its stack.
 		o = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
-			r := s.fetch(fctx, x, e, entryKey, revalidate)
-			r.reqHeader = x.req.Header
-			return r
+			return s.fetch(fctx, x, f, revalidate)
 		})
 	} else {
 		xh := x.onHeap() // the trip may outlive this call
 		var err error
 		o, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
-			r := s.fetch(fctx, xh, e, entryKey, revalidate)
-			r.reqHeader = xh.req.Header
-			return r
+			return s.fetch(fctx, xh, f, revalidate)
 		})
 		if err != nil {
 			return nil, err
@@ -108,19 +124,25 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 	}
 	res := o.res
 	if o.shared && res.err == nil {
-		// A result this caller may not use makes it ask the origin
-		// itself: one that may not be stored, one whose Vary selects
-		// another variant than this caller's request, or a stream whose
-		// start is no longer held. (An error is shared: the waiters asked
-		// at the same moment.)
+		// What another caller's trip brought answers this one only when
+		// this caller could have been answered with it anyway (the one
+		// reuse decision): else it asks the origin itself. (An error is
+		// shared: the waiters asked at the same moment.)
+		d, ok := s.joins(x, res)
 		var reader *streambody.Reader
-		ok := res.shareable && x.p.keys.VaryMatches(res.header, res.reqHeader, x.req.Header)
-		if ok && res.shared != nil {
+		if ok && res.entry == nil && res.shared != nil {
 			reader, ok = res.shared.Attach(o.late)
 		}
 		if !ok {
-			res = s.fetch(ctx, x, e, entryKey, revalidate)
+			res = s.fetch(ctx, x, f, revalidate)
 			return s.respond(x, res, res.first, false, true)
+		}
+		if res.entry != nil {
+			how := res.how
+			how.collapsed = true
+			how.stale = d.Action == rules.ServeStale
+			how.reason = d.Reason
+			return s.serve(x, res.entry, res.entryKey, true, how), nil
 		}
 		return s.respond(x, res, reader, true, false)
 	}
@@ -128,14 +150,23 @@ func (s *Session) fetchShared(x *exchange, e *stores.Entry, entryKey string, rev
 }
 
 // respond turns a result into this caller's own response; reader is its
-// reader of a streamed body. owned says no other caller sees res, so its
-// header map can be handed over as it is.
+// reader of a streamed body. shared: the result is another caller's trip.
+// owned says no other caller sees res, so its header map can be handed
+// over as it is.
 func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Reader, shared, owned bool) (*http.Response, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
+	if res.entry != nil {
+		resp := s.serve(x, res.entry, res.entryKey, true, res.how)
+		if !shared && len(res.setCookie) > 0 {
+			resp.Header["Set-Cookie"] = res.setCookie
+		}
+		return resp, nil
+	}
 	info := res.info
 	info.Coalesced = shared
+	st := cacheStatus{fwd: res.fwd, collapsed: shared, detail: res.detail}
 	if res.stream != nil {
 		resp := res.stream
 		if resp.StatusCode != http.StatusSwitchingProtocols {
@@ -143,8 +174,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 			// must reach the caller unwrapped.)
 			resp.Body = &releaseBody{ReadCloser: resp.Body, stop: stopWith(x.req.Context(), res.release)}
 		}
-		setCacheStatus(resp.Header, cacheStatus(&info, res.fwd, res.fwdStatus, s.now(), res.detail))
-		attachInfo(resp, x.req, info)
+		annotate(resp, x.req, info, st)
 		return resp, nil
 	}
 	h := res.header
@@ -153,12 +183,17 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		// the body ends, and late callers may still join the trip.)
 		h = h.Clone()
 	}
+	if h == nil {
+		h = make(http.Header)
+	}
 	if shared {
 		// The cookie was set for the caller that made the trip.
 		delete(h, "Set-Cookie")
-	}
-	if h == nil {
-		h = make(http.Header)
+		if x.p.CacheControl {
+			// Another caller's response, used without a trip of this
+			// caller's: it says how old it is (RFC 9111 §4.2.3).
+			h["Age"] = []string{itoa(int64(rules.CurrentAge(res.header, res.requestedAt, res.info.CreatedAt, s.now()) / time.Second))}
+		}
 	}
 	resp := &http.Response{
 		Status:        statusLine(res.status),
@@ -170,7 +205,6 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		ContentLength: int64(len(res.body)),
 		Request:       x.req,
 	}
-	status := info
 	switch {
 	case reader != nil:
 		reader.SetContext(x.req.Context())
@@ -178,7 +212,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		resp.ContentLength = res.contentLength
 		// Cache-Status says what the cache does with the response: it is
 		// stored when its body ends cleanly (InfoOf tells afterwards).
-		status.Stored = true
+		st.stored = true
 	case x.req.Method == http.MethodHead:
 		resp.Body = newBody(nil)
 		resp.ContentLength = -1
@@ -187,99 +221,111 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		}
 	default:
 		resp.Body = newBody(res.body)
+		st.stored = info.Stored
 	}
-	if info.FromCache {
-		s.stats.serve(0, int64(len(res.body)))
-	}
-	setCacheStatus(resp.Header, cacheStatus(&status, res.fwd, res.fwdStatus, s.now(), res.detail))
-	attachInfo(resp, x.req, info)
+	ctx := annotate(resp, x.req, info, st)
 	if reader != nil {
-		resp.Request.Context().(*infoContext).body = res.shared
+		ctx.body = res.shared
 	}
 	return resp, nil
 }
 
 // fetch makes one trip to the origin and stores what may be stored; a
 // miss first asks the fleet (fleet.go).
-func (s *Session) fetch(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
-	if e == nil && !revalidate {
-		return s.fetchMiss(ctx, x, entryKey)
+func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bool) *fetchResult {
+	if f.e == nil && !revalidate {
+		return s.fetchMiss(ctx, x, f)
 	}
-	return s.fetchOrigin(ctx, x, e, entryKey, revalidate)
+	return s.fetchOrigin(ctx, x, f, revalidate)
 }
 
-// fetchOrigin makes the trip to the origin.
-func (s *Session) fetchOrigin(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, revalidate bool) *fetchResult {
+// fetchOrigin makes the trip to the origin. f.e, when set, is read only.
+func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalidate bool) *fetchResult {
+	e := f.e
 	out := x.outgoing(ctx)
 	conditional := false
 	if revalidate && e != nil {
 		out, conditional = conditionalRequest(out, e)
 	}
 	requestedAt := s.now()
-	resp, err := s.upstream.RoundTrip(out)
+	resp, err := s.send(out)
 	receivedAt := s.now()
 	if err != nil {
-		if e != nil && s.staleIfError(x.p, e, receivedAt) {
-			s.stats.stale.Add(1)
-			s.logStaleIfError(x, err)
-			return s.entryResult(e, entryKey, Info{Expired: true}, "", 0, "stale-if-error")
+		if res := s.staleOnError(x, f, err); res != nil {
+			return res
 		}
 		return &fetchResult{err: err}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgrade the request did not announce in Connection: the
 		// body is the live connection, for this caller alone.
-		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: "uri-miss", detail: "upgrade", info: Info{Key: x.key}}
+		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: fwdURIMiss, detail: detailUpgrade, info: Info{Key: x.key}}
 	}
 	if conditional && resp.StatusCode == http.StatusNotModified {
 		drain(resp)
 		s.stats.revalidated.Add(1)
-		return s.notModified(ctx, x, e, entryKey, resp, requestedAt, receivedAt)
+		return s.notModified(ctx, x, f, resp, requestedAt, receivedAt)
 	}
-	if e != nil && !x.p.codes[resp.StatusCode] && resp.StatusCode >= 400 && s.staleIfError(x.p, e, receivedAt) {
-		drain(resp)
-		s.stats.stale.Add(1)
-		s.logStaleIfError(x, errors.New(resp.Status))
-		return s.entryResult(e, entryKey, Info{Expired: true}, "", 0, "stale-if-error")
+	if e != nil && resp.StatusCode >= 400 && !x.p.rules.Codes[resp.StatusCode] {
+		if res := s.staleOnError(x, f, errors.New(resp.Status)); res != nil {
+			drain(resp)
+			return res
+		}
 	}
 	s.stats.misses.Add(1)
-	fwd := "uri-miss"
+	fwd := fwdURIMiss
 	switch {
-	case x.opts.forceRefresh || x.opts.refresh || x.reqD.NoCache:
-		fwd = "request"
+	case x.opts.forceRefresh || x.opts.refresh || x.rq.Directives.NoCache:
+		fwd = fwdRequest
 	case e != nil:
-		fwd = "stale"
+		fwd = fwdStale
 	}
-	return s.receive(ctx, x, resp, fwd, requestedAt, receivedAt)
+	return s.receive(ctx, x, f, resp, fwd, requestedAt, receivedAt)
+}
+
+// staleOnError answers x from its stored entry when its trip failed, if
+// the one reuse decision lets it (stale-if-error); nil otherwise.
+func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
+	if f.e == nil {
+		return nil
+	}
+	d := s.decide(x, f.e, true)
+	if d.Action != rules.ServeStale {
+		return nil
+	}
+	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
+		ce.Write(zap.String("key", x.key), errorField(x.p.keys, err, x.req))
+	}
+	return &fetchResult{entry: f.e, entryKey: f.key, how: answered{stale: true, reason: d.Reason}, failed: true, shareable: true}
 }
 
 // receive turns a new response from the origin into a result as soon as
-// its header arrives. A response that may be stored streams its body to
-// the callers through a streambody.Body, which stores it when it ends cleanly
-// within max_body_bytes; any other passes through to the caller that made
-// the trip, untouched.
-func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response, fwd string, requestedAt, receivedAt time.Time) *fetchResult {
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}}
-	f, names, reason := x.p.storeRules(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
+// its header arrives. A response that may be stored (admit) streams its
+// body to the callers through a streambody.Body, which stores it when it
+// ends cleanly within max_body_bytes; any other passes through to the
+// caller that made the trip, untouched.
+func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd fwd, requestedAt, receivedAt time.Time) *fetchResult {
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt}
+	a := s.admit(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
+	reason := a.Reason
 	if reason == "" && resp.ContentLength > x.p.MaxBodyBytes {
-		reason = "too-large"
+		reason = string(detailTooLarge)
 	}
 	if reason != "" {
-		res.stream, res.detail = resp, reason
+		res.stream, res.detail = resp, notStoredDetail(reason)
 		return res
 	}
-	ps := &pendingStore{s: s, x: *x, e: s.entryFor(x, resp, f, names, requestedAt, receivedAt), names: names, resp: resp, ctx: ctx}
+	ps := &pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
 	e := ps.e
 	res.shareable = true
-	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: f.Heuristic}
-	if f.Heuristic {
-		res.detail = "heuristic"
+	res.selectors = selectors(x.req.Header, a.names)
+	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: a.Heuristic}
+	if a.Heuristic {
+		res.detail = detailHeuristic
 	}
-	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
+	if resp.ContentLength == 0 || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
 		// Nothing to stream: store now.
-		if resp.Body != nil {
-			drain(resp)
-		}
+		drain(resp)
 		res.info.Stored = ps.store(nil)
 		if !res.info.Stored {
 			res.shareable = false
@@ -291,12 +337,28 @@ func (s *Session) receive(ctx context.Context, x *exchange, resp *http.Response,
 	return res
 }
 
+// selectors copies the fields of a request header that a response varies
+// on (nil when it varies on none).
+func selectors(h http.Header, names []string) http.Header {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make(http.Header, len(names))
+	for _, n := range names {
+		if vs := h[n]; len(vs) > 0 {
+			out[n] = slices.Clone(vs)
+		}
+	}
+	return out
+}
+
 // pendingStore is a response waiting for its body to be stored: what
 // saveEntry needs, in one allocation (the exchange copied, so that the
 // caller's stays on its stack).
 type pendingStore struct {
 	s     *Session
 	x     exchange
+	f     found
 	e     *stores.Entry
 	names []string
 	resp  *http.Response
@@ -307,29 +369,13 @@ type pendingStore struct {
 // caller's request: it happens when the body ends, whoever still reads.
 func (ps *pendingStore) store(body []byte) bool {
 	ps.e.Body = body
-	stored, why := ps.s.saveEntry(context.WithoutCancel(ps.ctx), &ps.x, ps.e, ps.names, ps.resp)
+	stored, why := ps.s.saveEntry(context.WithoutCancel(ps.ctx), &ps.x, ps.f, ps.e, ps.names, ps.resp)
 	if !stored && why != "" {
 		if ce := ps.s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
-			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", why))
+			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", string(why)))
 		}
 	}
 	return stored
-}
-
-// entryResult answers from a stored entry inside a trip (stale-if-error,
-// 304 revalidation).
-func (s *Session) entryResult(e *stores.Entry, key string, info Info, fwd string, fwdStatus int, detail string) *fetchResult {
-	info.FromCache = true
-	info.Key = key
-	info.CreatedAt = e.CreatedAt
-	info.Expires = e.ExpiresAt
-	return &fetchResult{status: e.StatusCode, header: e.Header, body: e.Body, info: info, fwd: fwd, fwdStatus: fwdStatus, detail: detail, shareable: true}
-}
-
-func (s *Session) logStaleIfError(x *exchange, err error) {
-	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
-		ce.Write(zap.String("key", x.key), errorField(x.p.keys, err, x.req))
-	}
 }
 
 // drain reads a little of a body we do not use, so the connection can be

@@ -36,7 +36,7 @@ type leaseHold struct {
 // not insist on the origin.
 func (s *Session) fleetApplies(x *exchange) (stores.Leaser, bool) {
 	l, ok := s.raw.(stores.Leaser)
-	if !ok || l.LeaseTimeout() <= 0 || x.p.ReadOnly || x.opts.forceRefresh || x.opts.refresh || x.reqD.NoCache {
+	if !ok || l.LeaseTimeout() <= 0 || x.p.ReadOnly || x.demandsTrip() {
 		return nil, false
 	}
 	return l, true
@@ -45,16 +45,16 @@ func (s *Session) fleetApplies(x *exchange) (stores.Leaser, bool) {
 // fetchMiss is fetch for a key nothing is stored under: with a fleet, the
 // process holding the key's lease fetches and the others answer from what
 // it stores.
-func (s *Session) fetchMiss(ctx context.Context, x *exchange, entryKey string) *fetchResult {
+func (s *Session) fetchMiss(ctx context.Context, x *exchange, f found) *fetchResult {
 	l, ok := s.fleetApplies(x)
 	if !ok {
-		return s.fetchOrigin(ctx, x, nil, entryKey, false)
+		return s.fetchOrigin(ctx, x, f, false)
 	}
 	hold, res := s.awaitFleet(ctx, l, x)
 	if res != nil {
 		return res
 	}
-	res = s.fetchOrigin(ctx, x, nil, entryKey, false)
+	res = s.fetchOrigin(ctx, x, f, false)
 	hold.releaseAfter(res)
 	return res
 }
@@ -111,21 +111,13 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 }
 
 // fleetEntry answers x from the store when another process's entry can
-// serve it fresh.
+// serve it fresh (the one reuse decision).
 func (s *Session) fleetEntry(x *exchange) *fetchResult {
-	e, key := s.lookup(x)
-	if e == nil {
+	f := s.lookup(x)
+	if f.e == nil || s.decide(x, f.e, false).Action != rules.Serve {
 		return nil
 	}
-	if x.lent {
-		e, x.lent = ownEntry(e), false
-	}
-	if s.decide(x, e) != rules.Serve {
-		return nil
-	}
-	s.stats.fleetWaits.Add(1)
-	s.stats.serve(1, 0)
-	return s.entryResult(e, key, Info{FleetWait: true}, "", 0, "fleet-wait")
+	return &fetchResult{entry: f.e, entryKey: f.key, how: answered{fleetWait: true}, shareable: true, info: Info{Stored: true}}
 }
 
 // releaseAfter lets go of the lease once res's fate is known: at once for

@@ -2,19 +2,20 @@ package session
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/reqcache/reqcache/stores"
 )
 
 // This file is invalidation (RFC 9111 §4.4): a non-error response to an
-// unsafe request removes what is stored for its URL, and for the same-origin
-// URLs in its Location and Content-Location.
-
-func (s *Session) invalidate(ctx context.Context, p *policy, req *http.Request, resp *http.Response) {
+// unsafe request makes every stored response for its URI unusable — every
+// method, variant, part, alias and principal's entry, through the index of
+// resources (index.go, stores.URIIndex) — and for the same-origin URIs in
+// its Location and Content-Location. The targets are sent to the unsafe
+// request's Host: keys hold a Host that differs from the URL's (a reverse
+// proxy's), and the targets share the request's origin.
+func (s *Session) invalidate(ctx context.Context, x *exchange, resp *http.Response) {
+	req := x.req
 	targets := []*url.URL{req.URL}
 	for _, h := range []string{"Location", "Content-Location"} {
 		v := resp.Header.Get(h)
@@ -27,39 +28,9 @@ func (s *Session) invalidate(ctx context.Context, p *policy, req *http.Request, 
 		}
 		targets = append(targets, u)
 	}
-	var keys, aliases []string
+	n := 0
 	for _, u := range targets {
-		for _, m := range []string{http.MethodGet, http.MethodHead} {
-			// The same Host as the unsafe request: keys include a Host
-			// that differs from the URL's (a reverse proxy's), and the
-			// targets share the request's origin.
-			r := &http.Request{Method: m, URL: u, Header: req.Header, Host: req.Host}
-			if r.Header.Get("X-HTTP-Method-Override") != "" {
-				r.Header = req.Header.Clone()
-				r.Header.Del("X-HTTP-Method-Override")
-			}
-			key := s.keyFor(p, r, nil)
-			keys = append(keys, key, partKey(key))
-			alias, err := s.store.GetAlias(ctx, key)
-			switch {
-			case err == nil:
-				aliases = append(aliases, key)
-				if idx, ok := decodeVaryIndex(alias); ok {
-					keys = append(keys, idx.variants...)
-				}
-			case !errors.Is(err, stores.ErrNotFound):
-				s.storeError("get alias", err)
-			}
-		}
-	}
-	n, err := s.store.Delete(ctx, keys...)
-	if err != nil {
-		s.storeError("delete", err)
-	}
-	if len(aliases) > 0 {
-		if err := s.store.DeleteAlias(ctx, aliases...); err != nil {
-			s.storeError("delete alias", err)
-		}
+		n += s.invalidateURI(ctx, x.p, u, req.Host)
 	}
 	if n > 0 {
 		s.stats.invalidated.Add(int64(n))

@@ -4,122 +4,108 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/reqcache/reqcache/internal/rules"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/stores"
 )
 
-// This file finds what the cache holds for a request (through Vary indexes
-// and redirect aliases) and hands it to the rules (internal/rules.Decide):
-// serve it, serve it stale, revalidate it, or go to the origin.
+// This file finds what the cache holds for a request (through the index of
+// its URL's keys, index.go) and returns it as a value: the decision, the
+// trip and the write that follow read it; nothing is left on the exchange.
 
-// decide asks rules.Decide what to do with e (nil: nothing stored) for x.
-func (s *Session) decide(x *exchange, e *stores.Entry) rules.Action {
-	req := rules.Request{
-		Directives:    x.reqD,
-		HasDirectives: x.hasReqD,
-		OnlyIfCached:  x.opts.onlyIfCached,
-		ForceRefresh:  x.opts.forceRefresh,
-		Refresh:       x.opts.refresh,
-	}
-	set := rules.Settings{
-		CacheControl:         x.p.CacheControl,
-		AlwaysRevalidate:     x.p.AlwaysRevalidate,
-		ReadOnly:             x.p.ReadOnly,
-		StaleWhileRevalidate: x.p.StaleWhileRevalidate,
-	}
-	if e == nil {
-		return rules.Decide(s.now(), nil, &req, &set)
-	}
-	stored := storedOf(e)
-	return rules.Decide(s.now(), &stored, &req, &set)
+// found is what lookup found for a request.
+type found struct {
+	// e is the entry that may answer the request (nil: none), under key.
+	// When shared it is the store's own copy (stores.Peeker): read it,
+	// never change it; own returns one that may be changed.
+	e      *stores.Entry
+	key    string
+	shared bool
+	// byLanguage: e is the variant in the language the request prefers,
+	// not the one its exact Accept-Language selects.
+	byLanguage bool
+	// What the primary key holds, for a write that follows: a response
+	// without Vary (plain), an alias (indexed: a Vary index or a redirect).
+	plain, indexed bool
 }
 
-// storedOf is what the rules read of an entry.
-func storedOf(e *stores.Entry) rules.Stored {
-	return rules.Stored{Header: e.Header, RequestedAt: e.RequestedAt, CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt}
+// own returns f's entry as the caller's own: a copy of its header maps
+// when the store lent it (the body is shared: nobody writes into stored
+// bytes).
+func (f *found) own() *stores.Entry {
+	if f.e == nil || !f.shared {
+		return f.e
+	}
+	c := *f.e
+	c.Header = f.e.Header.Clone()
+	c.RequestHeader = f.e.RequestHeader.Clone()
+	f.e, f.shared = &c, false
+	return f.e
 }
 
-// staleIfError reports whether e may answer for a failed request.
-func (s *Session) staleIfError(p *policy, e *stores.Entry, now time.Time) bool {
-	stored := storedOf(e)
-	return rules.StaleIfError(p.StaleIfError, p.CacheControl, &stored, now)
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// lookup finds the stored entry for the exchange, following a Vary index
-// or a redirect alias. Store trouble is a miss, logged; a corrupt entry is
-// deleted.
-func (s *Session) lookup(x *exchange) (*stores.Entry, string) {
-	ctx := x.req.Context()
-	e, ok := s.get(x, x.key)
-	if ok {
-		if len(e.Header["Vary"]) == 0 {
-			x.primaryPlain = true
-			return s.usable(x, e, x.key)
-		}
-		if x.p.keys.VaryMatches(e.Header, e.RequestHeader, x.req.Header) {
-			return s.usable(x, e, x.key)
+// lookup finds the stored entry that may answer x, following the Vary
+// index, a redirect alias or the language alias. Store trouble is a miss,
+// logged; a corrupt entry is deleted.
+func (s *Session) lookup(x *exchange) found {
+	var f found
+	if e, shared, ok := s.get(x, x.key); ok {
+		f.plain = len(e.Header["Vary"]) == 0
+		if x.selects(e, false) {
+			return s.filtered(x, found{e: e, key: x.key, shared: shared, plain: f.plain})
 		}
 		// The primary key holds another variant: consult the index.
 	}
-	alias, err := s.store.GetAlias(ctx, x.key)
+	alias, err := s.store.GetAlias(x.req.Context(), x.key)
 	if err != nil {
 		if !errors.Is(err, stores.ErrNotFound) {
 			s.storeError("get alias", err)
 		}
-		return nil, ""
+		return f
 	}
-	x.aliasSeen = true
-	var target string
-	if idx, ok := decodeVaryIndex(alias); ok {
-		target = x.p.keys.VariantKey(x.key, idx.names, x.req.Header)
-	} else if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
-		target = t
-	} else {
-		return nil, ""
+	f.indexed = true
+	target, idx, isIndex := x.target(alias)
+	if target == "" || target == x.key {
+		return f
 	}
-	if target == x.key {
-		return nil, ""
+	if e, shared, ok := s.get(x, target); ok && x.selects(e, false) {
+		f.e, f.key, f.shared = e, target, shared
+		return s.filtered(x, f)
 	}
-	if e, ok := s.get(x, target); ok {
-		if len(e.Header["Vary"]) > 0 && !x.p.keys.VaryMatches(e.Header, e.RequestHeader, x.req.Header) {
-			return nil, ""
-		}
-		return s.usable(x, e, target)
+	if isIndex && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
+		return s.languageVariant(x, f)
 	}
-	if idx, ok := decodeVaryIndex(alias); ok && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
-		return s.languageVariant(x)
-	}
-	return nil, ""
+	return f
 }
 
-// usable applies the filter, retroactively: an entry it now rejects is
-// deleted and not used.
-func (s *Session) usable(x *exchange, e *stores.Entry, key string) (*stores.Entry, string) {
-	if s.filter != nil {
-		resp := responseFrom(cloneEntry(e), x.req, nil)
-		if !s.filter(resp) {
-			if !x.p.ReadOnly {
-				s.deleteKeys(x.req.Context(), key)
-			}
-			return nil, ""
-		}
+// languageVariant finds, for a request whose exact Accept-Language has no
+// stored variant, the variant in the language it prefers above all others:
+// the response an origin negotiating on Accept-Language gives it too.
+func (s *Session) languageVariant(x *exchange, f found) found {
+	top := cachekey.TopLanguage(x.req.Header)
+	if top == "" {
+		return f
 	}
-	return e, key
+	target, err := s.store.GetAlias(x.req.Context(), languageKey(x.key, top))
+	if err != nil {
+		if !errors.Is(err, stores.ErrNotFound) {
+			s.storeError("get alias", err)
+		}
+		return f
+	}
+	if e, shared, ok := s.get(x, target); ok && x.selects(e, true) {
+		f.e, f.key, f.shared, f.byLanguage = e, target, shared, true
+		return s.filtered(x, f)
+	}
+	return f
 }
 
-// get reads one entry, lent by the store when it can (x.lent tells); ok is
+// get reads one entry, lent by the store when it can (shared tells); ok is
 // false on a miss, a store error (logged) or a corrupt entry (deleted and
 // logged).
-func (s *Session) get(x *exchange, key string) (*stores.Entry, bool) {
+func (s *Session) get(x *exchange, key string) (e *stores.Entry, shared, ok bool) {
 	ctx := x.req.Context()
-	var e *stores.Entry
 	var err error
 	if s.peeker != nil {
 		e, err = s.peeker.Peek(ctx, key)
@@ -128,8 +114,7 @@ func (s *Session) get(x *exchange, key string) (*stores.Entry, bool) {
 	}
 	switch {
 	case err == nil:
-		x.lent = s.peeker != nil
-		return e, true
+		return e, s.peeker != nil, true
 	case errors.Is(err, stores.ErrNotFound):
 	case errors.Is(err, stores.ErrCorrupt):
 		s.stats.corrupt.Add(1)
@@ -140,7 +125,7 @@ func (s *Session) get(x *exchange, key string) (*stores.Entry, bool) {
 	default:
 		s.storeError("get", err)
 	}
-	return nil, false
+	return nil, false, false
 }
 
 func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
@@ -148,3 +133,5 @@ func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
 		s.storeError("delete", err)
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

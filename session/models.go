@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -47,13 +47,15 @@ type Info struct {
 type infoKey struct{}
 
 // infoContext carries an Info on a response's Request without a second
-// allocation for the value.
+// allocation for the value, and the outcome the observer reports.
 type infoContext struct {
 	context.Context
 	info Info
 	// body is the streamed body of a miss, which knows whether it was
 	// stored once it has ended.
 	body *streambody.Body
+	// status is this cache's Cache-Status member, as fields.
+	status cacheStatus
 }
 
 func (c *infoContext) Value(key any) any {
@@ -66,11 +68,8 @@ func (c *infoContext) Value(key any) any {
 // InfoOf returns how the session answered resp. It is the zero Info for a
 // response that did not pass through a session.
 func InfoOf(resp *http.Response) Info {
-	if resp == nil || resp.Request == nil {
-		return Info{}
-	}
-	c, ok := resp.Request.Context().Value(infoKey{}).(*infoContext)
-	if !ok {
+	c := contextOf(resp)
+	if c == nil {
 		return Info{}
 	}
 	info := c.info
@@ -80,47 +79,135 @@ func InfoOf(resp *http.Response) Info {
 	return info
 }
 
-// attachInfo makes resp.Request carry info. The caller's request is not
-// modified: resp.Request becomes a shallow copy with a derived context.
-func attachInfo(resp *http.Response, req *http.Request, info Info) {
-	ctx := &infoContext{Context: req.Context(), info: info}
-	resp.Request = req.WithContext(ctx)
+func contextOf(resp *http.Response) *infoContext {
+	if resp == nil || resp.Request == nil {
+		return nil
+	}
+	c, _ := resp.Request.Context().Value(infoKey{}).(*infoContext)
+	return c
 }
 
 // Cache-Status (RFC 9211) values of this cache.
 const cacheName = "reqcache"
 
-// cacheStatus builds this cache's Cache-Status member for a response.
-func cacheStatus(info *Info, fwd string, fwdStatus int, now time.Time, detail string) string {
-	if info.FromCache && fwd == "" && info.Expires.IsZero() && !info.Stored && !info.Coalesced && detail == "" {
+// fwd is why a request went forward (RFC 9211 §2.2).
+type fwd string
+
+const (
+	fwdNone    fwd = ""         // answered from the cache
+	fwdURIMiss fwd = "uri-miss" // nothing stored
+	fwdStale   fwd = "stale"    // stored, but stale: revalidated or fetched
+	fwdRequest fwd = "request"  // the request asked for the origin (ForceRefresh, Refresh, no-cache)
+	fwdBypass  fwd = "bypass"   // the cache was not used
+)
+
+// detail is the detail parameter of this cache's Cache-Status: why a
+// response was answered stale, not stored, or bypassed. Every value is a
+// constant here; docs/installing.md lists them (a test checks).
+type detail string
+
+// The details.
+const (
+	detailNone                 detail = ""
+	detailStaleIfError         detail = detail(rules.ReasonStaleIfError)
+	detailStaleWhileRevalidate detail = detail(rules.ReasonStaleWhileRevalidate)
+	detailMaxStale             detail = detail(rules.ReasonMaxStale)
+	detailOnlyIfCached         detail = detail(rules.ReasonOnlyIfCached)
+	detailHeuristic            detail = "heuristic"
+	detailFleetWait            detail = "fleet-wait"
+	detailRange                detail = "range"
+	detailUpgrade              detail = "upgrade"
+	// Why the cache was bypassed.
+	detailDisabled        detail = "disabled"
+	detailDoNotCache      detail = "do_not_cache"
+	detailMethod          detail = "method"
+	detailMethodOverride  detail = "method-override"
+	detailRequestTooLarge detail = "request-too-large"
+	detailBodyCredentials detail = "body-credentials"
+	detailFilter          detail = "filter"
+	detailTooLarge        detail = "too-large"
+	detailStoreError      detail = "store-error"
+	detailStatus          detail = "status"
+	detailNoStore         detail = "no-store"
+	detailRequestNoStore  detail = "request-no-store"
+	detailMustUnderstand  detail = "must-understand"
+	detailNoValidator     detail = "no-validator"
+	detailVary            detail = "vary"
+	detailSetCookie       detail = "set-cookie"
+	detailEventStream     detail = "event-stream"
+	detailReadOnly        detail = "read-only"
+	// A Location naming a URL with a credential.
+	detailLocationCredential detail = "location-credential"
+)
+
+// details lists every detail, for the docs check.
+var details = []detail{
+	detailStaleIfError, detailStaleWhileRevalidate, detailMaxStale, detailOnlyIfCached, detailHeuristic,
+	detailFleetWait, detailRange, detailUpgrade, detailDisabled, detailDoNotCache, detailMethod,
+	detailMethodOverride, detailRequestTooLarge, detailBodyCredentials, detailFilter, detailTooLarge,
+	detailStoreError, detailStatus, detailNoStore, detailRequestNoStore, detailMustUnderstand,
+	detailNoValidator, detailVary, detailSetCookie, detailEventStream, detailReadOnly, detailLocationCredential,
+}
+
+// notStoredDetail is the detail for a storability decision's reason (the
+// reasons are rules.NewResponse's).
+func notStoredDetail(reason string) detail { return detail(reason) }
+
+// cacheStatus is this cache's Cache-Status member for one response, as
+// named fields; render writes it once.
+type cacheStatus struct {
+	hit       bool
+	fwd       fwd
+	fwdStatus int
+	// ttl: the seconds of freshness left (negative: stale), when it
+	// expires at all.
+	ttl       int64
+	hasTTL    bool
+	stored    bool
+	collapsed bool
+	detail    detail
+}
+
+// withTTL sets the ttl of a response that expires at expires (zero:
+// never).
+func (c cacheStatus) withTTL(expires, now time.Time) cacheStatus {
+	if !expires.IsZero() {
+		c.ttl, c.hasTTL = secondsFloor(expires.Sub(now)), true
+	}
+	return c
+}
+
+// render writes the member.
+func (c *cacheStatus) render() string {
+	if c.hit && !c.hasTTL && !c.stored && !c.collapsed && c.detail == "" {
 		return plainHit // the common hit of an entry that never expires: no allocation
 	}
 	b := make([]byte, 0, 64)
 	b = append(b, cacheName...)
-	if info.FromCache && fwd == "" {
+	if c.hit {
 		b = append(b, "; hit"...)
 	}
-	if fwd != "" {
+	if c.fwd != fwdNone {
 		b = append(b, "; fwd="...)
-		b = append(b, fwd...)
-		if fwdStatus != 0 {
+		b = append(b, c.fwd...)
+		if c.fwdStatus != 0 {
 			b = append(b, "; fwd-status="...)
-			b = strconv.AppendInt(b, int64(fwdStatus), 10)
+			b = strconv.AppendInt(b, int64(c.fwdStatus), 10)
 		}
 	}
-	if info.FromCache && !info.Expires.IsZero() {
+	if c.hasTTL {
 		b = append(b, "; ttl="...)
-		b = strconv.AppendInt(b, int64(secondsFloor(info.Expires.Sub(now))), 10)
+		b = strconv.AppendInt(b, c.ttl, 10)
 	}
-	if info.Stored {
+	if c.stored {
 		b = append(b, "; stored"...)
 	}
-	if info.Coalesced {
+	if c.collapsed {
 		b = append(b, "; collapsed"...)
 	}
-	if detail != "" {
+	if c.detail != "" {
 		b = append(b, "; detail="...)
-		b = append(b, detail...)
+		b = append(b, c.detail...)
 	}
 	return string(b)
 }
@@ -144,6 +231,17 @@ func setCacheStatus(h http.Header, v string) {
 		return
 	}
 	h["Cache-Status"] = []string{v}
+}
+
+// annotate gives a response this cache's Cache-Status and makes its
+// Request carry info and the status (for InfoOf and the observer). The
+// caller's request is not modified: resp.Request becomes a shallow copy
+// with a derived context.
+func annotate(resp *http.Response, req *http.Request, info Info, st cacheStatus) *infoContext {
+	setCacheStatus(resp.Header, st.render())
+	ctx := &infoContext{Context: req.Context(), info: info, status: st}
+	resp.Request = req.WithContext(ctx)
+	return ctx
 }
 
 // bodyReader is a cached body: one allocation, no copy of the bytes.
@@ -211,36 +309,4 @@ func fillResponse(resp *http.Response, e *stores.Entry, h http.Header, req *http
 		ContentLength: int64(len(e.Body)),
 		Request:       req,
 	}
-}
-
-// hopByHop headers are never stored (RFC 9111 §3.1).
-var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate"}
-
-// storableHeader copies the response header minus hop-by-hop fields, the
-// fields named by Connection, Set-Cookie, and this cache's own
-// Cache-Status. When there
-// is nothing to remove it returns h itself: the entry it goes into is only
-// handed to Store.Set, which never retains what it is given.
-func storableHeader(h http.Header) http.Header {
-	strip := len(h["Cache-Status"]) > 0 || len(h["Set-Cookie"]) > 0
-	for _, f := range hopByHop {
-		strip = strip || len(h[f]) > 0
-	}
-	if !strip {
-		return h
-	}
-	out := h.Clone()
-	for _, v := range h.Values("Connection") {
-		for _, f := range cachekey.SplitList(v) {
-			out.Del(f)
-		}
-	}
-	for _, f := range hopByHop {
-		delete(out, f)
-	}
-	delete(out, "Cache-Status")
-	// A cookie is for the caller whose request received it, never for
-	// whoever a stored response answers later.
-	delete(out, "Set-Cookie")
-	return out
 }

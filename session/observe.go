@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/reqcache/reqcache/stores"
@@ -75,7 +74,7 @@ func (s *Session) observeRequest(req *http.Request, resp *http.Response, err err
 	default:
 		e.Info = InfoOf(resp)
 		e.CacheStatus = resp.Header.Get("Cache-Status")
-		e.Outcome = outcomeOf(&e.Info, resp.StatusCode, e.CacheStatus)
+		e.Outcome = outcomeOf(resp)
 		if e.Info.FromCache && resp.ContentLength > 0 {
 			e.Bytes = resp.ContentLength
 		}
@@ -87,19 +86,22 @@ func (s *Session) observeRequest(req *http.Request, resp *http.Response, err err
 	s.observer.ObserveRequest(ctx, e)
 }
 
-func outcomeOf(info *Info, status int, cacheStatus string) string {
+// outcomeOf reads a response's outcome from what the session recorded
+// on it (the Info and the Cache-Status fields), never from the header.
+func outcomeOf(resp *http.Response) string {
+	c := contextOf(resp)
 	switch {
-	case info.Revalidated:
-		return OutcomeRevalidated
-	case info.FromCache && info.Expired:
-		return OutcomeStale
-	case info.FromCache:
-		return OutcomeHit
-	case cacheStatus == "": // passed through untouched (an upgrade)
+	case c == nil: // passed through untouched (an upgrade)
 		return OutcomeBypass
-	case status == http.StatusGatewayTimeout && strings.Contains(cacheStatus, "detail=only-if-cached"):
+	case c.info.Revalidated:
+		return OutcomeRevalidated
+	case c.info.FromCache && c.info.Expired:
+		return OutcomeStale
+	case c.info.FromCache:
+		return OutcomeHit
+	case c.status.detail == detailOnlyIfCached && resp.StatusCode == http.StatusGatewayTimeout:
 		return OutcomeGatewayTimeout
-	case strings.Contains(cacheStatus, "fwd=bypass"): // bypass's only spelling (cacheStatus)
+	case c.status.fwd == fwdBypass:
 		return OutcomeBypass
 	}
 	return OutcomeMiss

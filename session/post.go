@@ -10,14 +10,16 @@ import (
 // This file is RFC 9111 §4 / RFC 9110 §9.3.3: a response to a POST that
 // has explicit freshness and a Content-Location equal to the request's URL
 // is also the response to a GET of that URL, and is stored as one (with
-// cache_control, when POST itself is not cached).
+// cache_control, when POST itself is not cached) — through the one door
+// in, as the exchange that produced it: the POST's own headers
+// (credentials), directives and options.
 
 // storedAsGet answers a POST whose response may be stored as the GET of its
 // URL: the caller reads the response as it streams while the cache keeps
 // it under the GET's key. ok is false when it may not.
 func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, receivedAt time.Time) (*http.Response, bool) {
 	p := x.p
-	if !p.CacheControl || p.ReadOnly || x.req.Method != http.MethodPost || !p.methods[http.MethodGet] || !p.codes[resp.StatusCode] {
+	if !p.CacheControl || !p.methods[http.MethodGet] {
 		return nil, false
 	}
 	loc := resp.Header.Get("Content-Location")
@@ -32,13 +34,21 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	if life, ok := rules.ExplicitLifetime(resp.Header, &respD, receivedAt); !ok || life <= 0 {
 		return nil, false
 	}
+	if p.SeparateCredentials && !s.bodyHoldsNoCredentials(x) {
+		// The POST spoke for whoever its body's credentials name: no GET
+		// can carry them, so no GET may be answered with its response.
+		return nil, false
+	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
-	g := &exchange{req: get, p: p, opts: x.opts, reqD: rules.Absent()}
-	g.reqExp, g.ownExp = p.requestExpiration(get, &g.opts)
+	g := &exchange{req: get, p: p, opts: x.opts}
+	g.rq.Expiration, g.rq.OwnExpiration = p.requestExpiration(get, &g.opts)
+	g.rq.Directives = rules.Parse(x.req.Header)
+	g.rq.HasDirectives = len(x.req.Header["Cache-Control"]) > 0
 	g.key = s.keyFor(p, get, nil)
-	res := s.receive(x.req.Context(), g, resp, "uri-miss", requestedAt, receivedAt)
-	if res.stream != nil { // storeRules said no: resp is untouched
+	f := s.lookup(g) // what the GET's key holds, for the write
+	res := s.receive(x.req.Context(), g, f, resp, fwdURIMiss, requestedAt, receivedAt)
+	if res.stream != nil { // admit said no: resp is untouched
 		return nil, false
 	}
 	out, err := s.respond(g, res, res.first, false, true)
@@ -48,4 +58,31 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	// respond made out.Request a copy of the GET: the caller sent a POST.
 	out.Request.Method = x.req.Method
 	return out, true
+}
+
+// bodyHoldsNoCredentials reports a POST whose body is known to carry no
+// credential (ignored parameters in a form or JSON body): read through
+// GetBody, which leaves the body being sent alone. A body that cannot be
+// read again is not known.
+func (s *Session) bodyHoldsNoCredentials(x *exchange) bool {
+	if x.req.Body == nil || x.req.Body == http.NoBody || x.req.ContentLength == 0 {
+		return true
+	}
+	if x.req.GetBody == nil {
+		return false
+	}
+	rc, err := x.req.GetBody()
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	body, whole, err := readRequestBody(&http.Request{Body: rc}, x.p.MaxBodyBytes)
+	if err != nil || whole != nil {
+		if whole != nil {
+			whole.Close()
+		}
+		return false
+	}
+	_, found := x.p.keys.NormalizeBody(x.req.Header.Get("Content-Type"), body, false)
+	return !found
 }

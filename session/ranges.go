@@ -19,9 +19,28 @@ import (
 // the same representation (same strong ETag and length) that overlaps or
 // touches it, and stored as the complete 200 once the parts cover it.
 
-// servePartial answers a Range request from a complete stored response, or
-// returns nil when it cannot.
-func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.Response {
+// rangeRequest answers a request with a Range header: from a fresh
+// complete entry (servePartial), or from the URL's stored part, else from
+// the origin — or with the 504 when nothing may reach it.
+func (s *Session) rangeRequest(x *exchange, f found, d rules.Decision) (*http.Response, error) {
+	if d.Action == rules.Serve && f.e != nil {
+		if resp := s.servePartial(x, f); resp != nil {
+			return resp, nil
+		}
+	}
+	if resp := s.serveStoredPart(x); resp != nil {
+		return resp, nil
+	}
+	if d.Action == rules.GatewayTimeout || x.opts.onlyIfCached {
+		return s.gatewayTimeout(x), nil
+	}
+	return s.passRange(x, f)
+}
+
+// servePartial answers a Range request from the complete stored response f
+// found, or returns nil when it cannot.
+func (s *Session) servePartial(x *exchange, f found) *http.Response {
+	e := f.e
 	if e.StatusCode != http.StatusOK || x.req.Header.Get("If-Range") != "" {
 		return nil
 	}
@@ -29,48 +48,48 @@ func (s *Session) servePartial(x *exchange, e *stores.Entry, key string) *http.R
 	if !ok {
 		return nil
 	}
-	full := e.Body
-	e.Body = full[start : end+1]
-	resp := s.serve(x, e, key, false, "")
-	e.Body = full
+	part := *e // the header maps stay the store's: serve copies them when shared
+	part.Body = e.Body[start : end+1]
+	return partial(s.serve(x, &part, f.key, f.shared, answered{}), start, end, int64(len(e.Body)))
+}
+
+// partial makes an answer of a part a 206 of the range first-last of a
+// representation of complete bytes.
+func partial(resp *http.Response, first, last, complete int64) *http.Response {
 	resp.StatusCode = http.StatusPartialContent
 	resp.Status = statusLine(http.StatusPartialContent)
-	resp.Header.Set("Content-Range", "bytes "+itoa(start)+"-"+itoa(end)+"/"+itoa(int64(len(full))))
-	resp.Header.Set("Content-Length", itoa(end-start+1))
+	resp.Header.Set("Content-Range", "bytes "+itoa(first)+"-"+itoa(last)+"/"+itoa(complete))
+	resp.Header.Set("Content-Length", itoa(last-first+1))
 	return resp
 }
 
 // passRange forwards a Range request the cache does not answer, keeping a
 // 206, or a complete 200, that may be stored.
-func (s *Session) passRange(x *exchange) (*http.Response, error) {
+func (s *Session) passRange(x *exchange, f found) (*http.Response, error) {
 	requestedAt := s.now()
-	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
+	resp, err := s.send(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
 	receivedAt := s.now()
 	switch {
 	case resp.StatusCode == http.StatusPartialContent:
-		if out := s.keepPart(x, resp, requestedAt, receivedAt); out != nil {
+		if out := s.keepPart(x, f, resp, requestedAt, receivedAt); out != nil {
 			return out, nil
 		}
 	case resp.StatusCode == http.StatusOK && x.req.Method == http.MethodGet:
 		// The origin sent the whole representation (it ignores Range, or
 		// If-Range failed): a response like any miss's, stored as one.
-		res := s.receive(x.req.Context(), x, resp, "uri-miss", requestedAt, receivedAt)
+		res := s.receive(x.req.Context(), x, f, resp, fwdURIMiss, requestedAt, receivedAt)
 		return s.respond(x, res, res.first, false, true)
 	}
-	info := Info{Key: x.key}
-	setCacheStatus(resp.Header, cacheStatus(&info, "uri-miss", 0, time.Time{}, "range"))
-	attachInfo(resp, x.req, info)
+	annotate(resp, x.req, Info{Key: x.key}, cacheStatus{fwd: fwdURIMiss, detail: detailRange})
 	return resp, nil
 }
 
-// partKey is where the stored part of the response under key lives.
-func partKey(key string) string { return key + "-206" }
-
 // serveStoredPart answers a single-range request from the URL's stored
-// part when it is fresh and covers the range, or returns nil.
+// part when the one reuse decision serves it and it covers the range, or
+// returns nil.
 func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	if x.req.Header.Get("If-Range") != "" {
 		return nil
@@ -81,7 +100,7 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 		return nil
 	}
 	first, last, complete, ok := rules.ContentRange(e.Header.Get("Content-Range"))
-	if !ok || int64(len(e.Body)) != last-first+1 || s.decide(x, e) != rules.Serve {
+	if !ok || int64(len(e.Body)) != last-first+1 || !x.selects(e, false) || s.decide(x, e, false).Action != rules.Serve {
 		return nil
 	}
 	start, end, ok := rules.ByteRange(x.req.Header.Get("Range"), complete)
@@ -90,19 +109,14 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	}
 	e.Body = e.Body[start-first : end-first+1]
 	e.StatusCode = http.StatusPartialContent
-	resp := s.serve(x, e, key, false, "")
-	resp.StatusCode = http.StatusPartialContent
-	resp.Status = statusLine(http.StatusPartialContent)
-	resp.Header.Set("Content-Range", "bytes "+itoa(start)+"-"+itoa(end)+"/"+itoa(complete))
-	resp.Header.Set("Content-Length", itoa(end-start+1))
-	return resp
+	return partial(s.serve(x, e, key, false, answered{}), start, end, complete)
 }
 
 // keepPart streams a 206 to the caller while keeping it as the URL's
 // part, or returns nil when it may not be kept: no strong validator, not
 // one known range of a representation of known length that fits
-// max_body_bytes, or a response storeRules refuses (as a 200 would be).
-func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receivedAt time.Time) *http.Response {
+// max_body_bytes, or a response admit refuses (as a 200 would be).
+func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedAt, receivedAt time.Time) *http.Response {
 	if x.req.Method != http.MethodGet {
 		return nil
 	}
@@ -113,11 +127,11 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 	if !ok || complete > x.p.MaxBodyBytes || resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
 		return nil
 	}
-	f, names, reason := x.p.storeRules(x, http.StatusOK, resp.Header, requestedAt, receivedAt)
-	if reason != "" || len(names) > 0 {
+	a := s.admit(x, http.StatusOK, resp.Header, requestedAt, receivedAt)
+	if a.Reason != "" || len(a.names) > 0 {
 		return nil
 	}
-	part := s.entryFor(x, resp, f, nil, requestedAt, receivedAt)
+	part := s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt)
 	part.Key = partKey(x.key)
 	xh := x.onHeap() // the body ends after this call returns
 	finish := func(body []byte) bool {
@@ -125,9 +139,9 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 			return false // the body disagrees with its Content-Range
 		}
 		part.Body = body
-		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, part, resp)
+		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, f, part, resp)
 	}
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: "uri-miss", detail: "range", contentLength: resp.ContentLength,
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwdURIMiss, detail: detailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
 	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, finish, s.completeInBackground)
 	out, err := s.respond(x, res, res.first, false, true)
@@ -140,7 +154,7 @@ func (s *Session) keepPart(x *exchange, resp *http.Response, requestedAt, receiv
 // joinPart stores part, joined with the stored part of the same
 // representation when they overlap or touch; parts that cover the whole
 // representation are stored as its complete 200 instead.
-func (s *Session) joinPart(ctx context.Context, x *exchange, part *stores.Entry, resp *http.Response) bool {
+func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stores.Entry, resp *http.Response) bool {
 	first, last, complete, _ := rules.ContentRange(part.Header.Get("Content-Range"))
 	tag, _ := rules.StrongETag(part.Header)
 	if old, err := s.store.Get(ctx, part.Key); err == nil {
@@ -162,7 +176,7 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, part *stores.Entry,
 		full.Header = part.Header.Clone()
 		full.Header.Del("Content-Range")
 		full.Header.Set("Content-Length", itoa(complete))
-		stored, _ := s.saveEntry(ctx, x, &full, nil, resp)
+		stored, _ := s.saveEntry(ctx, x, f, &full, nil, resp)
 		if stored {
 			if _, err := s.store.Delete(ctx, part.Key); err != nil {
 				s.storeError("delete", err)

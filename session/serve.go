@@ -8,29 +8,53 @@ import (
 	"github.com/reqcache/reqcache/stores"
 )
 
-// This file answers from the cache: a hit (or a stale answer) built from a
-// stored entry in one allocation, and the 504 of only-if-cached.
+// This file builds every answer made from a stored response — a hit, a
+// stale answer, an entry a 304 or the fleet vouched for, a part — in one
+// function, serve, in one allocation; and the 504 of only-if-cached.
+// Whatever path found the entry, its answer carries the same Age,
+// Cache-Status, X-From-Cache and Info, and counts in the same stats.
 
-// hitState holds everything a served hit needs beyond the response
-// itself, in one allocation: the context carrying its Info, its body reader
-// and its header values.
+// answered says how an answer from a stored response came about.
+type answered struct {
+	// stale: a stale response, allowed for reason (its Cache-Status
+	// detail).
+	stale  bool
+	reason rules.Reason
+	// revalidated: a 304 to a trip for this request vouched for it.
+	revalidated bool
+	// fleetWait: another process of the fleet stored it while this one
+	// waited.
+	fleetWait bool
+	// collapsed: the trip that brought or vouched for it was another
+	// caller's.
+	collapsed bool
+}
+
+// hitState holds everything an answer from the cache needs beyond the
+// response itself, in one allocation: the context carrying its Info, its
+// body reader and its header values.
 type hitState struct {
-	resp   http.Response
-	ctx    infoContext
-	body   bodyReader
-	status [1]string
-	age    [1]string
-	// values backs the copied header of a lent entry, when it fits.
+	resp      http.Response
+	ctx       infoContext
+	body      bodyReader
+	status    [1]string
+	age       [1]string
+	fromCache [1]string
+	// values backs the copied header of a shared entry, when it fits.
 	values [12]string
 }
 
-// header is the response header of a hit: the entry's own map when the
-// caller owns the entry, else a copy with room for the fields a hit adds
-// (Cache-Status, and Age under cache_control), so that adding them does not
-// grow the map. (A map of up to 8 fields is one small group; sizing it
-// for more than it will hold would allocate a full table.)
-func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
-	if !lent {
+// header is the response header of an answer from e: the entry's own map
+// when nobody else sees the entry, else a copy with room for the fields an
+// answer adds (Cache-Status, X-From-Cache, and Age under cache_control),
+// so that adding them does not grow the map. (A map of up to 8 fields is
+// one small group; sizing it for more than it will hold would allocate a
+// full table.)
+func (hs *hitState) header(e *stores.Entry, shared, age bool) http.Header {
+	if !shared {
+		if e.Header == nil {
+			e.Header = make(http.Header, 3)
+		}
 		return e.Header
 	}
 	n := 0
@@ -43,9 +67,9 @@ func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
 	} else {
 		vals = make([]string, n)
 	}
-	room := 1
+	room := 2
 	if age {
-		room = 2
+		room = 3
 	}
 	h := make(http.Header, len(e.Header)+room)
 	for k, vs := range e.Header {
@@ -56,43 +80,74 @@ func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
 	return h
 }
 
-// serve answers from a stored entry.
-func (s *Session) serve(x *exchange, e *stores.Entry, key string, stale bool, detail string) *http.Response {
+// serve answers x from stored entry e (under key): the one builder of an
+// answer without a new origin exchange for x. shared says others may see
+// e (a store's lent copy, an entry several callers are answered from): its
+// header is then copied.
+func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, how answered) *http.Response {
 	now := s.now()
 	hs := &hitState{}
-	hs.ctx = infoContext{Context: x.req.Context(), info: Info{FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: stale}}
-	if !stale {
-		detail = ""
-		if x.heuristicEntry(e) {
-			hs.ctx.info.Heuristic = true
-			detail = "heuristic"
-		}
+	info := Info{
+		FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: how.stale,
+		Revalidated: how.revalidated, Coalesced: how.collapsed, FleetWait: how.fleetWait, Heuristic: e.Heuristic,
+	}
+	st := cacheStatus{hit: !how.revalidated, collapsed: how.collapsed}.withTTL(e.ExpiresAt, now)
+	switch {
+	case how.revalidated:
+		st.fwd, st.fwdStatus = fwdStale, http.StatusNotModified
+	case how.stale:
+		st.detail = detail(how.reason)
+	case how.fleetWait:
+		st.detail = detailFleetWait
+	case e.Heuristic:
+		st.detail = detailHeuristic
 	}
 	resp := &hs.resp
-	fillResponse(resp, e, hs.header(e, x.lent, x.p.CacheControl), x.req, &hs.body)
+	fillResponse(resp, e, hs.header(e, shared, x.p.CacheControl), x.req, &hs.body)
 	h := resp.Header
 	if x.p.CacheControl {
+		// RFC 9111 §4.2.3: every answer from a stored response says how
+		// old it is (after a 304, as old as that made it).
 		hs.age[0] = itoa(int64(rules.CurrentAge(e.Header, e.RequestedAt, e.CreatedAt, now) / time.Second))
 		h["Age"] = hs.age[:1:1]
 	}
-	hs.status[0] = cacheStatus(&hs.ctx.info, "", 0, now, detail)
+	// gregjones/httpcache's convention, read by go-github and others to
+	// tell a cached response from the origin's.
+	hs.fromCache[0] = "1"
+	h["X-From-Cache"] = hs.fromCache[:1:1]
+	hs.status[0] = st.render()
 	if prev := h["Cache-Status"]; len(prev) > 0 {
 		setCacheStatus(h, hs.status[0])
 	} else {
 		h["Cache-Status"] = hs.status[:1:1]
 	}
-	hits := int64(1) // a fresh hit; stale answers are counted by the caller
-	if stale {
-		hits = 0
+	switch {
+	case how.stale:
+		s.stats.stale.Add(1)
+		s.stats.serve(0, int64(len(e.Body)))
+	case how.revalidated:
+		s.stats.serve(0, int64(len(e.Body)))
+	default:
+		if how.fleetWait {
+			s.stats.fleetWaits.Add(1)
+		}
+		s.stats.serve(1, int64(len(e.Body)))
 	}
-	s.stats.serve(hits, int64(len(e.Body)))
+	hs.ctx = infoContext{Context: x.req.Context(), info: info, status: st}
 	resp.Request = x.req.WithContext(&hs.ctx)
 	return resp
 }
 
 // gatewayTimeout is the answer to only-if-cached when nothing usable is
-// cached (RFC 9111 §5.2.1.7).
+// cached (RFC 9111 §5.2.1.7). The caller's body is closed: nothing reads
+// it (the RoundTripper contract).
 func (s *Session) gatewayTimeout(x *exchange) *http.Response {
+	if x.req.Body != nil && x.req.Body != http.NoBody && x.body == nil {
+		x.req.Body.Close()
+	}
+	if x.sendBody != nil {
+		x.sendBody.Close()
+	}
 	resp := &http.Response{
 		Status:     statusLine(http.StatusGatewayTimeout),
 		StatusCode: http.StatusGatewayTimeout,
@@ -102,8 +157,6 @@ func (s *Session) gatewayTimeout(x *exchange) *http.Response {
 		Request: x.req,
 	}
 	resp.ContentLength = int64(resp.Body.(*bodyReader).Len())
-	info := Info{Key: x.key}
-	setCacheStatus(resp.Header, cacheStatus(&info, "", 0, time.Time{}, "only-if-cached"))
-	attachInfo(resp, x.req, info)
+	annotate(resp, x.req, Info{Key: x.key}, cacheStatus{detail: detailOnlyIfCached})
 	return resp
 }

@@ -328,10 +328,25 @@ func TestOnlyIfCached(t *testing.T) {
 	}
 	wantCount(t, o, 0)
 	get(t, c, o.URL)
-	clk.Advance(time.Hour)
 	body, resp := do(t, c, withCtx(mustRequest(t, http.MethodGet, o.URL, nil), session.OnlyIfCached))
-	if resp.StatusCode != 200 || body != "cached" || !session.InfoOf(resp).Expired {
-		t.Fatalf("stale only-if-cached: %d %q %+v", resp.StatusCode, body, session.InfoOf(resp))
+	if resp.StatusCode != 200 || body != "cached" || !session.InfoOf(resp).FromCache {
+		t.Fatalf("fresh only-if-cached: %d %q %+v", resp.StatusCode, body, session.InfoOf(resp))
+	}
+	// Expired, it is the 504 (it used to be served stale): stale answers
+	// need leave, as stale-if-error gives when the origin fails.
+	clk.Advance(time.Hour)
+	_, resp = do(t, c, withCtx(mustRequest(t, http.MethodGet, o.URL, nil), session.OnlyIfCached))
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("expired only-if-cached: status %d", resp.StatusCode)
+	}
+	st := s.Settings()
+	st.StaleIfError = config.StaleLimit{Enabled: true}
+	if err := s.SetSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	body, resp = do(t, c, withCtx(mustRequest(t, http.MethodGet, o.URL, nil), session.OnlyIfCached))
+	if resp.StatusCode != 200 || body != "cached" || !session.InfoOf(resp).Expired || !strings.Contains(resp.Header.Get("Cache-Status"), "detail=only-if-cached") {
+		t.Fatalf("expired only-if-cached with stale_if_error: %d %q %+v %q", resp.StatusCode, body, session.InfoOf(resp), resp.Header.Get("Cache-Status"))
 	}
 	wantCount(t, o, 1)
 }

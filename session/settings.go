@@ -7,6 +7,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/rules"
 )
 
 // Settings are the cache behaviours that can change while a session runs
@@ -22,10 +23,12 @@ func SettingsFrom(c *config.Config) Settings { return c.Settings.Clone() }
 // split once. A session swaps whole policies atomically.
 type policy struct {
 	Settings
-	codes   map[int]bool
 	methods map[string]bool
 	keys    *cachekey.Keyer
 	urls    []urlPattern
+	// rules are the settings the rules read (internal/rules), compiled
+	// with the rest.
+	rules *rules.Settings
 }
 
 type urlPattern struct {
@@ -40,10 +43,7 @@ func compile(s Settings) (*policy, error) {
 		return nil, err
 	}
 	s = s.Clone()
-	p := &policy{Settings: s, codes: map[int]bool{}, methods: map[string]bool{}}
-	for _, c := range s.AllowableCodes {
-		p.codes[c] = true
-	}
+	p := &policy{Settings: s, methods: map[string]bool{}, rules: rules.Compile(&s)}
 	for _, m := range s.AllowableMethods {
 		p.methods[strings.ToUpper(m)] = true
 	}

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/internal/rules"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // This file is stale-while-revalidate's background refresh: at most one per
@@ -20,7 +19,7 @@ import (
 // backgroundTimeout bounds one background refresh.
 const backgroundTimeout = time.Minute
 
-func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey string) {
+func (s *Session) refreshInBackground(x *exchange, f found) {
 	if s.closed.Load() {
 		return
 	}
@@ -46,11 +45,8 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		bx.req.Body = io.NopCloser(bytes.NewReader(x.body))
 	}
 	bx.opts.refresh = false
-	// The caller's response gets e's header map: the refresh works on its
-	// own copy (the body bytes are never written, so they can be shared).
-	own := *e
-	own.Header = e.Header.Clone()
-	e = &own
+	bx.rq.Refresh = false
+	revalidate := rules.HasValidator(f.e.Header)
 	s.lifeMu.Lock()
 	if s.closed.Load() {
 		s.lifeMu.Unlock()
@@ -66,7 +62,7 @@ func (s *Session) refreshInBackground(x *exchange, e *stores.Entry, entryKey str
 		defer cancel()
 		defer func() { <-s.bgSlots }()
 		defer s.refreshing.Delete(x.key)
-		res := s.fetch(ctx, &bx, e, entryKey, rules.HasValidator(e.Header))
+		res := s.fetch(ctx, &bx, f, revalidate)
 		res.consume() // the new entry is stored when its body ends
 		if res.err != nil {
 			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {

@@ -15,32 +15,30 @@ import (
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/internal/rules"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // exchange is one request as the session sees it: computed once, passed
-// through lookup, fetch and store.
+// through lookup, the decisions, the trip and the write.
 type exchange struct {
-	req     *http.Request
-	p       *policy
-	opts    requestOptions
-	reqD    rules.Directives
-	hasReqD bool
-	reqExp  config.Expiration
-	// ownExp: reqExp is the request's own (WithExpireAfter,
-	// urls_expire_after), which heuristic freshness yields to.
-	ownExp bool
-	body   []byte // request body, read for the key
+	req  *http.Request
+	p    *policy
+	opts requestOptions
+	// rq is what the rules read of the request: its directives, options
+	// and the expiration chosen before the response is known.
+	rq   rules.Request
+	body []byte // request body, read for the key
 	// sendBody is the body to send when it was too large to read whole.
 	sendBody io.ReadCloser
 	key      string // primary key
-	// aliasSeen: the primary key has an alias (Vary index or redirect).
-	aliasSeen bool
-	// primaryPlain: the primary key holds a response without Vary.
-	primaryPlain bool
-	// lent: the entry lookup found is the store's (stores.Peeker), to be
-	// read, never changed.
-	lent bool
+	uri      string // the resource's name (uriKey), once computed
+}
+
+// uriKey names the resource x is for (stores.Entry.URIKey).
+func (x *exchange) uriKey() string {
+	if x.uri == "" {
+		x.uri = x.p.keys.URIKey(x.req)
+	}
+	return x.uri
 }
 
 // RoundTrip implements http.RoundTripper: it answers from the cache when it
@@ -84,43 +82,52 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("reqcache: nil request or URL")
 	}
 	if s.closed.Load() {
-		return s.upstream.RoundTrip(req)
+		return s.send(req)
 	}
 	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
-	if x.opts.use == useDisabled || x.opts.use == useDefault && x.p.Disabled {
-		return s.bypass(x, "disabled")
-	}
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
 	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
-	if isUpgrade(req) {
-		if x.opts.onlyIfCached {
+	disabled := x.opts.use == useDisabled || x.opts.use == useDefault && x.p.Disabled
+	method := cachekey.Method(req)
+	override, overridden := cachekey.MethodOverride(req)
+	switch {
+	case isUpgrade(req):
+		if x.opts.onlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
 		}
 		// A protocol switch (websocket, h2c) answers with a live
 		// connection as its body: never looked up, read or stored.
-		return s.upstream.RoundTrip(req)
+		return s.send(req)
+	case disabled || overridden || !x.p.methods[method]:
+		if x.opts.onlyIfCached && !disabled {
+			return s.gatewayTimeout(x), nil
+		}
+		why := detailMethod
+		switch {
+		case disabled:
+			why = detailDisabled
+		case overridden:
+			// The origin may or may not honour the tunnelled method: the
+			// cache answers and keeps neither (cachekey.MethodOverride).
+			why = detailMethodOverride
+		}
+		return s.passThrough(x, why, isUnsafe(method) || overridden && isUnsafe(override))
 	}
-	method := cachekey.EffectiveMethod(req)
-	if !x.p.methods[method] {
+	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
+	x.rq.Expiration, x.rq.OwnExpiration = x.p.requestExpiration(req, &x.opts)
+	if x.rq.Expiration.Kind() == config.NoCache {
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil
 		}
-		return s.passUnsafe(x, method)
-	}
-	x.reqExp, x.ownExp = x.p.requestExpiration(req, &x.opts)
-	if x.reqExp.Kind() == config.NoCache {
-		if x.opts.onlyIfCached {
-			return s.gatewayTimeout(x), nil
-		}
-		return s.bypass(x, "do_not_cache")
+		return s.bypass(x, detailDoNotCache)
 	}
 	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
-		x.reqD = rules.Parse(req.Header)
-		x.reqD.NoCache = x.reqD.NoCache || rules.PragmaNoCache(req.Header)
-		x.hasReqD = true
+		x.rq.Directives = rules.Parse(req.Header)
+		x.rq.Directives.NoCache = x.rq.Directives.NoCache || rules.PragmaNoCache(req.Header)
+		x.rq.HasDirectives = true
 	} else {
-		x.reqD = rules.Absent()
+		x.rq.Directives = rules.Absent()
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		body, whole, err := readRequestBody(req, x.p.MaxBodyBytes)
@@ -128,61 +135,35 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if whole != nil {
+			x.sendBody = whole
 			if x.opts.onlyIfCached {
-				whole.Close()
 				return s.gatewayTimeout(x), nil
 			}
-			x.sendBody = whole
-			return s.bypass(x, "request-too-large")
+			return s.bypass(x, detailRequestTooLarge)
 		}
 		x.body = body
 	}
 	x.key = s.keyFor(x.p, req, x.body)
 
-	var e *stores.Entry
-	var entryKey string
-	if !x.opts.forceRefresh || x.opts.onlyIfCached {
-		e, entryKey = s.lookup(x)
+	f := s.lookup(x)
+	d := s.decide(x, f.e, false)
+	if len(req.Header["Range"]) > 0 {
+		return s.rangeRequest(x, f, d)
 	}
-	act := s.decide(x, e)
-	if x.lent && (e == nil || act != rules.Serve && act != rules.ServeStale || len(req.Header["Range"]) > 0) {
-		// Only a plain hit reads the entry as the store lends it; the
-		// other paths change it or keep it.
-		if e != nil {
-			e = ownEntry(e)
-		}
-		x.lent = false
-	}
-	if len(req.Header["Range"]) > 0 && (act != rules.GatewayTimeout || e == nil) {
-		if act == rules.Serve {
-			if resp := s.servePartial(x, e, entryKey); resp != nil {
-				return resp, nil
-			}
-		}
-		if resp := s.serveStoredPart(x); resp != nil {
-			return resp, nil
-		}
-		if x.opts.onlyIfCached {
-			return s.gatewayTimeout(x), nil
-		}
-		return s.passRange(x)
-	}
-	switch act {
+	switch d.Action {
 	case rules.Serve:
-		return s.serve(x, e, entryKey, false, ""), nil
+		return s.serve(x, f.e, f.key, f.shared, answered{}), nil
 	case rules.ServeStale:
-		s.stats.stale.Add(1)
-		return s.serve(x, e, entryKey, true, "max-stale"), nil
+		return s.serve(x, f.e, f.key, f.shared, answered{stale: true, reason: d.Reason}), nil
 	case rules.ServeStaleAndRefresh:
-		s.stats.stale.Add(1)
-		s.refreshInBackground(x.onHeap(), e, entryKey)
-		return s.serve(x, e, entryKey, true, "stale-while-revalidate"), nil
+		s.refreshInBackground(x.onHeap(), f)
+		return s.serve(x, f.e, f.key, true, answered{stale: true, reason: d.Reason}), nil
 	case rules.GatewayTimeout:
 		return s.gatewayTimeout(x), nil
 	case rules.Revalidate:
-		return s.fetchShared(x, e, entryKey, true)
+		return s.fetchShared(x, f, true)
 	default:
-		return s.fetchShared(x, e, entryKey, false)
+		return s.fetchShared(x, f, false)
 	}
 }
 
@@ -258,33 +239,50 @@ func isUpgrade(req *http.Request) bool {
 	return false
 }
 
+// send is the one way to the upstream: every trip takes it. A response
+// with a nil Body (net/http's Client accepts one from a RoundTripper, and
+// test doubles return one) gets an empty one, so that nothing downstream
+// reads a nil body.
+func (s *Session) send(req *http.Request) (*http.Response, error) {
+	resp, err := s.upstream.RoundTrip(req)
+	if err == nil && resp != nil && resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	return resp, err
+}
+
 // bypass sends the request upstream without reading or writing the cache.
-func (s *Session) bypass(x *exchange, detail string) (*http.Response, error) {
-	resp, err := s.upstream.RoundTrip(x.outgoing(x.req.Context()))
+func (s *Session) bypass(x *exchange, why detail) (*http.Response, error) {
+	resp, err := s.send(x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
-	info := Info{}
-	setCacheStatus(resp.Header, cacheStatus(&info, "bypass", 0, time.Time{}, detail))
+	annotate(resp, x.req, Info{}, cacheStatus{fwd: fwdBypass, detail: why})
 	return resp, nil
 }
 
-// passUnsafe forwards a request whose method is not cached and, for the
-// unsafe methods, invalidates what is stored for its URL (RFC 9111 §4.4).
-func (s *Session) passUnsafe(x *exchange, method string) (*http.Response, error) {
+// passThrough forwards a request the cache does not answer — a method not
+// cached, a method override, the cache disabled — and, when it is unsafe
+// and succeeds, makes what is stored for its URI unusable (RFC 9111 §4.4;
+// invalidate.go): Disabled keeps the cache from being read or written, not
+// from learning that what it holds has changed. read_only never changes
+// the store.
+func (s *Session) passThrough(x *exchange, why detail, unsafe bool) (*http.Response, error) {
 	requestedAt := s.now()
-	resp, err := s.upstream.RoundTrip(x.req)
+	resp, err := s.send(x.req)
 	if err != nil {
 		return nil, err
 	}
 	receivedAt := s.now()
-	if isUnsafe(method) && resp.StatusCode < 400 && !x.p.ReadOnly {
-		s.invalidate(x.req.Context(), x.p, x.req, resp)
-		if out, ok := s.storedAsGet(x, resp, requestedAt, receivedAt); ok {
-			return out, nil
+	if unsafe && resp.StatusCode < 400 && !x.p.ReadOnly {
+		s.invalidate(x.req.Context(), x, resp)
+		if why == detailMethod && x.req.Method == http.MethodPost {
+			if out, ok := s.storedAsGet(x, resp, requestedAt, receivedAt); ok {
+				return out, nil
+			}
 		}
 	}
-	setCacheStatus(resp.Header, cacheStatus(&Info{}, "bypass", 0, time.Time{}, "method"))
+	annotate(resp, x.req, Info{}, cacheStatus{fwd: fwdBypass, detail: why})
 	return resp, nil
 }
 

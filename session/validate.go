@@ -3,9 +3,9 @@ package session
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -38,59 +38,35 @@ func conditionalRequest(req *http.Request, e *stores.Entry) (*http.Request, bool
 	return &out, true
 }
 
-// notUpdated lists 304 fields that never replace stored ones (RFC 9111
-// §3.2: they describe the 304 message, not the stored representation).
-var notUpdated = map[string]bool{
-	"Content-Length": true, "Content-Encoding": true, "Transfer-Encoding": true,
-	"Content-Range": true, "Cache-Status": true, "Connection": true, "Keep-Alive": true,
-	"Te": true, "Trailer": true, "Upgrade": true,
-}
-
-// changeIrrelevant fields change on every 304 without changing the entry in
-// a way worth a write.
-var changeIrrelevant = map[string]bool{"Date": true, "Age": true, "Set-Cookie": true}
-
-// notModified handles a 304 to a conditional request made for entry e: it
-// merges the 304's headers into the entry, recomputes its freshness, saves
-// it when something changed, and answers from it.
-func (s *Session) notModified(ctx context.Context, x *exchange, e *stores.Entry, entryKey string, resp *http.Response, requestedAt, receivedAt time.Time) *fetchResult {
-	merged := e.Header.Clone()
-	changed := false
-	for name, vs := range resp.Header {
-		if notUpdated[name] {
-			continue
-		}
-		if !slices.Equal(merged[name], vs) {
-			merged[name] = slices.Clone(vs)
-			if !changeIrrelevant[name] {
-				changed = true
-			}
-		}
-	}
+// notModified handles a 304 to a conditional request made for the entry f
+// found: it merges the 304's header into the entry (rules.Merge: what a
+// store never keeps, a 304 never brings in), passes the result through the
+// one storability decision, saves it when something changed (or deletes
+// it when it may no longer be stored), and answers from it.
+func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *http.Response, requestedAt, receivedAt time.Time) *fetchResult {
+	e := f.e // read only: the store may have lent it
+	merged, changed := rules.Merge(e.Header, resp.Header)
 	updated := *e
 	updated.Header = merged
 	updated.RequestedAt = requestedAt
 	updated.CreatedAt = receivedAt
+	updated.URIKey = x.uriKey()
 
-	// The merged response passes the same gate as a new one: a 304 can
-	// bring Set-Cookie, Vary or no-store.
-	f, _, reason := x.p.storeRules(x, e.StatusCode, merged, requestedAt, receivedAt)
-	updated.ExpiresAt = f.ExpiresAt
+	a := s.admit(x, e.StatusCode, merged, requestedAt, receivedAt)
+	updated.ExpiresAt, updated.Heuristic = a.ExpiresAt, a.Heuristic
 	staleBefore := !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(e.CreatedAt)
-	staleNow := !f.ExpiresAt.IsZero() && !f.ExpiresAt.After(receivedAt)
-	if !f.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
+	staleNow := !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(receivedAt)
+	if !a.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
 		changed = true
 	}
 	switch {
 	case x.p.ReadOnly:
-	case reason != "":
-		s.deleteKeys(ctx, entryKey)
+	case a.Reason != "":
+		s.deleteKeys(ctx, f.key)
 	case changed:
-		stored := updated
-		stored.Header = storableHeader(merged)
-		if err := s.store.Set(ctx, &stored); err != nil {
+		if err := s.store.Set(ctx, &updated); err != nil {
 			s.storeError("set", err)
 		}
 	}
-	return s.entryResult(&updated, entryKey, Info{Revalidated: true}, "stale", http.StatusNotModified, "")
+	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
 }

@@ -534,6 +534,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 
 // cmdImport stores what export wrote, into the configured backend.
 func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
+	trust := fs.Bool("trust-keys", false, "keep the keys the file names for entries whose request cannot be keyed again (credentials under separate_credentials, request bodies, a custom key function), and its aliases: for a file this cache or one sharing its credential key wrote")
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return argCount("one FILE (or - for stdin)", args)
@@ -550,7 +551,11 @@ func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if err := e.open(ctx); err != nil {
 			return err
 		}
-		n, err := e.sess.Cache().Import(ctx, r)
+		var opts []session.ImportOption
+		if *trust {
+			opts = append(opts, session.TrustKeys())
+		}
+		n, err := e.sess.Cache().Import(ctx, r, opts...)
 		if err != nil {
 			return err
 		}

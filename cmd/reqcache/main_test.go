@@ -687,7 +687,13 @@ uri = %q
 database = "reqcache_cmd_test"
 collection = %q
 `, mongotest.URI(t), mongotest.Name(t)+"_copy"))
-	code, out, stderr = cli(t, "", "-config", other, "-json", "import", file)
+	// The file holds an entry keyed by a credential (api_key), which no
+	// line can vouch for: refused, unless the file is trusted.
+	code, _, stderr = cli(t, "", "-config", other, "import", file)
+	if code == exitOK || !strings.Contains(stderr, "-trust-keys") {
+		t.Fatalf("import of credential-keyed entries without -trust-keys: exit %d %q", code, stderr)
+	}
+	code, out, stderr = cli(t, "", "-config", other, "-json", "import", "-trust-keys", file)
 	var imported struct{ Imported int }
 	mustJSON(t, out, &imported)
 	if code != exitOK || imported.Imported != f.entries {
@@ -706,7 +712,7 @@ collection = %q
 
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, append(written, []byte("{\"v\":1,\"key\":\n")...), 0o600)
-	code, _, stderr = cli(t, "", "-config", other, "import", bad)
+	code, _, stderr = cli(t, "", "-config", other, "import", "-trust-keys", bad)
 	if code != exitError || !strings.Contains(stderr, fmt.Sprintf("line %d", f.entries+1+strings.Count(string(written), "\"alias\""))) {
 		t.Fatalf("import of a bad file: exit %d %q", code, stderr)
 	}

@@ -104,7 +104,7 @@ func FuzzKeyFieldsDistinct(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, m1, h1, b1, x1, m2, h2, b2, x2 string) {
 		r1, r2 := build(m1, h1, b1, x1), build(m2, h2, b2, x2)
-		same := EffectiveMethod(r1) == EffectiveMethod(r2) && hostOverride(r1) == hostOverride(r2) && b1 == b2 && x1 == x2
+		same := Method(r1) == Method(r2) && hostOverride(r1) == hostOverride(r2) && b1 == b2 && x1 == x2
 		k1, k2 := k.Key(r1, []byte(b1)), k.Key(r2, []byte(b2))
 		if same != (k1 == k2) {
 			t.Fatalf("requests %q and %q: same fields %v, same key %v", []string{m1, h1, b1, x1}, []string{m2, h2, b2, x2}, same, k1 == k2)

@@ -97,18 +97,33 @@ func (k *Keyer) IsIgnored(name string) bool {
 
 const methodOverride = "X-Http-Method-Override"
 
-// EffectiveMethod is the request method, or the X-HTTP-Method-Override a
-// client sends to tunnel another method through POST or GET.
-func EffectiveMethod(req *http.Request) string {
-	// The canonical spelling, looked up directly: Header.Get would
-	// canonicalize "X-HTTP-Method-Override" (an allocation) on every request.
-	if o := req.Header[methodOverride]; len(o) > 0 && o[0] != "" {
-		return strings.ToUpper(strings.TrimSpace(o[0]))
-	}
+// Method is the method a request is sent with, as keys name it: the
+// request's own (GET when empty). X-HTTP-Method-Override never changes it:
+// the cache cannot know whether the origin honours the override, so a
+// request that carries one is never answered from, nor written to, the
+// cache (MethodOverride).
+func Method(req *http.Request) string {
 	if req.Method == "" {
 		return http.MethodGet
 	}
 	return req.Method
+}
+
+// MethodOverride returns the method an X-HTTP-Method-Override names, when
+// it differs from the request's own: a tunnelled method, which an origin
+// may or may not honour. ok is false without one.
+func MethodOverride(req *http.Request) (method string, ok bool) {
+	// The canonical spelling, looked up directly: Header.Get would
+	// canonicalize "X-HTTP-Method-Override" (an allocation) on every request.
+	o := req.Header[methodOverride]
+	if len(o) == 0 || o[0] == "" {
+		return "", false
+	}
+	m := strings.ToUpper(strings.TrimSpace(o[0]))
+	if m == Method(req) {
+		return "", false
+	}
+	return m, true
 }
 
 // keyFormat versions the key material (its first byte): a change to what
@@ -142,7 +157,7 @@ func (k *Keyer) Key(req *http.Request, body []byte) string {
 func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
 	b := append(buf[:0], keyFormat)
-	b = appendField(b, EffectiveMethod(req))
+	b = appendField(b, Method(req))
 	at := len(b)
 	b = openField(b)
 	b, queryIgnored = k.appendURLFound(b, req.URL, false)
@@ -163,6 +178,34 @@ func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, 
 	}
 	sum := sha256.Sum256(b)
 	return hexKey(sum[:16]), bodyIgnored, queryIgnored
+}
+
+// URIKey names the resource a request is for: the first 128 bits, in hex,
+// of SHA-256 over a version byte and two length-prefixed fields, the
+// normalized URL without ignored parameters (as in Key) and the Host
+// override. Every response stored for a resource — any method, variant,
+// part or principal — carries it (stores.Entry.URIKey), so that an unsafe
+// request can make them all unusable at once (RFC 9111 §4.4).
+func (k *Keyer) URIKey(req *http.Request) string {
+	return k.uriKey(req.URL, hostOverride(req))
+}
+
+// URIKeyOf is URIKey for a URL and the Host it is sent with ("" for the
+// URL's own).
+func (k *Keyer) URIKeyOf(u *url.URL, host string) string {
+	return k.uriKey(u, hostOverride(&http.Request{URL: u, Host: host}))
+}
+
+func (k *Keyer) uriKey(u *url.URL, host string) string {
+	var buf [256]byte
+	b := append(buf[:0], 'u')
+	at := len(b)
+	b = openField(b)
+	b = k.appendURL(b, u, false)
+	b = closeField(b, at)
+	b = appendField(b, host)
+	sum := sha256.Sum256(b)
+	return hexKey(sum[:16])
 }
 
 // appendField appends v preceded by its length.
@@ -575,17 +618,52 @@ func (k *Keyer) RedactedURL(u *url.URL) string {
 	return string(k.appendURL(buf[:0], u, true))
 }
 
-// RedactedHeader copies h with credential and ignored headers REDACTED.
+// RedactedHeader copies h with credential and ignored headers REDACTED,
+// and the ignored parameters of the URL a Referer names (an http.Client
+// following a redirect sends the previous URL, query credentials
+// included).
 func (k *Keyer) RedactedHeader(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for name, vs := range h {
-		if isCredentialHeader(name) || k.IsIgnored(name) {
+		switch {
+		case isCredentialHeader(name) || k.IsIgnored(name):
 			out[name] = []string{Redacted}
-			continue
+		case name == "Referer":
+			out[name] = make([]string, len(vs))
+			for i, v := range vs {
+				out[name][i] = k.RedactURLText(v)
+			}
+		default:
+			out[name] = append([]string(nil), vs...)
 		}
-		out[name] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// HasCredentials reports a URL (absolute or a reference, as a Location
+// names it) that carries credentials: user info or an ignored query
+// parameter.
+func (k *Keyer) HasCredentials(v string) bool {
+	return k.RedactURLText(v) != v
+}
+
+// RedactURLText is a URL written in a header (Referer, Content-Location)
+// with its user info and ignored query parameters redacted; one that does
+// not parse is REDACTED whole.
+func (k *Keyer) RedactURLText(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return Redacted
+	}
+	if u.User == nil && (len(k.ignored) == 0 || u.RawQuery == "") {
+		return v
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		q, _ := k.appendQueryFound(nil, u.RawQuery, true)
+		u.RawQuery = strings.TrimPrefix(string(q), "?")
+	}
+	return u.String()
 }
 
 // ScrubError is err's text with the request's credentials scrubbed from

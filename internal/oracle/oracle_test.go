@@ -39,20 +39,7 @@ func TestMain(m *testing.M) { mongotest.Main(m) }
 // knownFailures are the violation kinds of findings not fixed yet, each
 // named. A random scenario failing only with these kinds is logged, not
 // failed, so that nothing else hides behind them.
-var knownFailures = map[string]string{
-	"reuse/principal":       "issue 27 #1: a POST's body credential",
-	"reuse/unstorable":      "issue 27 #2, #3: POST stored as GET, method override",
-	"reuse/override":        "issue 27 #3: method override",
-	"bytes":                 "issue 27 #3: a HEAD tunnelling GET",
-	"reuse/invalidated":     "issue 27 #4, #5: invalidation per key, not per URI",
-	"reuse/unvalidated":     "issue 27 #6: joiners skip the reuse decision",
-	"reuse/stale":           "issue 27 #6, #16: joiners; no-cache stale on error",
-	"reuse/not-most-recent": "issue 27 #7: ForceRefresh and Vary",
-	"reuse/no-age":          "issue 27 #11: answers built outside serve",
-	"panic":                 "issue 27 #15: a nil Body",
-	"secret":                "new: a redirect's Referer",
-	"only-if-cached/origin": "new: Range with only-if-cached",
-}
+var knownFailures = map[string]string{}
 
 func TestOracleMemory(t *testing.T) {
 	hunt(t, Env{Store: "memory"}, memorySeeds)

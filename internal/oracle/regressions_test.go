@@ -18,9 +18,8 @@ var regressions = []struct {
 	sc    Scenario
 }{
 	{
-		name:  "a POST's body credential answers an anonymous GET (issue 27, finding 1)",
-		known: "unfixed",
-		kind:  "reuse/principal",
+		name: "a POST's body credential answers an anonymous GET (issue 27, finding 1)",
+		kind: "reuse/principal",
 		sc: Scenario{
 			Seed:     34,
 			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216},
@@ -31,9 +30,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a POST's own no-store is ignored when it is stored as its GET (finding 2)",
-		known: "unfixed",
-		kind:  "reuse/unstorable",
+		name: "a POST's own no-store is ignored when it is stored as its GET (finding 2)",
+		kind: "reuse/unstorable",
 		sc: Scenario{
 			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
 			Rounds: []Round{
@@ -43,9 +41,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a HEAD tunnelling GET is answered with the GET's body (finding 3)",
-		known: "unfixed",
-		kind:  "reuse/override",
+		name: "a HEAD tunnelling GET is answered with the GET's body (finding 3)",
+		kind: "reuse/override",
 		sc: Scenario{
 			Seed:     456,
 			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
@@ -56,9 +53,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a HEAD tunnelling GET stores its empty answer as the GET (finding 3)",
-		known: "unfixed",
-		kind:  "reuse/unstorable",
+		name: "a HEAD tunnelling GET stores its empty answer as the GET (finding 3)",
+		kind: "reuse/unstorable",
 		sc: Scenario{
 			Settings: Settings{MaxBodyBytes: 16777216},
 			Rounds: []Round{
@@ -68,9 +64,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a POST tunnelling GET neither invalidates nor goes unstored (finding 3)",
-		known: "unfixed",
-		kind:  "reuse/invalidated",
+		name: "a POST tunnelling GET neither invalidates nor goes unstored (finding 3)",
+		kind: "reuse/invalidated",
 		sc: Scenario{
 			Seed:     842,
 			Settings: Settings{MaxBodyBytes: 16777216},
@@ -82,9 +77,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "invalidation misses the variants an index forgot when the Vary names changed (finding 4)",
-		known: "unfixed",
-		kind:  "reuse/invalidated",
+		name: "invalidation misses the variants an index forgot when the Vary names changed (finding 4)",
+		kind: "reuse/invalidated",
 		sc: Scenario{
 			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216},
 			Rounds: []Round{
@@ -97,9 +91,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "an unsafe request without the credential leaves another principal's entry (finding 5)",
-		known: "unfixed",
-		kind:  "reuse/invalidated",
+		name: "an unsafe request without the credential leaves another principal's entry (finding 5)",
+		kind: "reuse/invalidated",
 		sc: Scenario{
 			Seed:     14,
 			Settings: Settings{SeparateCredentials: true, MaxBodyBytes: 16777216},
@@ -111,9 +104,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "an unsafe request leaves entries keyed by match_headers (new: a key-by-key invalidation)",
-		known: "unfixed",
-		kind:  "reuse/invalidated",
+		name: "an unsafe request leaves entries keyed by match_headers (new: a key-by-key invalidation)",
+		kind: "reuse/invalidated",
 		sc: Scenario{
 			Seed:     1296,
 			Settings: Settings{CacheControl: true, MatchVariant: true, MaxBodyBytes: 16777216},
@@ -125,9 +117,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "an unsafe request under Disabled invalidates nothing (new)",
-		known: "unfixed",
-		kind:  "reuse/invalidated",
+		name: "an unsafe request under Disabled invalidates nothing (new)",
+		kind: "reuse/invalidated",
 		sc: Scenario{
 			Seed:     56,
 			Settings: Settings{SeparateCredentials: true, MaxBodyBytes: 16777216},
@@ -139,9 +130,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a caller joining a trip reuses a response that needs validation first (finding 6)",
-		known: "unfixed",
-		kind:  "reuse/stale",
+		name: "a caller joining a trip reuses a response that needs validation first (finding 6)",
+		kind: "reuse/stale",
 		sc: Scenario{
 			Seed:     264,
 			Settings: Settings{SeparateCredentials: true, ExpireAfter: "immediately", MaxBodyBytes: 16777216},
@@ -152,9 +142,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "ForceRefresh joins an older trip (finding 6)",
-		known: "unfixed",
-		kind:  "reuse/unvalidated",
+		name: "ForceRefresh joins an older trip (finding 6)",
+		kind: "reuse/unvalidated",
 		sc: Scenario{
 			Settings: Settings{MaxBodyBytes: 16777216},
 			Rounds: []Round{{Requests: []Request{
@@ -164,9 +153,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a stored response without Vary outlives a newer varied one (finding 7)",
-		known: "unfixed",
-		kind:  "reuse/not-most-recent",
+		name: "a stored response without Vary outlives a newer varied one (finding 7)",
+		kind: "reuse/not-most-recent",
 		sc: Scenario{
 			Settings: Settings{MaxBodyBytes: 16777216},
 			Rounds: []Round{
@@ -177,9 +165,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a caller joining a trip gets no Age (finding 11)",
-		known: "unfixed",
-		kind:  "reuse/no-age",
+		name: "a caller joining a trip gets no Age (finding 11)",
+		kind: "reuse/no-age",
 		sc: Scenario{
 			Seed:     216,
 			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
@@ -190,9 +177,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a nil Body from the upstream panics the session (finding 15)",
-		known: "unfixed",
-		kind:  "panic",
+		name: "a nil Body from the upstream panics the session (finding 15)",
+		kind: "panic",
 		sc: Scenario{
 			Seed:     84,
 			Settings: Settings{MaxBodyBytes: 16777216},
@@ -200,9 +186,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a no-cache response is served stale on error (finding 16)",
-		known: "unfixed",
-		kind:  "reuse/stale",
+		name: "a no-cache response is served stale on error (finding 16)",
+		kind: "reuse/stale",
 		sc: Scenario{
 			Settings: Settings{CacheControl: true, StaleIfError: "true", MaxBodyBytes: 16777216},
 			Rounds: []Round{
@@ -212,9 +197,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a redirect's Referer stores a query credential in the clear (new)",
-		known: "unfixed",
-		kind:  "secret",
+		name: "a redirect's Referer stores a query credential in the clear (new)",
+		kind: "secret",
 		sc: Scenario{
 			Seed:     4,
 			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
@@ -222,9 +206,8 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "a Range request's only-if-cached reaches the origin (new)",
-		known: "unfixed",
-		kind:  "only-if-cached/origin",
+		name: "a Range request's only-if-cached reaches the origin (new)",
+		kind: "only-if-cached/origin",
 		sc: Scenario{
 			Seed:     7,
 			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
@@ -232,15 +215,58 @@ var regressions = []struct {
 		},
 	},
 	{
-		name:  "stale_while_revalidate skips always_revalidate (new)",
-		known: "unfixed",
-		kind:  "reuse/unvalidated",
+		name: "stale_while_revalidate skips always_revalidate (new)",
+		kind: "reuse/unvalidated",
 		sc: Scenario{
 			Seed:     10,
 			Settings: Settings{ExpireAfter: "5s", StaleWhileRevalidate: "true", MaxBodyBytes: 16777216, AlwaysRevalidate: true},
 			Rounds: []Round{
 				{Requests: []Request{{Step: 23, Method: "GET", Path: "/a", Reply: Reply{Status: 200, ETag: "strong", Size: 20}}}},
 				{Advance: 11, Requests: []Request{{Step: 24, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "a Content-Location naming the URL stores its query credential in the clear (new)",
+		kind: "secret",
+		sc: Scenario{
+			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216},
+			Rounds:   []Round{{Requests: []Request{{Step: 1, Method: "GET", Path: "/c?x=1&y=2", Who: "bob", Where: "query", Reply: Reply{Status: 200, CacheControl: "max-age=60", ContentLocation: "self", Size: 20}}}}},
+		},
+	},
+	{
+		name: "ForceRefresh with the only-if-cached directive reaches the origin (a slip of the refactor, caught by the oracle)",
+		kind: "only-if-cached/origin",
+		sc: Scenario{
+			Seed:     361,
+			Settings: Settings{MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 15, Method: "GET", Path: "/b", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 23, Method: "GET", Path: "/b", Header: map[string]string{"Cache-Control": "only-if-cached"}, Options: []string{"force-refresh"}, Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "ForceRefresh answered stale when the origin fails (a slip of the refactor, caught by the oracle)",
+		kind: "reuse/unvalidated",
+		sc: Scenario{
+			Seed:     16,
+			Settings: Settings{StaleIfError: "true", MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 19, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 21, Method: "GET", Path: "/a", Options: []string{"force-refresh"}, Reply: Reply{Status: 503, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "only_if_cached with a request no-cache answered without the origin (new)",
+		kind: "reuse/unvalidated",
+		sc: Scenario{
+			Seed:     5,
+			Settings: Settings{MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 8, Method: "GET", Path: "/c?x=1&y=2", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 9, Method: "GET", Path: "/c?x=1&y=2", Header: map[string]string{"Pragma": "no-cache"}, Options: []string{"only-if-cached"}, Reply: Reply{Status: 200, Size: 20}}}},
 			},
 		},
 	},

@@ -10,7 +10,8 @@ import (
 // This file decides what to do with what the cache holds for a request
 // (RFC 9111 §4, with requests-cache's options): serve it, serve it stale,
 // serve it stale and refresh it, revalidate it, go to the origin, or answer
-// 504 for only-if-cached.
+// 504 for only-if-cached. After a trip to the origin failed it decides
+// whether the stored response answers instead (stale-if-error).
 
 // Action is what to do for a request.
 type Action int
@@ -34,6 +35,34 @@ func (a Action) String() string {
 	return "action?"
 }
 
+// Reason says why Decide chose its action. The reasons a stale answer
+// gives are the detail of its Cache-Status.
+type Reason string
+
+// The reasons.
+const (
+	ReasonMiss                 Reason = "miss"                   // nothing stored
+	ReasonFresh                Reason = "fresh"                  // fresh for this request
+	ReasonOnlyIfCached         Reason = "only-if-cached"         // the option or the directive: nothing reaches the origin
+	ReasonForceRefresh         Reason = "force-refresh"          // ForceRefresh: whatever is stored
+	ReasonRefresh              Reason = "refresh"                // Refresh: validate first
+	ReasonRequestNoCache       Reason = "request-no-cache"       // the request's no-cache or Pragma (§5.2.1.4)
+	ReasonRequestMaxAge        Reason = "request-max-age"        // older than the request's max-age (§5.2.1.1)
+	ReasonRequestMinFresh      Reason = "request-min-fresh"      // less fresh than the request's min-fresh (§5.2.1.3)
+	ReasonAlwaysRevalidate     Reason = "always-revalidate"      // always_revalidate
+	ReasonStale                Reason = "stale"                  // past its lifetime
+	ReasonMaxStale             Reason = "max-stale"              // stale within the request's max-stale (§5.2.1.2)
+	ReasonStaleWhileRevalidate Reason = "stale-while-revalidate" // RFC 5861 §3, or the setting
+	ReasonStaleIfError         Reason = "stale-if-error"         // RFC 5861 §4, or the setting
+	ReasonOriginFailed         Reason = "origin-failed"          // the trip failed and no stale answer is allowed
+)
+
+// Decision is what Decide chose, and why.
+type Decision struct {
+	Action Action
+	Reason Reason
+}
+
 // Stored is what the decision needs of a stored response.
 type Stored struct {
 	Header                            http.Header
@@ -45,7 +74,8 @@ func (s *Stored) Expired(now time.Time) bool {
 	return !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt)
 }
 
-// Request is what the decision needs of a request.
+// Request is what the rules read of a request: for Decide and for
+// NewResponse alike.
 type Request struct {
 	// Directives are the request's Cache-Control (with Pragma: no-cache
 	// as no-cache); HasDirectives says it sent any.
@@ -54,81 +84,150 @@ type Request struct {
 	// The per-request options (requests-cache's): answer only from the
 	// cache, stale included; fetch whatever is stored; revalidate first.
 	OnlyIfCached, ForceRefresh, Refresh bool
+	// OriginFailed asks Decide, after a trip for this request failed (an
+	// error, or an error status outside allowable_codes), whether the
+	// stored response answers instead.
+	OriginFailed bool
+	// Expiration is the one chosen before the response is known
+	// (WithExpireAfter > urls_expire_after > expire_after); OwnExpiration
+	// says it is the request's own (one of the first two).
+	Expiration    config.Expiration
+	OwnExpiration bool
 }
 
-// Settings are the session settings the decision reads.
+// Settings are the settings the rules read, compiled once by Compile
+// whenever the session's settings change.
 type Settings struct {
-	CacheControl, AlwaysRevalidate, ReadOnly bool
-	StaleWhileRevalidate                     config.StaleLimit
+	CacheControl, AlwaysRevalidate, ReadOnly, SeparateCredentials bool
+	StaleIfError, StaleWhileRevalidate, HeuristicFreshness        config.StaleLimit
+	// Codes are allowable_codes.
+	Codes map[int]bool
+}
+
+// Compile reads the settings the rules use out of the session's.
+func Compile(s *config.Settings) *Settings {
+	set := &Settings{
+		CacheControl:         s.CacheControl,
+		AlwaysRevalidate:     s.AlwaysRevalidate,
+		ReadOnly:             s.ReadOnly,
+		SeparateCredentials:  s.SeparateCredentials,
+		StaleIfError:         s.StaleIfError,
+		StaleWhileRevalidate: s.StaleWhileRevalidate,
+		HeuristicFreshness:   s.HeuristicFreshness,
+		Codes:                make(map[int]bool, len(s.AllowableCodes)),
+	}
+	for _, c := range s.AllowableCodes {
+		set.Codes[c] = true
+	}
+	return set
 }
 
 // Decide chooses what to do at now for req, given the stored response
 // (nil when nothing is stored).
-func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Action {
+func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
-	// requests-cache's only_if_cached serves whatever is stored, stale or
-	// not, and never asks the origin, whatever else the request says; the
-	// request directive only-if-cached keeps to RFC 9111 and serves stale
-	// responses only within max-stale.
-	if req.OnlyIfCached {
-		switch {
-		case stored == nil:
-			return GatewayTimeout
-		case stored.Expired(now):
-			return ServeStale
+	if req.OriginFailed {
+		if stored != nil && staleIfError(now, stored, req, set) {
+			return Decision{ServeStale, ReasonStaleIfError}
 		}
-		return Serve
+		return Decision{Fetch, ReasonOriginFailed}
+	}
+	if req.OnlyIfCached || d.OnlyIfCached {
+		return offline(now, stored, req, set)
 	}
 	if stored == nil {
-		if d.OnlyIfCached {
-			return GatewayTimeout
-		}
-		return Fetch
+		return Decision{Fetch, ReasonMiss}
 	}
 	if req.ForceRefresh {
-		return Fetch
+		return Decision{Fetch, ReasonForceRefresh}
 	}
 	if req.Refresh || d.NoCache {
-		if HasValidator(stored.Header) {
-			return Revalidate
+		why := ReasonRefresh
+		if !req.Refresh {
+			why = ReasonRequestNoCache
 		}
-		return Fetch
+		return validate(stored, why)
 	}
-	fresh := !stored.Expired(now)
+	fresh, why := !stored.Expired(now), ReasonStale
 	if req.HasDirectives && fresh {
-		// §5.2.1.1 max-age and §5.2.1.3 min-fresh narrow freshness.
 		if d.MaxAge >= 0 && CurrentAge(stored.Header, stored.RequestedAt, stored.CreatedAt, now) > d.MaxAge {
-			fresh = false
+			fresh, why = false, ReasonRequestMaxAge
 		}
 		if d.MinFresh >= 0 && !stored.ExpiresAt.IsZero() && stored.ExpiresAt.Sub(now) < d.MinFresh {
-			fresh = false
+			fresh, why = false, ReasonRequestMinFresh
 		}
 	}
 	if fresh {
 		if set.AlwaysRevalidate && HasValidator(stored.Header) {
-			return Revalidate
+			return Decision{Revalidate, ReasonAlwaysRevalidate}
 		}
-		return Serve
+		return Decision{Serve, ReasonFresh}
 	}
 	storedD := Absent()
 	if set.CacheControl {
 		storedD = Parse(stored.Header)
 	}
-	mustRevalidate := storedD.MustRevalidate || storedD.NoCache
+	mayServeStale := !noStaleUse(set, &storedD)
 	staleness := now.Sub(stored.ExpiresAt)
-	if req.HasDirectives && d.MaxStale >= 0 && staleness <= d.MaxStale && !mustRevalidate {
-		return ServeStale // §5.2.1.2 max-stale
+	if req.HasDirectives && d.MaxStale >= 0 && staleness <= d.MaxStale && mayServeStale {
+		return Decision{ServeStale, ReasonMaxStale}
 	}
 	if d.OnlyIfCached {
-		return GatewayTimeout // §5.2.1.7
+		return Decision{GatewayTimeout, ReasonOnlyIfCached} // §5.2.1.7
 	}
-	if !mustRevalidate && !set.ReadOnly && staleWhileRevalidate(set, &storedD, staleness) {
-		return ServeStaleAndRefresh
+	if set.AlwaysRevalidate && HasValidator(stored.Header) {
+		// Every use asks the origin: not even a stale answer meanwhile.
+		return Decision{Revalidate, ReasonAlwaysRevalidate}
 	}
+	if mayServeStale && !set.ReadOnly && staleWhileRevalidate(set, &storedD, staleness) {
+		return Decision{ServeStaleAndRefresh, ReasonStaleWhileRevalidate}
+	}
+	return validate(stored, why)
+}
+
+// offline decides for a request that nothing may take to the origin:
+// requests-cache's only_if_cached (the setting or OnlyIfCached) and the
+// only-if-cached directive (§5.2.1.7). What the cache may use without the
+// origin answers; anything else is the 504: nothing stored, a request that
+// asks for the origin itself (ForceRefresh, Refresh, no-cache,
+// always_revalidate with a validator), or a stale response the request
+// does not accept (max-stale) — only_if_cached also accepts what
+// stale-if-error would give, as if the origin had failed.
+func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
+	d := &req.Directives
+	if stored == nil || req.ForceRefresh || req.Refresh || d.NoCache {
+		return Decision{GatewayTimeout, ReasonOnlyIfCached}
+	}
+	online := *req
+	online.OnlyIfCached, online.Directives.OnlyIfCached = false, false
+	switch dec := Decide(now, stored, &online, set); dec.Action {
+	case Serve:
+		return dec
+	case ServeStale:
+		if dec.Reason == ReasonMaxStale {
+			return dec
+		}
+	}
+	if req.OnlyIfCached && stored.Expired(now) && staleIfError(now, stored, req, set) {
+		return Decision{ServeStale, ReasonOnlyIfCached}
+	}
+	return Decision{GatewayTimeout, ReasonOnlyIfCached}
+}
+
+// validate is a conditional request when the stored response has a
+// validator, else a fetch.
+func validate(stored *Stored, why Reason) Decision {
 	if HasValidator(stored.Header) {
-		return Revalidate
+		return Decision{Revalidate, why}
 	}
-	return Fetch
+	return Decision{Fetch, why}
+}
+
+// noStaleUse reports a stored response that must never be used stale:
+// must-revalidate (§5.2.2.2), and no-cache, which forbids any use
+// without validation (§5.2.2.4, §4.2.4).
+func noStaleUse(set *Settings, stored *Directives) bool {
+	return set.CacheControl && (stored.MustRevalidate || stored.NoCache)
 }
 
 // staleWhileRevalidate reports whether a response stale by staleness may be
@@ -141,21 +240,33 @@ func staleWhileRevalidate(set *Settings, d *Directives, staleness time.Duration)
 	return set.CacheControl && d.StaleWhileRevalidate >= 0 && staleness <= d.StaleWhileRevalidate
 }
 
-// StaleIfError reports whether a stored response may answer at now for a
-// request whose trip failed: the stale_if_error setting, or with
-// cache_control the response's own stale-if-error directive (RFC 5861),
-// never past must-revalidate.
-func StaleIfError(limit config.StaleLimit, cacheControl bool, stored *Stored, now time.Time) bool {
+// staleIfError reports whether a stored response may answer at now for a
+// request whose trip failed: the stale_if_error setting, the request's own
+// stale-if-error (RFC 5861 §4: whatever cache_control says, as every
+// request directive), or with cache_control the response's; never past
+// must-revalidate or no-cache, nor for a request that asked for the
+// origin (ForceRefresh, Refresh, no-cache).
+func staleIfError(now time.Time, stored *Stored, req *Request, set *Settings) bool {
+	if req.ForceRefresh || req.Refresh || req.Directives.NoCache {
+		// The request asked for the origin's answer, not a stored one.
+		return false
+	}
 	staleness := max(0, now.Sub(stored.ExpiresAt))
 	if stored.ExpiresAt.IsZero() {
 		staleness = 0
 	}
-	if limit.Allows(staleness) {
-		return true
+	storedD := Absent()
+	if set.CacheControl {
+		storedD = Parse(stored.Header)
 	}
-	if !cacheControl {
+	if noStaleUse(set, &storedD) {
 		return false
 	}
-	d := Parse(stored.Header)
-	return d.StaleIfError >= 0 && staleness <= d.StaleIfError && !d.MustRevalidate
+	if set.StaleIfError.Allows(staleness) {
+		return true
+	}
+	if d := req.Directives.StaleIfError; req.HasDirectives && d >= 0 && staleness <= d {
+		return true
+	}
+	return storedD.StaleIfError >= 0 && staleness <= storedD.StaleIfError
 }

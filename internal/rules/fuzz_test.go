@@ -48,8 +48,9 @@ func FuzzCacheControl(f *testing.F) {
 		if got := ParseAge(h); got < 0 {
 			t.Fatalf("Age %q parsed as %v", age, got)
 		}
-		reqD := Absent()
-		fr := NewResponse(true, 200, config.Expiration{}, config.StaleLimit{Enabled: true}, &reqD, &d, h, requestedAt, receivedAt)
+		req := Request{Directives: Absent()}
+		set := Settings{CacheControl: true, SeparateCredentials: true, HeuristicFreshness: config.StaleLimit{Enabled: true}, Codes: map[int]bool{200: true}}
+		fr := NewResponse(&req, &Response{Status: 200, Header: h, RequestedAt: requestedAt, ReceivedAt: receivedAt}, &set)
 		if d.NoStore && fr.Store {
 			t.Fatalf("Cache-Control %q has no-store but the response would be stored", cc)
 		}

@@ -20,6 +20,17 @@ func header(kv ...string) http.Header {
 	return h
 }
 
+// newResponse runs the storability decision for a 200 with header h, as
+// received at t0 for a request with Cache-Control reqCC and expiration
+// exp; a codes-200, heuristics-off settings unless set says otherwise.
+func newResponse(set Settings, status int, exp config.Expiration, own bool, reqCC string, h http.Header) Freshness {
+	if set.Codes == nil {
+		set.Codes = map[int]bool{status: true}
+	}
+	req := Request{Directives: Parse(header("Cache-Control", reqCC)), Expiration: exp, OwnExpiration: own}
+	return NewResponse(&req, &Response{Status: status, Header: h, RequestedAt: t0, ReceivedAt: t0}, &set)
+}
+
 // §5.2: Cache-Control directives.
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
@@ -166,22 +177,18 @@ func TestNewResponse(t *testing.T) {
 		{"request no-store", true, never, "no-store", "max-age=60", Freshness{Reason: "request-no-store"}},
 		{"response no-store", true, never, "", "no-store", Freshness{Reason: "no-store"}},
 		{"response no-store ignored without cache_control", false, never, "", "no-store", Freshness{Store: true}},
-		{"no-cache: stored, revalidated before use", true, never, "", "no-cache", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+		{"no-cache without a validator: not stored", true, never, "", "no-cache", Freshness{Reason: "no-validator"}},
 		{"immutable never expires", true, config.After(time.Second), "", "immutable", Freshness{Store: true}},
 		{"max-age beats expire_after", true, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
-		{"max-age=0 needs a validator", true, never, "", "max-age=0", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+		{"max-age=0 needs a validator, none: not stored", true, never, "", "max-age=0", Freshness{Reason: "no-validator"}},
 		{"request max-age beats expire_after", true, config.After(time.Hour), "max-age=30", "", Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second)}},
 		{"expire_after", false, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Hour)}},
 		{"do_not_cache", false, config.DoNotCache, "", "", Freshness{Reason: "do_not_cache"}},
-		{"immediately needs a validator", false, config.ExpireImmediately, "", "", Freshness{Store: true, ExpiresAt: t0, NeedsValidator: true}},
+		{"immediately needs a validator, none: not stored", false, config.ExpireImmediately, "", "", Freshness{Reason: "no-validator"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reqD, respD := Parse(header("Cache-Control", tc.reqCC)), Absent()
-			if tc.cacheControl {
-				respD = Parse(header("Cache-Control", tc.resCC))
-			}
 			h := header("Cache-Control", tc.resCC)
-			if got := NewResponse(tc.cacheControl, 200, tc.reqExp, config.StaleLimit{}, &reqD, &respD, h, t0, t0); got != tc.want {
+			if got := newResponse(Settings{CacheControl: tc.cacheControl}, 200, tc.reqExp, false, tc.reqCC, h); got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -232,9 +239,7 @@ func TestHeuristicFreshness(t *testing.T) {
 			Freshness{Store: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reqD := Parse(header("Cache-Control", tc.reqCC))
-			respD := Parse(tc.h)
-			got := NewResponse(true, tc.status, config.NeverExpire, tc.heuristic, &reqD, &respD, tc.h, t0, t0)
+			got := newResponse(Settings{CacheControl: true, HeuristicFreshness: tc.heuristic}, tc.status, config.NeverExpire, false, tc.reqCC, tc.h)
 			if got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
@@ -242,9 +247,15 @@ func TestHeuristicFreshness(t *testing.T) {
 	}
 	t.Run("not without cache_control", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
-		reqD, respD := Absent(), Absent()
-		if got := NewResponse(false, 200, config.NeverExpire, on, &reqD, &respD, h, t0, t0); got.Heuristic {
+		if got := newResponse(Settings{HeuristicFreshness: on}, 200, config.NeverExpire, false, "", h); got.Heuristic {
 			t.Fatalf("NewResponse = %+v", got)
+		}
+	})
+	t.Run("a lifetime the request gave its own wins", func(t *testing.T) {
+		h := header("Last-Modified", lm(10*time.Hour))
+		got := newResponse(Settings{CacheControl: true, HeuristicFreshness: on}, 200, config.After(5*time.Minute), true, "", h)
+		if want := (Freshness{Store: true, ExpiresAt: t0.Add(5 * time.Minute)}); got != want {
+			t.Fatalf("NewResponse = %+v, want %+v", got, want)
 		}
 	})
 }
@@ -285,44 +296,115 @@ func TestDecide(t *testing.T) {
 		{"stale past max-stale: revalidate", stale, cc("max-stale=10"), Settings{}, Revalidate},
 		{"must-revalidate forbids max-stale (§5.2.2.2)", mustRevalidate, cc("max-stale"), Settings{CacheControl: true}, Revalidate},
 		{"stale, only-if-cached directive: 504", stale, cc("only-if-cached"), Settings{}, GatewayTimeout},
-		{"stale, only_if_cached option: serve stale", stale, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, ServeStale},
-		{"only_if_cached never asks the origin, even to refresh", fresh, Request{Directives: Absent(), OnlyIfCached: true, Refresh: true, ForceRefresh: true}, Settings{AlwaysRevalidate: true}, Serve},
+		{"stale, only_if_cached option: 504", stale, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, GatewayTimeout},
+		{"stale, only_if_cached, stale_if_error allows it: serve stale", stale, Request{Directives: Absent(), OnlyIfCached: true}, Settings{StaleIfError: config.StaleLimit{Enabled: true}}, ServeStale},
+		{"stale, only_if_cached, max-stale allows it: serve stale", stale, Request{Directives: Parse(header("Cache-Control", "max-stale")), HasDirectives: true, OnlyIfCached: true}, Settings{}, ServeStale},
+		{"fresh, only_if_cached: serve", fresh, Request{Directives: Absent(), OnlyIfCached: true}, Settings{}, Serve},
+		{"only_if_cached never asks the origin: a refresh is a 504", fresh, Request{Directives: Absent(), OnlyIfCached: true, Refresh: true}, Settings{}, GatewayTimeout},
+		{"only-if-cached directive with ForceRefresh: 504, not the origin", fresh, Request{Directives: Parse(header("Cache-Control", "only-if-cached")), HasDirectives: true, ForceRefresh: true}, Settings{}, GatewayTimeout},
+		{"only_if_cached, always_revalidate with a validator: 504", fresh, Request{Directives: Absent(), OnlyIfCached: true}, Settings{AlwaysRevalidate: true}, GatewayTimeout},
 		{"stale_while_revalidate setting", stale, plain, Settings{StaleWhileRevalidate: swr}, ServeStaleAndRefresh},
 		{"stale_while_revalidate, read_only: no refresh", stale, plain, Settings{StaleWhileRevalidate: swr, ReadOnly: true}, Revalidate},
 		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{CacheControl: true}, ServeStaleAndRefresh},
 		{"stale-while-revalidate directive ignored without cache_control", swrDirective, plain, Settings{}, Fetch},
+		{"always_revalidate wins over stale_while_revalidate", stale, plain, Settings{StaleWhileRevalidate: swr, AlwaysRevalidate: true}, Revalidate},
+		{"no-cache is never served stale, even by stale_while_revalidate (§4.2.4)", &Stored{Header: header("ETag", `"v1"`, "Cache-Control", "no-cache"), ExpiresAt: t0.Add(-time.Minute)}, plain, Settings{CacheControl: true, StaleWhileRevalidate: swr}, Revalidate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Decide(t0, tc.stored, &tc.req, &tc.set); got != tc.want {
-				t.Fatalf("Decide = %v, want %v", got, tc.want)
+			if got := Decide(t0, tc.stored, &tc.req, &tc.set); got.Action != tc.want {
+				t.Fatalf("Decide = %v (%s), want %v", got.Action, got.Reason, tc.want)
 			}
 		})
 	}
 }
 
-// RFC 5861 §4: stale-if-error.
+// RFC 5861 §4: stale-if-error, asked of Decide after a failed trip.
 func TestStaleIfError(t *testing.T) {
 	stale := func(cc string) *Stored {
 		return &Stored{Header: header("Cache-Control", cc), ExpiresAt: t0.Add(-time.Minute)}
 	}
+	failed := func(cc string) Request {
+		r := Request{Directives: Parse(header("Cache-Control", cc)), OriginFailed: true}
+		r.HasDirectives = cc != ""
+		return r
+	}
 	for _, tc := range []struct {
-		name         string
-		limit        config.StaleLimit
-		cacheControl bool
-		stored       *Stored
-		want         bool
+		name   string
+		set    Settings
+		stored *Stored
+		req    Request
+		want   bool
 	}{
-		{"setting, unbounded", config.StaleLimit{Enabled: true}, false, stale(""), true},
-		{"setting, within its bound", config.StaleLimit{Enabled: true, Max: time.Hour}, false, stale(""), true},
-		{"setting, past its bound", config.StaleLimit{Enabled: true, Max: time.Second}, false, stale(""), false},
-		{"directive under cache_control", config.StaleLimit{}, true, stale("stale-if-error=300"), true},
-		{"directive ignored without cache_control", config.StaleLimit{}, false, stale("stale-if-error=300"), false},
-		{"must-revalidate wins over the directive", config.StaleLimit{}, true, stale("stale-if-error=300, must-revalidate"), false},
-		{"off", config.StaleLimit{}, true, stale(""), false},
+		{"setting, unbounded", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, stale(""), failed(""), true},
+		{"setting, within its bound", Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Hour}}, stale(""), failed(""), true},
+		{"setting, past its bound", Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Second}}, stale(""), failed(""), false},
+		{"directive under cache_control", Settings{CacheControl: true}, stale("stale-if-error=300"), failed(""), true},
+		{"directive ignored without cache_control", Settings{}, stale("stale-if-error=300"), failed(""), false},
+		{"must-revalidate wins over the directive", Settings{CacheControl: true}, stale("stale-if-error=300, must-revalidate"), failed(""), false},
+		{"no-cache wins over the setting (§4.2.4)", Settings{CacheControl: true, StaleIfError: config.StaleLimit{Enabled: true}}, stale("no-cache"), failed(""), false},
+		{"the request's own stale-if-error", Settings{}, stale(""), failed("stale-if-error=120"), true},
+		{"the request's own, past its bound", Settings{}, stale(""), failed("stale-if-error=30"), false},
+		{"nothing stored", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, nil, failed(""), false},
+		{"a request that asked for the origin (no-cache) gets its error", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, stale(""), failed("no-cache"), false},
+		{"off", Settings{CacheControl: true}, stale(""), failed(""), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := StaleIfError(tc.limit, tc.cacheControl, tc.stored, t0); got != tc.want {
-				t.Fatalf("StaleIfError = %v, want %v", got, tc.want)
+			got := Decide(t0, tc.stored, &tc.req, &tc.set)
+			if (got.Action == ServeStale) != tc.want || got.Action == ServeStale && got.Reason != ReasonStaleIfError {
+				t.Fatalf("Decide = %v (%s), want stale %v", got.Action, got.Reason, tc.want)
+			}
+		})
+	}
+}
+
+// §3.1, §3.2: what a store keeps, and what a 304 may update: one list.
+func TestStorableHeaderAndMerge(t *testing.T) {
+	h := header("Connection", "X-Hop", "X-Hop", "secret", "Set-Cookie", "a=1", "Cache-Status", "x", "ETag", `"1"`, "Keep-Alive", "5")
+	if got := StorableHeader(h); len(got) != 1 || got.Get("ETag") != `"1"` {
+		t.Fatalf("StorableHeader kept %v", got)
+	}
+	stored := header("ETag", `"1"`, "Content-Length", "10", "Cache-Control", "max-age=1")
+	merged, changed := Merge(stored, header("Connection", "X-Hop", "X-Hop", "secret", "Set-Cookie", "a=1", "Content-Length", "0", "Cache-Control", "max-age=60", "Date", "now"))
+	if !changed || merged.Get("Cache-Control") != "max-age=60" || merged.Get("Content-Length") != "10" || merged.Get("X-Hop") != "" || merged.Get("Set-Cookie") != "" || merged.Get("Connection") != "" {
+		t.Fatalf("Merge = %v, changed %v", merged, changed)
+	}
+	if _, changed := Merge(stored, header("Date", "later", "Age", "3")); changed {
+		t.Fatal("a 304 changing only Date and Age counted as a change")
+	}
+}
+
+// The one storability decision's own checks beyond freshness.
+func TestNewResponseGates(t *testing.T) {
+	ok := header("Cache-Control", "max-age=60", "ETag", `"x"`)
+	for _, tc := range []struct {
+		name   string
+		set    Settings
+		status int
+		h      http.Header
+		resp   func(*Response)
+		why    string
+	}{
+		{"read_only", Settings{ReadOnly: true}, 200, ok, nil, "read-only"},
+		{"a status outside allowable_codes", Settings{Codes: map[int]bool{200: true}}, 404, ok, nil, "status"},
+		{"an event stream", Settings{}, 200, header("Content-Type", "text/event-stream; charset=utf-8"), nil, "event-stream"},
+		{"Vary: *", Settings{}, 200, ok, func(r *Response) { r.VaryStar = true }, "vary"},
+		{"a Vary on credentials, shared", Settings{}, 200, ok, func(r *Response) { r.VaryCredential = true }, "vary"},
+		{"a Vary on credentials, separated", Settings{SeparateCredentials: true}, 200, ok, func(r *Response) { r.VaryCredential = true }, ""},
+		{"Set-Cookie, shared", Settings{}, 200, header("Set-Cookie", "a=1"), nil, "set-cookie"},
+		{"Set-Cookie, separated", Settings{SeparateCredentials: true}, 200, header("Set-Cookie", "a=1"), nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set := tc.set
+			if set.Codes == nil {
+				set.Codes = map[int]bool{200: true}
+			}
+			resp := &Response{Status: tc.status, Header: tc.h, RequestedAt: t0, ReceivedAt: t0}
+			if tc.resp != nil {
+				tc.resp(resp)
+			}
+			req := Request{Directives: Absent()}
+			if got := NewResponse(&req, resp, &set); got.Reason != tc.why {
+				t.Fatalf("NewResponse = %+v, want reason %q", got, tc.why)
 			}
 		})
 	}
@@ -343,8 +425,7 @@ func TestMustUnderstand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := header("Cache-Control", tc.cc)
-			reqD, respD := Absent(), Parse(h)
-			if f := NewResponse(true, tc.status, config.NeverExpire, config.StaleLimit{}, &reqD, &respD, h, t0, t0); f.Store != tc.store {
+			if f := newResponse(Settings{CacheControl: true}, tc.status, config.NeverExpire, false, "", h); f.Store != tc.store {
 				t.Fatalf("NewResponse = %+v, want store %v", f, tc.store)
 			}
 		})

@@ -2,18 +2,19 @@ package rules
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/reqcache/reqcache/config"
 )
 
 // This file decides whether a new response may be stored and until when,
-// in the precedence of DESIGN.md: response Cache-Control (with
+// in the precedence of docs/configuration.md: response Cache-Control (with
 // cache_control) > request Cache-Control > WithExpireAfter >
 // urls_expire_after > heuristic freshness (with cache_control) >
-// expire_after. reqExp is the expiration chosen before the response was
-// known; heuristic is off when it came from WithExpireAfter or
-// urls_expire_after.
+// expire_after; and which of its fields a store may keep — also when a 304
+// updates a stored response, so that the two never disagree.
 
 // Freshness is the decision for one new response.
 type Freshness struct {
@@ -28,18 +29,68 @@ type Freshness struct {
 	Heuristic bool
 }
 
-// NewResponse decides for a response with header h (and respD its parsed
-// Cache-Control, Absent() when cache_control is off) received at
-// receivedAt for a request sent at requestedAt with directives reqD.
-func NewResponse(cacheControl bool, status int, reqExp config.Expiration, heuristic config.StaleLimit, reqD, respD *Directives, h http.Header, requestedAt, receivedAt time.Time) Freshness {
+// Response is what the storability decision reads of a response.
+type Response struct {
+	Status                  int
+	Header                  http.Header
+	RequestedAt, ReceivedAt time.Time
+	// VaryStar is "Vary: *"; VaryCredential a Vary naming a header that
+	// holds credentials (cachekey tells).
+	VaryStar, VaryCredential bool
+}
+
+// NewResponse is the one storability decision: whether a response to req
+// may be stored, and until when. Every write of a response passes it,
+// made from the exchange that produced the response.
+func NewResponse(req *Request, resp *Response, set *Settings) Freshness {
+	switch {
+	case set.ReadOnly:
+		return Freshness{Reason: "read-only"}
+	case !set.Codes[resp.Status]:
+		return Freshness{Reason: "status"}
+	case isEventStream(resp.Header):
+		// A replayed event stream is never what a caller wants (and a
+		// live one never ends).
+		return Freshness{Reason: "event-stream"}
+	}
+	respD := Absent()
+	if set.CacheControl {
+		respD = Parse(resp.Header)
+	}
+	f := freshness(req, resp, &respD, set)
+	switch {
+	case !f.Store:
+	case f.NeedsValidator && !HasValidator(resp.Header):
+		return Freshness{Reason: "no-validator"}
+	case resp.VaryStar || resp.VaryCredential && !set.SeparateCredentials:
+		// Never selects again: "*", or credentials a shared entry
+		// keeps only REDACTED.
+		return Freshness{Reason: "vary"}
+	case len(resp.Header["Set-Cookie"]) > 0 && !set.SeparateCredentials:
+		// Entries are shared across credentials here: a response that
+		// sets a cookie is likely made for one user.
+		return Freshness{Reason: "set-cookie"}
+	}
+	return f
+}
+
+func isEventStream(h http.Header) bool {
+	mt, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
+}
+
+// freshness is the lifetime part of NewResponse.
+func freshness(req *Request, resp *Response, respD *Directives, set *Settings) Freshness {
+	reqD := &req.Directives
 	if reqD.NoStore {
 		return Freshness{Reason: "request-no-store"}
 	}
-	if cacheControl {
+	h, receivedAt := resp.Header, resp.ReceivedAt
+	if set.CacheControl {
 		// §5.2.2.3 must-understand: a cache that knows the status code's
 		// caching rules may store the response in spite of no-store; one
 		// that does not, must not.
-		mustUnderstand := respD.MustUnderstand && understoodStatus(status)
+		mustUnderstand := respD.MustUnderstand && understoodStatus(resp.Status)
 		if respD.MustUnderstand && !mustUnderstand {
 			return Freshness{Reason: "must-understand"}
 		}
@@ -53,19 +104,21 @@ func NewResponse(cacheControl bool, status int, reqExp config.Expiration, heuris
 			return Freshness{Store: true}
 		}
 		if life, ok := ExplicitLifetime(h, respD, receivedAt); ok {
-			exp := receivedAt.Add(life - CorrectedInitialAge(h, requestedAt, receivedAt))
-			f := Freshness{Store: true, ExpiresAt: exp}
-			if !exp.After(receivedAt) {
-				f.NeedsValidator = true
-			}
-			return f
+			exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
+			return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt)}
 		}
-		if heuristic.Enabled && reqD.MaxAge < 0 {
-			if life, ok := HeuristicLifetime(status, h, receivedAt, heuristic.Max); ok {
-				exp := receivedAt.Add(life - CorrectedInitialAge(h, requestedAt, receivedAt))
+		// A lifetime the request gave its own (WithExpireAfter,
+		// urls_expire_after) beats a guess.
+		if set.HeuristicFreshness.Enabled && !req.OwnExpiration && reqD.MaxAge < 0 {
+			if life, ok := HeuristicLifetime(resp.Status, h, receivedAt, set.HeuristicFreshness.Max); ok {
+				exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
 				return Freshness{Store: true, ExpiresAt: exp, Heuristic: true, NeedsValidator: !exp.After(receivedAt)}
 			}
 		}
+	}
+	reqExp := req.Expiration
+	if !reqExp.IsSet() {
+		reqExp = config.NeverExpire
 	}
 	if reqD.MaxAge >= 0 {
 		reqExp = config.After(reqD.MaxAge)
@@ -126,4 +179,94 @@ func heuristicallyCacheable(status int) bool {
 		return true
 	}
 	return false
+}
+
+// RedirectStorable reports whether a redirect may be remembered as an
+// alias to where it leads. An alias answers later requests without asking
+// the origin, so a redirect that may not be reused is never one: no-store
+// (whatever cache_control says), no-cache or (shared across credentials)
+// private under cache_control, a Set-Cookie (made for one visitor:
+// "/whoami" to "/users/1"), or any Vary (an alias cannot tell variants
+// apart).
+func RedirectStorable(set *Settings, h http.Header) bool {
+	if len(h["Set-Cookie"]) > 0 || len(h["Vary"]) > 0 {
+		return false
+	}
+	d := Parse(h)
+	if d.NoStore {
+		return false
+	}
+	return !set.CacheControl || !(d.NoCache || d.Private && !set.SeparateCredentials)
+}
+
+// neverStored are the fields no store keeps (RFC 9111 §3.1): hop-by-hop
+// fields, Set-Cookie (a cookie is for the caller whose request received
+// it, never for whoever a stored response answers later) and this cache's
+// own Cache-Status. The fields a Connection header names are hop-by-hop
+// too.
+var neverStored = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Set-Cookie", "Cache-Status"}
+
+// StorableHeader is h without the fields no store keeps. When there is
+// nothing to remove it returns h itself.
+func StorableHeader(h http.Header) http.Header {
+	strip := false
+	for _, f := range neverStored {
+		strip = strip || len(h[f]) > 0
+	}
+	if !strip {
+		return h
+	}
+	out := h.Clone()
+	for _, f := range connectionFields(h) {
+		out.Del(f)
+	}
+	for _, f := range neverStored {
+		delete(out, f)
+	}
+	return out
+}
+
+// connectionFields are the names a Connection header lists.
+func connectionFields(h http.Header) []string {
+	var names []string
+	for _, v := range h.Values("Connection") {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				names = append(names, f)
+			}
+		}
+	}
+	return names
+}
+
+// notUpdated are the 304 fields that describe the 304 message, not the
+// stored representation (RFC 9111 §3.2): a 304 never replaces them.
+var notUpdated = []string{"Content-Length", "Content-Encoding", "Content-Range"}
+
+// changeIrrelevant fields change on every 304 without changing the entry
+// in a way worth a write.
+var changeIrrelevant = []string{"Date", "Age"}
+
+// Merge is a stored header updated by a 304 (RFC 9111 §4.3.4, §3.2): the
+// 304's fields replace the stored ones, except those a store never keeps
+// and those that describe the 304 itself. changed reports a change worth
+// writing (not just Date or Age).
+func Merge(stored, notModified http.Header) (merged http.Header, changed bool) {
+	merged = stored.Clone()
+	if merged == nil {
+		merged = make(http.Header)
+	}
+	hop := connectionFields(notModified)
+	for name, vs := range notModified {
+		if slices.Contains(neverStored, name) || slices.Contains(notUpdated, name) || slices.ContainsFunc(hop, func(f string) bool { return http.CanonicalHeaderKey(f) == name }) {
+			continue
+		}
+		if !slices.Equal(merged[name], vs) {
+			merged[name] = slices.Clone(vs)
+			if !slices.Contains(changeIrrelevant, name) {
+				changed = true
+			}
+		}
+	}
+	return merged, changed
 }

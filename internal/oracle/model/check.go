@@ -79,7 +79,11 @@ func newChecker(t *Trace) *checker {
 		c.byID[x.ID] = x
 		if a := answers[hop{x.Step, x.Path, x.Method}]; a != nil {
 			c.reqOf[x] = a.Req
-			c.ansOf[x] = a
+			// The answer that read this exchange, when its request's
+			// answer did (a background refresh's did not).
+			if a.Header.Get("X-Oracle-Id") == strconv.FormatInt(x.ID, 10) {
+				c.ansOf[x] = a
+			}
 		}
 	}
 	for _, a := range t.Answers {
@@ -195,6 +199,15 @@ func (c *checker) cacheable(r *Request) bool {
 	return c.usesCache(r) && c.s.allows(r.Method) && exp.Kind != DoNotCache
 }
 
+// originFailedFor reports an exchange for a's own request that the origin
+// failed (a broken connection or an error status outside allowable_codes).
+func (c *checker) originFailedFor(a *Answer) bool {
+	x := c.ownExchange(a, func(x *Exchange) bool {
+		return x.Dropped || x.Status >= 400 && !slices.Contains(c.s.Codes, x.Status)
+	})
+	return x != nil
+}
+
 // originFailedAround reports an exchange the origin broke off while a was
 // under way, for the same resource: the error a caller sees then is the
 // origin's.
@@ -298,7 +311,9 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 		// new as a trip of this request's own.
 		validated = &validation{x: e, at: e.Time, header: e.RespHeader, req: q, end: e.End}
 	}
-	if validated == nil && c.mustValidate(r, e) {
+	if validated == nil && c.mustValidate(r, e) && !(c.whyValidate(r, e) == "always_revalidate" && c.originFailedFor(a)) {
+		// (always_revalidate asks the origin every time; when it fails,
+		// stale_if_error may still answer: the freshness rules decide.)
 		return violation(a, "reuse/unvalidated", "exchange %d used without asking the origin (%s)", e.ID, c.whyValidate(r, e))
 	}
 	if validated != nil && validated.x.Step != r.Step {
@@ -561,9 +576,10 @@ type validation struct {
 // validations of e, in order.
 func (c *checker) validations(e *Exchange, q *Request) []validation {
 	out := []validation{{x: e, at: e.Time, header: e.RespHeader, req: q, end: c.storedBy(e)}}
-	etag, lm := e.RespHeader.Get("ETag"), e.RespHeader.Get("Last-Modified")
 	merged := e.RespHeader
 	for _, x := range c.t.Exchanges {
+		// The validators as the last 304 left them.
+		etag, lm := merged.Get("ETag"), merged.Get("Last-Modified")
 		if x.Status != http.StatusNotModified || x.Start < e.End {
 			continue
 		}
@@ -633,7 +649,7 @@ func (c *checker) invalidated(a *Answer, e *Exchange, q *Request) (Violation, bo
 		// request; a race (stored while the unsafe request ran) is let go.
 		again := false
 		for _, v := range vs {
-			if v.end >= inv.x.Start {
+			if v.x.Start > inv.x.End || v.end >= inv.x.Start {
 				again = true
 				break
 			}
@@ -808,10 +824,12 @@ func (c *checker) fresh(a *Answer, e *Exchange, q *Request, validated *validatio
 	noStale := c.s.CacheControl && (d.mustRevalidate || d.noCache)
 	allowed := ""
 	switch {
-	case r.Options.OnlyIfCached:
-		allowed = "only_if_cached"
 	case reqD.maxStale >= 0 && staleness <= reqD.maxStale && !noStale:
 		allowed = "max-stale"
+	case r.Options.OnlyIfCached && !noStale && c.staleIfErrorPermits(a, d, staleness):
+		// only_if_cached: nothing may ask the origin, so a stale answer
+		// is what stale-if-error would give when it fails (docs).
+		allowed = "only_if_cached"
 	case !noStale && c.staleIfErrorAllowed(a, d, staleness):
 		allowed = "stale-if-error"
 	case !noStale && (c.s.StaleWhileRevalidate.allows(staleness) || c.s.CacheControl && d.staleWhileRevalidate >= 0 && staleness <= d.staleWhileRevalidate):
@@ -847,7 +865,17 @@ func (c *checker) staleIfErrorAllowed(a *Answer, d directives, staleness time.Du
 	if !failed {
 		return false
 	}
-	return c.s.StaleIfError.allows(staleness) || c.s.CacheControl && d.staleIfError >= 0 && staleness <= d.staleIfError
+	return c.staleIfErrorPermits(a, d, staleness)
+}
+
+// staleIfErrorPermits: the setting, the request's own stale-if-error or
+// (with cache_control) the response's allows this staleness.
+func (c *checker) staleIfErrorPermits(a *Answer, d directives, staleness time.Duration) bool {
+	if c.s.StaleIfError.allows(staleness) || c.s.CacheControl && d.staleIfError >= 0 && staleness <= d.staleIfError {
+		return true
+	}
+	r := parseCC(a.Req.Header)
+	return r.staleIfError >= 0 && staleness <= r.staleIfError
 }
 
 // mostRecent reports a reuse of e when a newer response, stored before the
@@ -879,6 +907,12 @@ func (c *checker) mostRecent(a *Answer, e *Exchange, q *Request) (Violation, boo
 			}
 		}
 		if newer || c.replacedLater(e2, q2, a) {
+			continue
+		}
+		if c.storedBy(e) > e2.Start {
+			// e may have been stored after e2 (two trips for one key at
+			// once, the older body ending later): a race the model lets
+			// go, as it does for invalidation.
 			continue
 		}
 		return violation(a, "reuse/not-most-recent", "exchange %d answered though exchange %d (step %d), newer and stored, answers it too", e.ID, e2.ID, q2.Step)

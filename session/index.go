@@ -1,0 +1,192 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/stores"
+)
+
+// This file is the one index of what the cache holds for a URL: where each
+// kind of stored response lives, which lookup, Cache.Delete and Export, and
+// invalidation all read here.
+//
+//   - The primary key (keys.go): a response without Vary, or the variant
+//     for a request that sends none of the Vary headers.
+//   - Variant keys: the primary key plus the request's values of the Vary
+//     headers (cachekey.VariantKey). The primary key's alias, the Vary
+//     index, names the headers and the variants seen.
+//   - The language alias (primary key + "|lang=" + language): the variant
+//     in that Content-Language, for requests that prefer it (Vary:
+//     Accept-Language alone).
+//   - A redirect alias: the primary key of an earlier hop points at the
+//     final response's key (requests-cache's redirect aliases).
+//   - The part (partKey): a 206 kept for the URL (ranges.go).
+//
+// Every entry carries the URL's resource name (stores.Entry.URIKey) and
+// every alias is set for it, so that an unsafe request removes everything
+// stored for its URI at once (stores.URIIndex), under every credential,
+// variant and part.
+
+const (
+	aliasVary     = "v:"
+	aliasRedirect = "r:"
+	// langSuffix names the alias from a URL's primary key and a language
+	// to its variant in that Content-Language (languageVariant).
+	langSuffix = "|lang="
+	// maxVariants bounds the variant keys an index remembers (the others
+	// are still stored, found by their key, and removed by their URI).
+	maxVariants = 64
+)
+
+// partKey is where the stored part of the response under key lives.
+func partKey(key string) string { return key + "-206" }
+
+// languageKey is where the language alias of a primary key lives.
+func languageKey(primary, lang string) string { return primary + langSuffix + lang }
+
+// varyIndex is the decoded value of a Vary alias.
+type varyIndex struct {
+	names    []string
+	variants []string
+}
+
+func (v varyIndex) encode() string {
+	return aliasVary + strings.Join(v.names, ",") + "|" + strings.Join(v.variants, " ")
+}
+
+func decodeVaryIndex(s string) (varyIndex, bool) {
+	rest, ok := strings.CutPrefix(s, aliasVary)
+	if !ok {
+		return varyIndex{}, false
+	}
+	names, variants, ok := strings.Cut(rest, "|")
+	if !ok || names == "" {
+		return varyIndex{}, false
+	}
+	return varyIndex{names: strings.Split(names, ","), variants: strings.Fields(variants)}, true
+}
+
+// withVariant returns the index for names with key added (a different set
+// of names starts a new index: lookups then look for the new names; the
+// variants stored under the old ones stay until their URI is invalidated
+// or they are overwritten or evicted).
+func (v varyIndex) withVariant(names []string, key string) varyIndex {
+	if strings.Join(v.names, ",") != strings.Join(names, ",") {
+		return varyIndex{names: names, variants: []string{key}}
+	}
+	for _, k := range v.variants {
+		if k == key {
+			return v
+		}
+	}
+	vs := append(append([]string(nil), v.variants...), key)
+	if len(vs) > maxVariants {
+		vs = vs[len(vs)-maxVariants:]
+	}
+	return varyIndex{names: names, variants: vs}
+}
+
+// languageOf returns the one language of a response that varies on
+// Accept-Language alone, or "": the only responses a request may get by
+// its preferred language rather than by its exact Accept-Language
+// (cache-tests' vary-normalise-lang-select).
+func languageOf(h http.Header) string {
+	names, star := cachekey.VaryNames(h)
+	if star || len(names) != 1 || names[0] != "Accept-Language" {
+		return ""
+	}
+	langs := cachekey.SplitList(h.Get("Content-Language"))
+	if len(langs) != 1 || len(h.Values("Content-Language")) != 1 {
+		return ""
+	}
+	return strings.ToLower(langs[0])
+}
+
+// target is where an alias of a primary key leads x: a variant for its
+// Vary headers, or a redirect's final response ("" for neither).
+func (x *exchange) target(alias string) (key string, idx varyIndex, isIndex bool) {
+	if idx, ok := decodeVaryIndex(alias); ok {
+		return x.p.keys.VariantKey(x.key, idx.names, x.req.Header), idx, true
+	}
+	if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
+		return t, varyIndex{}, false
+	}
+	return "", varyIndex{}, false
+}
+
+// setAlias sets an alias for x's resource: removed with it on
+// invalidation, where the store can (stores.URIIndex).
+func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
+	var err error
+	if ix, ok := s.raw.(stores.URIIndex); ok {
+		err = ix.SetAliasFor(ctx, uriKey, alias, value)
+	} else {
+		err = s.store.SetAlias(ctx, alias, value)
+	}
+	if err != nil {
+		s.storeError("set alias", err)
+	}
+}
+
+// keysFor returns the keys of what is stored for a request: the entry it
+// would be answered from (primary, variant, language variant, redirect
+// target) and its URL's part. (Cache.Delete and Contains use it.)
+func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, body []byte) []string {
+	x := &exchange{req: req, p: p}
+	x.key = s.keyFor(p, req, body)
+	keys := []string{x.key, partKey(x.key)}
+	alias, err := s.store.GetAlias(ctx, x.key)
+	if err != nil {
+		return keys
+	}
+	target, idx, isIndex := x.target(alias)
+	if target != "" && target != x.key {
+		keys = append(keys, target)
+	}
+	if isIndex && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
+		if top := cachekey.TopLanguage(req.Header); top != "" {
+			if k, err := s.store.GetAlias(ctx, languageKey(x.key, top)); err == nil {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// invalidateURI makes every stored response for u, sent to host ("" for
+// u's own), unusable: it removes them, and the aliases set for u. A store
+// without stores.URIIndex is scanned for the entries (its aliases stay;
+// they lead nowhere once the entries are gone, but a redirect alias).
+func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host string) int {
+	uri := p.keys.URIKeyOf(u, host)
+	if ix, ok := s.raw.(stores.URIIndex); ok {
+		n, err := ix.DeleteURI(ctx, uri)
+		if err != nil {
+			s.storeError("delete uri", err)
+		}
+		return n
+	}
+	var keys []string
+	err := s.store.Scan(ctx, func(e *stores.Entry) bool {
+		if e.URIKey == uri {
+			keys = append(keys, e.Key)
+		}
+		return true
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.storeError("scan", err)
+	}
+	if len(keys) == 0 {
+		return 0
+	}
+	n, err := s.store.Delete(ctx, keys...)
+	if err != nil {
+		s.storeError("delete", err)
+	}
+	return n
+}
