@@ -45,7 +45,9 @@ if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
 fi
 
 echo "== go test -race"
-go test -race -count=1 -timeout 25m ./... "$@"
+# The load tests (a soak run, a million stored responses) run here, not in
+# a developer's default go test.
+REQCACHE_LOAD_TESTS=1 go test -race -count=1 -timeout 25m ./... "$@"
 
 echo "== go test -race (real client libraries, contrib adapters)"
 (cd clients && go test -race -count=1 -timeout 10m ./...)

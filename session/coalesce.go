@@ -94,9 +94,8 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 
 // doHere is do for a caller whose ctx can never end (ctx.Done() is nil):
 // a leader runs fn on its own goroutine, so fn may use memory that does
-// not outlive the call, and nothing is ever cancelled. It pays: on
-// 2026-12-02, BenchmarkMissCPU 9.4 µs with it, 12.4 µs with do alone;
-// BenchmarkMissPaired/store 34.7 µs against 40.4 µs per miss.
+// not outlive the call, and nothing is ever cancelled. It pays: a quarter
+// of a miss's CPU (docs/performance.md, "Miss overhead").
 func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) outcome {
 	f, shared, late := g.join(key)
 	if shared {

@@ -2,9 +2,7 @@ package session
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +11,9 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/jsonl"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -27,30 +24,7 @@ import (
 // exported.
 
 // ExportVersion is the format version of the lines Export writes.
-const ExportVersion = 1
-
-// exportLine is one line of an export: an entry (Key set) or an alias
-// (Alias set).
-type exportLine struct {
-	V int `json:"v"`
-	// An entry.
-	Key            string      `json:"key,omitempty"`
-	Method         string      `json:"method,omitempty"`
-	URL            string      `json:"url,omitempty"`
-	RequestHeaders http.Header `json:"request_headers,omitempty"`
-	Status         int         `json:"status,omitempty"`
-	Headers        http.Header `json:"headers,omitempty"`
-	// Body is the body when it is valid UTF-8; BodyBase64 otherwise.
-	Body        *string    `json:"body,omitempty"`
-	BodyBase64  *string    `json:"body_base64,omitempty"`
-	RequestedAt *time.Time `json:"requested_at,omitempty"`
-	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"` // absent: never
-	DiscardAt   *time.Time `json:"discard_at,omitempty"`
-	// An alias.
-	Alias string  `json:"alias,omitempty"`
-	Value *string `json:"value,omitempty"`
-}
+const ExportVersion = jsonl.Version
 
 // Export writes the stored responses f selects to w as JSON Lines, one
 // response a line, sorted by URL, method and key, followed by the aliases
@@ -86,7 +60,7 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, e := range entries {
-		if err := enc.Encode(lineOf(e)); err != nil {
+		if err := enc.Encode(jsonl.Entry(e)); err != nil {
 			return 0, err
 		}
 	}
@@ -99,19 +73,18 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 }
 
 // exportAliases lists the aliases that lead to an exported key, sorted.
-func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]exportLine, error) {
+func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]jsonl.Line, error) {
 	sc, ok := c.s.raw.(stores.AliasScanner)
 	if !ok {
 		return nil, nil // the variants stored under their primary key still export
 	}
-	var out []exportLine
+	var out []jsonl.Line
 	err := sc.ScanAliases(ctx, func(alias, value string) bool {
 		if alias == CredentialKeyAlias {
 			return true // a secret: never exported
 		}
 		if leadsTo(value, exported) {
-			v := value
-			out = append(out, exportLine{V: ExportVersion, Alias: alias, Value: &v})
+			out = append(out, jsonl.Alias(alias, value))
 		}
 		return true
 	})
@@ -136,31 +109,6 @@ func leadsTo(value string, exported map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-func lineOf(e *stores.Entry) exportLine {
-	l := exportLine{
-		V: ExportVersion, Key: e.Key, Method: e.Method, URL: e.URL,
-		RequestHeaders: e.RequestHeader, Status: e.StatusCode, Headers: e.Header,
-		RequestedAt: timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
-		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
-	}
-	if utf8.Valid(e.Body) {
-		s := string(e.Body)
-		l.Body = &s
-	} else {
-		s := base64.StdEncoding.EncodeToString(e.Body)
-		l.BodyBase64 = &s
-	}
-	return l
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
 }
 
 // ImportError is Import's error for a line it cannot read: nothing was
@@ -223,7 +171,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 	var entries []imported
 	var aliases [][2]string
 	for n := 1; ; n++ {
-		line, err := readLine(br, maxLine)
+		line, err := jsonl.ReadLine(br, maxLine)
 		if err == io.EOF && len(line) == 0 {
 			if n == 1 {
 				return 0, &ImportError{Line: 1, Err: errors.New("empty input: nothing to import")}
@@ -233,7 +181,10 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 		if err != nil && err != io.EOF {
 			return 0, &ImportError{Line: n, Err: err}
 		}
-		e, alias, perr := parseLine(line)
+		e, alias, perr := jsonl.Parse(line)
+		if perr == nil && alias[0] == CredentialKeyAlias {
+			perr = errors.New("the credential key is never imported")
+		}
 		if perr != nil {
 			return 0, &ImportError{Line: n, Err: perr}
 		}
@@ -257,6 +208,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 		if err := c.s.store.Set(ctx, im.e); err != nil {
 			return i, fmt.Errorf("reqcache: import: storing %s %s: %w", im.e.Method, im.e.URL, err)
 		}
+		c.s.listEntry(ctx, p, im.x.req, im.e)
 		if im.rekeys && im.e.Key != im.x.key {
 			f := found{indexed: true}
 			c.s.indexVariant(ctx, im.x, f, im.names, im.e.Key, im.e.Header)
@@ -294,94 +246,4 @@ func (s *Session) rekey(p *policy, e *stores.Entry) (x *exchange, names []string
 		want = p.keys.VariantKey(x.key, names, req.Header)
 	}
 	return x, names, e.Key == want, nil
-}
-
-// readLine reads one line without its newline; a line longer than max is
-// an error.
-func readLine(br *bufio.Reader, max int64) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if int64(len(line)) > max {
-			return nil, fmt.Errorf("line longer than %d bytes", max)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == nil {
-			return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r")), nil
-		}
-		return line, err // io.EOF: a last line without a newline
-	}
-}
-
-// parseLine reads one line: an entry, or an alias and its value.
-func parseLine(line []byte) (*stores.Entry, [2]string, error) {
-	var l exportLine
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, [2]string{}, fmt.Errorf("not a JSON object of an export: %v", err)
-	}
-	if dec.More() {
-		return nil, [2]string{}, errors.New("more than one JSON value on the line")
-	}
-	if l.V != ExportVersion {
-		return nil, [2]string{}, fmt.Errorf("unknown version %d (this build reads %d)", l.V, ExportVersion)
-	}
-	switch {
-	case l.Alias != "" && l.Key != "":
-		return nil, [2]string{}, errors.New("both a key and an alias")
-	case l.Alias != "":
-		if l.Value == nil {
-			return nil, [2]string{}, errors.New("an alias without a value")
-		}
-		if l.Alias == CredentialKeyAlias {
-			return nil, [2]string{}, errors.New("the credential key is never imported")
-		}
-		return nil, [2]string{l.Alias, *l.Value}, nil
-	case l.Key == "":
-		return nil, [2]string{}, errors.New("neither a key nor an alias")
-	}
-	if l.Status < 100 || l.Status > 599 {
-		return nil, [2]string{}, fmt.Errorf("status %d is not an HTTP status code", l.Status)
-	}
-	if l.Method == "" || l.URL == "" {
-		return nil, [2]string{}, errors.New("an entry without its method or URL")
-	}
-	if l.CreatedAt == nil {
-		return nil, [2]string{}, errors.New("an entry without created_at")
-	}
-	e := &stores.Entry{
-		Key: l.Key, Method: l.Method, URL: l.URL, StatusCode: l.Status,
-		Header: l.Headers, RequestHeader: l.RequestHeaders,
-	}
-	if e.Header == nil {
-		e.Header = http.Header{}
-	}
-	if e.RequestHeader == nil {
-		e.RequestHeader = http.Header{}
-	}
-	switch {
-	case l.Body != nil && l.BodyBase64 != nil:
-		return nil, [2]string{}, errors.New("both body and body_base64")
-	case l.Body != nil:
-		e.Body = []byte(*l.Body)
-	case l.BodyBase64 != nil:
-		b, err := base64.StdEncoding.DecodeString(*l.BodyBase64)
-		if err != nil {
-			return nil, [2]string{}, fmt.Errorf("body_base64: %v", err)
-		}
-		e.Body = b
-	}
-	for _, t := range []struct {
-		src *time.Time
-		dst *time.Time
-	}{{l.RequestedAt, &e.RequestedAt}, {l.CreatedAt, &e.CreatedAt}, {l.ExpiresAt, &e.ExpiresAt}, {l.DiscardAt, &e.DiscardAt}} {
-		if t.src != nil {
-			*t.dst = t.src.UTC()
-		}
-	}
-	return e, [2]string{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -312,7 +313,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		reason = string(detailTooLarge)
 	}
 	if reason != "" {
-		res.stream, res.detail = resp, notStoredDetail(reason)
+		res.stream, res.detail = resp, detail(reason) // rules.NewResponse's reasons are details
 		return res
 	}
 	ps := &pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
@@ -414,16 +415,11 @@ func stopWith(ctx context.Context, release context.CancelFunc) func() {
 	}
 }
 
+// parseContentLength reads a Content-Length (-1 when it is not one).
 func parseContentLength(v string) int64 {
-	var n int64
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return -1
-		}
-		n = n*10 + int64(v[i]-'0')
-		if n > 1<<50 {
-			return -1
-		}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || v[0] == '+' {
+		return -1
 	}
 	return n
 }

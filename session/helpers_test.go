@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,5 +136,15 @@ func wantCount(t *testing.T, o *origin, want int64) {
 	t.Helper()
 	if got := o.count(); got != want {
 		t.Fatalf("origin saw %d requests, want %d", got, want)
+	}
+}
+
+// loadTest skips a load test (seconds of work, for the whole suite, not a
+// developer's default run) unless REQCACHE_LOAD_TESTS=1, which
+// scripts/test.sh sets.
+func loadTest(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("REQCACHE_LOAD_TESTS") != "1" {
+		t.Skipf("a load test (%s): set REQCACHE_LOAD_TESTS=1, as scripts/test.sh does", what)
 	}
 }

@@ -133,6 +133,30 @@ func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
 	}
 }
 
+// bareKey is the key of a request for u, sent to host with method and
+// nothing else: no credentials, no matched headers, no body. Invalidation
+// finds the entries under it without the store's index; every other entry
+// is listed there (listEntry).
+func (s *Session) bareKey(p *policy, method string, u *url.URL, host string) string {
+	return s.keyFor(p, &http.Request{Method: method, URL: p.keys.BareURL(u), Host: host, Header: http.Header{}}, nil)
+}
+
+// listEntry lists a stored entry under its resource when invalidation
+// could not find it from the URI alone (stores.URIIndex).
+func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, e *stores.Entry) {
+	ix, ok := s.raw.(stores.URIIndex)
+	if !ok {
+		return
+	}
+	bare := s.bareKey(p, e.Method, req.URL, req.Host)
+	if e.Key == bare || e.Key == partKey(bare) {
+		return
+	}
+	if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
+		s.storeError("index entry", err)
+	}
+}
+
 // keysFor returns the keys of what is stored for a request: the entry it
 // would be answered from (primary, variant, language variant, redirect
 // target) and its URL's part. (Cache.Delete and Contains use it.)
@@ -165,11 +189,20 @@ func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, bod
 func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host string) int {
 	uri := p.keys.URIKeyOf(u, host)
 	if ix, ok := s.raw.(stores.URIIndex); ok {
-		n, err := ix.DeleteURI(ctx, uri)
+		var bare []string
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			k := s.bareKey(p, m, u, host)
+			bare = append(bare, k, partKey(k))
+		}
+		n, err := s.store.Delete(ctx, bare...)
+		if err != nil {
+			s.storeError("delete", err)
+		}
+		listed, err := ix.DeleteURI(ctx, uri)
 		if err != nil {
 			s.storeError("delete uri", err)
 		}
-		return n
+		return n + listed
 	}
 	var keys []string
 	err := s.store.Scan(ctx, func(e *stores.Entry) bool {

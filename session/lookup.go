@@ -18,8 +18,9 @@ import (
 // found is what lookup found for a request.
 type found struct {
 	// e is the entry that may answer the request (nil: none), under key.
-	// When shared it is the store's own copy (stores.Peeker): read it,
-	// never change it; own returns one that may be changed.
+	// Nothing writes to it: when shared it is the store's own copy
+	// (stores.Peeker), and serve copies its header; every write builds
+	// an entry of its own (store.go, validate.go).
 	e      *stores.Entry
 	key    string
 	shared bool
@@ -29,20 +30,6 @@ type found struct {
 	// What the primary key holds, for a write that follows: a response
 	// without Vary (plain), an alias (indexed: a Vary index or a redirect).
 	plain, indexed bool
-}
-
-// own returns f's entry as the caller's own: a copy of its header maps
-// when the store lent it (the body is shared: nobody writes into stored
-// bytes).
-func (f *found) own() *stores.Entry {
-	if f.e == nil || !f.shared {
-		return f.e
-	}
-	c := *f.e
-	c.Header = f.e.Header.Clone()
-	c.RequestHeader = f.e.RequestHeader.Clone()
-	f.e, f.shared = &c, false
-	return f.e
 }
 
 // lookup finds the stored entry that may answer x, following the Vary

@@ -93,9 +93,7 @@ func TestHugeBodyStreamsInBoundedMemory(t *testing.T) {
 // so it measures the cache, not the network) and checks the live heap
 // afterwards is at most 1.25 × max_size_mb.
 func TestMillionEntriesStayWithinMaxSize(t *testing.T) {
-	if testing.Short() {
-		t.Skip("stores 1,000,000 responses")
-	}
+	loadTest(t, "stores 1,000,000 responses")
 	const maxMB, n = 256, 1_000_000
 	body := bytes.Repeat([]byte("x"), 1<<10)
 	up := roundTripFunc(func(req *http.Request) (*http.Response, error) {

@@ -149,10 +149,6 @@ var details = []detail{
 	detailNoValidator, detailVary, detailSetCookie, detailEventStream, detailReadOnly, detailLocationCredential,
 }
 
-// notStoredDetail is the detail for a storability decision's reason (the
-// reasons are rules.NewResponse's).
-func notStoredDetail(reason string) detail { return detail(reason) }
-
 // cacheStatus is this cache's Cache-Status member for one response, as
 // named fields; render writes it once.
 type cacheStatus struct {

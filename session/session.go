@@ -10,22 +10,22 @@
 //	fmt.Println(session.InfoOf(resp).FromCache)
 //
 // A request's journey: RoundTrip (transport.go) computes the key (keys.go,
-// internal/cachekey), looks the entry up through Vary indexes and redirect
-// aliases (lookup.go, vary.go), asks the rules what to do (lookup.go,
-// internal/rules), then serves it (serve.go; ranges.go for Range and stored
-// parts) or goes to the origin (fetch.go: one trip for concurrent misses,
-// coalesce.go; one across the processes sharing a store, fleet.go),
-// revalidating (validate.go) or streaming a new body to every caller while
-// the cache keeps its copy (internal/streambody), and stores what the rules
-// allow (write.go).
+// internal/cachekey) and looks up what the cache holds through the index
+// of the URL's keys (lookup.go, index.go); the one reuse decision
+// (reuse.go, internal/rules) says whether it answers, and serve (serve.go;
+// ranges.go for Range and stored parts) builds every answer from a stored
+// response. Otherwise the request goes to the origin (fetch.go: one trip
+// for concurrent misses, coalesce.go; one across the processes sharing a
+// store, fleet.go), revalidating (validate.go) or streaming a new body to
+// every caller while the cache keeps its copy (internal/streambody), and
+// every write passes the one storability decision (store.go).
 //
 // Around it: expiration.go (the expiration chosen before a response is
-// known, heuristic freshness), invalidate.go (unsafe methods), post.go (a
-// POST response stored as its URL's GET), stale.go (background refreshes),
-// models.go (Info, Cache-Status), settings.go, stats.go, observe.go
-// (Observer), context.go (per-request options), wrap.go (Wrap), cache.go
-// (inspection and management) and export.go (JSON Lines export and
-// import).
+// known), invalidate.go (unsafe methods), post.go (a POST response stored
+// as its URL's GET), stale.go (background refreshes), models.go (Info,
+// Cache-Status), settings.go, stats.go, observe.go (Observer), context.go
+// (per-request options), wrap.go (Wrap), cache.go (inspection and
+// management) and export.go (JSON Lines export and import).
 //
 // The reference for users is in the repository's docs/: http-semantics.md
 // (keys, Cache-Control, Vary, staleness), installing.md and inspecting.md.
@@ -44,6 +44,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/stores"
 	"github.com/reqcache/reqcache/stores/memory"
 )
@@ -64,7 +65,7 @@ type Session struct {
 	policy  atomic.Pointer[policy]
 	flights flightGroup
 	stats   counters
-	errLog  rateLimitedLog
+	errLog  logging.RateLimited
 
 	closed   atomic.Bool
 	lifeMu   sync.Mutex // orders Close against starting background work
@@ -177,7 +178,8 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 	}
 	s.peeker, _ = s.store.(stores.Peeker)
 	s.policy.Store(p)
-	s.errLog.log = s.log
+	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
+	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
 	s.flights.joined = &s.stats.coalesced
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.bgSlots = make(chan struct{}, max(1, o.bgLimit))

@@ -25,9 +25,7 @@ import (
 // with the body of its own URL, and the heap must be as flat at the end as
 // it was after the first fifth.
 func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak run: 1,000,000 requests; runs without -short")
-	}
+	loadTest(t, "1,000,000 requests")
 	ops := 1_000_000
 	if v := os.Getenv("REQCACHE_SOAK_OPS"); v != "" {
 		n, err := strconv.Atoi(v)

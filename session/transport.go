@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -92,7 +91,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 	method := cachekey.Method(req)
 	override, overridden := cachekey.MethodOverride(req)
 	switch {
-	case isUpgrade(req):
+	case rules.IsUpgrade(req.Header):
 		if x.opts.onlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
 		}
@@ -223,20 +222,6 @@ func (x *exchange) outgoing(ctx context.Context) *http.Request {
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	return out
-}
-
-// isUpgrade reports a request asking to switch protocols (RFC 9110 §7.8).
-func isUpgrade(req *http.Request) bool {
-	for _, v := range req.Header["Connection"] {
-		for v != "" {
-			var tok string
-			tok, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // send is the one way to the upstream: every trip takes it. A response

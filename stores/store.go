@@ -145,17 +145,23 @@ type AliasScanner interface {
 	ScanAliases(ctx context.Context, fn func(alias, value string) bool) error
 }
 
-// URIIndex is implemented by stores that find everything stored for one
-// resource without a scan: the entries whose URIKey names it, and the
-// aliases set for it with SetAliasFor. An unsafe request uses it to make
-// every stored response for its URI unusable (RFC 9111 §4.4), under every
-// credential, variant and part. A store without it is scanned instead.
+// URIIndex is implemented by stores that find what is stored for one
+// resource without a scan: the entries listed for it with IndexEntry and
+// the aliases set for it with SetAliasFor. An unsafe request uses it to
+// make every stored response for its URI unusable (RFC 9111 §4.4), under
+// every credential, variant and part; the session lists every entry it
+// cannot find again from the URI alone (the entry of an anonymous GET or
+// HEAD it can). A store without it is scanned instead.
 type URIIndex interface {
+	// IndexEntry lists the entry stored under key (after Set) for the
+	// resource uriKey, its Entry.URIKey.
+	IndexEntry(ctx context.Context, uriKey, key string) error
 	// SetAliasFor is SetAlias for an alias that belongs to the resource
 	// uriKey: DeleteURI removes it with the resource's entries.
 	SetAliasFor(ctx context.Context, uriKey, alias, value string) error
-	// DeleteURI removes every entry whose URIKey is uriKey and every alias
-	// set for it, and returns how many entries it removed.
+	// DeleteURI removes every entry listed for uriKey and every alias set
+	// for it (a store may remove more: every entry whose URIKey it is),
+	// and returns how many entries it removed.
 	DeleteURI(ctx context.Context, uriKey string) (int, error)
 }
 

@@ -611,6 +611,17 @@ func withCredentials(key string, secret, creds []byte) string {
 	return sumHex(h)
 }
 
+// BareURL is u as keys see it: normalized, user info and ignored query
+// parameters dropped (the URL of the same request without credentials).
+func (k *Keyer) BareURL(u *url.URL) *url.URL {
+	var buf [256]byte
+	bare, err := url.Parse(string(k.appendURL(buf[:0], u, false)))
+	if err != nil {
+		return u
+	}
+	return bare
+}
+
 // RedactedURL is the URL as stored: normalized, user info dropped, ignored
 // query parameters REDACTED.
 func (k *Keyer) RedactedURL(u *url.URL) string {

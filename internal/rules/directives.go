@@ -252,3 +252,18 @@ func PragmaNoCache(h http.Header) bool {
 	}
 	return false
 }
+
+// IsUpgrade reports a request asking to switch protocols (RFC 9110 §7.8):
+// its answer is a live connection, never a response to keep.
+func IsUpgrade(h http.Header) bool {
+	for _, v := range h["Connection"] {
+		for v != "" {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -164,7 +164,7 @@ func TestExplicitLifetime(t *testing.T) {
 }
 
 // §3 and §4.2: whether a new response is stored, and until when, in
-// DESIGN.md's precedence.
+// the precedence of docs/configuration.md.
 func TestNewResponse(t *testing.T) {
 	never := config.NeverExpire
 	for _, tc := range []struct {

@@ -21,8 +21,8 @@ import (
 //
 //   - a reader whose context can never end (http.Get's) pulls itself, on its
 //     own goroutine, when it needs bytes: the usual miss costs no goroutine
-//     and no hand-off (BenchmarkMissCPU, 2026-12-02: 5.8 µs instead of
-//     9.0 µs with a goroutine always pulling);
+//     and no hand-off (a goroutine always pulling cost a miss 4 µs of
+//     CPU: docs/performance.md, "Miss overhead");
 //   - otherwise a goroutine, the pump, pulls until the end: for a reader
 //     whose context can end (it then stops waiting at once whatever upstream
 //     does), for several readers (none then depends on another reading),

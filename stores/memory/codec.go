@@ -46,12 +46,12 @@ import (
 // nanosecond overflow for far-future expiry dates).
 
 const (
-	magic        byte = 0xC4
-	version      byte = stores.ModelVersion // does not compile past 255
-	headerPrefix      = 2                   // magic + version
-	timeSize          = 12
-	numTimes          = 4
-	heuristicFlag     = 1 << numTimes
+	magic         byte = 0xC4
+	version       byte = stores.ModelVersion // does not compile past 255
+	headerPrefix       = 2                   // magic + version
+	timeSize           = 12
+	numTimes           = 4
+	heuristicFlag      = 1 << numTimes
 )
 
 var (

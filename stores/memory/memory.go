@@ -10,7 +10,8 @@
 // stores.ErrNotFound for an entry past its DiscardAt, deleting it.
 //
 // Aliases live in a second, small bigcache (1/32 of max_size_mb, at least
-// 1 MiB), so they never evict entries and are not counted by Len.
+// 1 MiB), so they never evict entries and are not counted by Len; the
+// index of resources (uris.go) in a third (1/16).
 package memory
 
 import (
@@ -114,7 +115,8 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 		return nil, fmt.Errorf("reqcache: memory.shards must be a power of two, got %d", cfg.Shards)
 	}
 	aliasMB := max(1, sizeMB/32)
-	entryMB := max(1, sizeMB-aliasMB)
+	indexMB := max(1, sizeMB/16)
+	entryMB := max(1, sizeMB-aliasMB-indexMB)
 	shards = fitShards(shards, entryMB)
 
 	s := &Store{log: logger, shards: shards}
@@ -122,17 +124,28 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	aShards := fitShards(aliasShards, aliasMB)
 	s.maxAlias = aliasMB<<20/aShards/2 - 1
 	bl := bigcacheLogger{logger}
-	uris := newURIIndex()
-	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl, uris.entryRemoved))
+	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl))
 	if err != nil {
 		return nil, fmt.Errorf("reqcache: memory store: %w", err)
 	}
-	aliases, err := bigcache.New(context.Background(), bigcacheConfig(aShards, aliasMB, bl, uris.aliasRemoved))
+	aliases, err := bigcache.New(context.Background(), bigcacheConfig(aShards, aliasMB, bl))
 	if err != nil {
 		entries.Close()
 		return nil, fmt.Errorf("reqcache: memory store aliases: %w", err)
 	}
-	s.c.Store(&caches{entries: entries, aliases: aliases, hot: newHotSet(hotBytes(entryMB)), uris: uris})
+	uris := newURIIndex()
+	// A record evicted for room takes its members with it (uris.go).
+	rcfg := bigcacheConfig(fitShards(aliasShards, indexMB), indexMB, bl)
+	rcfg.OnRemoveWithReason = uris.evicted
+	records, err := bigcache.New(context.Background(), rcfg.OnRemoveFilterSet(bigcache.NoSpace))
+	if err != nil {
+		entries.Close()
+		aliases.Close()
+		return nil, fmt.Errorf("reqcache: memory store index: %w", err)
+	}
+	hot := newHotSet(hotBytes(entryMB))
+	uris.records, uris.entries, uris.aliases, uris.hot = records, entries, aliases, hot
+	s.c.Store(&caches{entries: entries, aliases: aliases, hot: hot, uris: uris})
 	if cfg.Snapshot != "" {
 		path, err := expandHome(cfg.Snapshot)
 		if err != nil {
@@ -175,11 +188,8 @@ func fitShards(shards, sizeMB int) int {
 	return shards
 }
 
-func bigcacheConfig(shards, sizeMB int, l bigcache.Logger, removed func(key string, value []byte, reason bigcache.RemoveReason)) bigcache.Config {
+func bigcacheConfig(shards, sizeMB int, l bigcache.Logger) bigcache.Config {
 	return bigcache.Config{
-		// Every removal (eviction for room, Delete) keeps the resource
-		// index in step (uris.go).
-		OnRemoveWithReason: removed,
 		Shards: shards,
 		// No lifetime: entries leave only when evicted for space, deleted,
 		// or found past their DiscardAt.
@@ -320,9 +330,6 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	buf := appendEncoded((*bp)[:0], e, m, values)
 	err = c.entries.Set(e.Key, buf) // copies buf
 	c.hot.remove(e.Key)
-	if err == nil {
-		c.uris.add(e.URIKey, e.Key, false)
-	}
 	if cap(buf) <= maxPooledBuf {
 		*bp = buf[:0]
 		s.bufs.Put(bp)
@@ -375,17 +382,13 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	if err != nil {
 		return "", stores.ErrNotFound
 	}
-	return aliasValue(b), nil
+	return string(b), nil
 }
 
 // SetAlias stores value under alias. Aliases are evicted oldest first when
 // their cache is full; one too large for it returns an error wrapping
 // stores.ErrTooLarge.
 func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
-	return s.setAlias(ctx, alias, []byte(value))
-}
-
-func (s *Store) setAlias(ctx context.Context, alias string, value []byte) error {
 	c, err := s.open(ctx)
 	if err != nil {
 		return err
@@ -395,7 +398,7 @@ func (s *Store) setAlias(ctx context.Context, alias string, value []byte) error 
 		_ = c.aliases.Delete(alias)
 		return fmt.Errorf("%w: alias of %d bytes", stores.ErrTooLarge, len(alias)+len(value))
 	}
-	if err := c.aliases.Set(alias, value); err != nil {
+	if err := c.aliases.Set(alias, []byte(value)); err != nil {
 		return fmt.Errorf("%w: %w", stores.ErrTooLarge, err)
 	}
 	return nil
@@ -416,7 +419,7 @@ func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bo
 		if err != nil {
 			continue // evicted while iterating
 		}
-		if !fn(info.Key(), aliasValue(info.Value())) {
+		if !fn(info.Key(), string(info.Value())) {
 			return nil
 		}
 	}
@@ -506,7 +509,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	_ = c.entries.Reset()
 	c.hot.clear()
 	_ = c.aliases.Reset()
-	c.uris.clear()
+	_ = c.uris.records.Reset()
 	return nil
 }
 
@@ -529,6 +532,7 @@ func (s *Store) Close() error {
 		c.hot.clear()
 		_ = c.entries.Close()
 		_ = c.aliases.Close()
+		_ = c.uris.records.Close()
 	}
 	return err
 }

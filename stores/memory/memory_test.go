@@ -54,11 +54,11 @@ func TestNewConfig(t *testing.T) {
 		shards     int
 		maxEntryGE int
 	}{
-		{config.Memory{}, true, config.Default().Memory.Shards, 480 << 10},
-		{config.Memory{MaxSizeMB: 256, Shards: 256}, true, 256, 480 << 10},
+		{config.Memory{}, true, config.Default().Memory.Shards, 460 << 10},
+		{config.Memory{MaxSizeMB: 256, Shards: 256}, true, 256, 460 << 10},
 		{config.Memory{MaxSizeMB: 64, Shards: 8}, true, 8, 3 << 20},
 		{config.Memory{MaxSizeMB: 1, Shards: 256}, true, 4, 100 << 10}, // shards lowered to keep 256 KiB shards
-		{config.Memory{MaxSizeMB: 16, Shards: 1}, true, 1, 7 << 20},
+		{config.Memory{MaxSizeMB: 16, Shards: 1}, true, 1, 6 << 20},
 		{config.Memory{MaxSizeMB: 16, Shards: 3}, false, 0, 0},
 		{config.Memory{MaxSizeMB: 16, Shards: -4}, false, 0, 0},
 		{config.Memory{MaxSizeMB: -1, Shards: 4}, false, 0, 0},
@@ -229,7 +229,7 @@ func TestEvictionBounded(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := range n {
-		e.Key = fmt.Sprint("evict-", i)
+		e.Key, e.URIKey = fmt.Sprint("evict-", i), fmt.Sprint("uri-", i)
 		if err := s.Set(ctx, e); err != nil {
 			t.Fatalf("Set %d of %d: %v", i, n, err)
 		}
@@ -308,29 +308,69 @@ func TestGetIsCheap(t *testing.T) {
 	}
 }
 
-// The resource index follows evictions: filling the store four times
-// over leaves as many resources indexed as entries are kept, and a
-// resource whose entries were all evicted has nothing left to delete.
-func TestURIIndexFollowsEvictions(t *testing.T) {
-	s := newTestStore(t, config.Memory{MaxSizeMB: 4, Shards: 4})
+// Whatever the store evicted, every entry it still holds is found by its
+// resource: DeleteURI removes it. Small responses, one resource each,
+// outnumber the records the index has room for (it takes 1/16 of the
+// store), so that records are evicted too, and take their entries with
+// them.
+func TestURIIndexKeepsEveryStoredEntryFindable(t *testing.T) {
+	s := newTestStore(t, config.Memory{MaxSizeMB: 16, Shards: 4})
 	ctx := context.Background()
-	e := storetest.NewEntry("x")
-	e.Body = bytes.Repeat([]byte("b"), 1<<10)
-	n := 4 * 4 << 20 / entryLen(e)
+	n := 150_000
 	for i := range n {
-		e.Key, e.URIKey = fmt.Sprint("evict-", i), fmt.Sprint("uri-", i)
+		e := &stores.Entry{Key: fmt.Sprintf("%032x", i), URIKey: fmt.Sprintf("%032x", n+i), StatusCode: 200, Method: "GET", URL: "http://x/", CreatedAt: time.Now()}
 		if err := s.Set(ctx, e); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
+			t.Fatal(err)
+		}
 	}
-	kept, _ := s.Len(ctx)
-	if indexed := s.c.Load().uris.len(); indexed != kept {
-		t.Fatalf("%d resources indexed for %d entries kept (of %d stored)", indexed, kept, n)
+	checkFindable(t, s, n)
+}
+
+// A resource with more entries than a record lists (one URL, many
+// principals) keeps the newest maxMembers; the others are deleted with
+// their listing, never left unlisted.
+func TestURIIndexRecordBounded(t *testing.T) {
+	s := newTestStore(t, config.Memory{MaxSizeMB: 64, Shards: 4})
+	ctx := context.Background()
+	n := maxMembers + 100
+	for i := range n {
+		e := &stores.Entry{Key: fmt.Sprintf("%032x", i), URIKey: "one-resource", StatusCode: 200, Method: "GET", URL: "http://x/me", CreatedAt: time.Now()}
+		if err := s.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got, err := s.DeleteURI(ctx, "uri-0"); err != nil || got != 0 {
-		t.Fatalf("DeleteURI of an evicted resource = %d, %v", got, err)
+	if kept, _ := s.Len(ctx); kept != maxMembers {
+		t.Fatalf("%d entries of one resource kept, want %d", kept, maxMembers)
 	}
-	if got, err := s.DeleteURI(ctx, fmt.Sprint("uri-", n-1)); err != nil || got != 1 {
-		t.Fatalf("DeleteURI of the newest resource = %d, %v", got, err)
+	checkFindable(t, s, n)
+}
+
+// checkFindable checks that every entry s holds goes with its resource.
+func checkFindable(t *testing.T, s *Store, stored int) {
+	t.Helper()
+	ctx := context.Background()
+	kept := map[string]string{}
+	if err := s.Scan(ctx, func(e *stores.Entry) bool { kept[e.Key] = e.URIKey; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) == 0 || len(kept) == stored {
+		t.Fatalf("%d of %d entries kept: the test needs evictions", len(kept), stored)
+	}
+	for key, uri := range kept {
+		if _, err := s.Get(ctx, key); err != nil {
+			continue // removed with its resource already
+		}
+		if got, err := s.DeleteURI(ctx, uri); err != nil || got < 1 {
+			t.Fatalf("entry %s of resource %s is stored, DeleteURI removed %d (%v)", key, uri, got, err)
+		}
+		if _, err := s.Get(ctx, key); !errors.Is(err, stores.ErrNotFound) {
+			t.Fatalf("entry %s outlived DeleteURI of its resource: %v", key, err)
+		}
 	}
 }

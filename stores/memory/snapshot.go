@@ -23,7 +23,8 @@ import (
 // programs ([memory] snapshot). The file is
 //
 //	"RQCSNAP\n", uint32 format version,
-//	records: kind ('e' entry, 'a' alias), uvarint length, key, uvarint length, value,
+//	records: kind ('e' entry, 'a' alias, 'u' a record of the index of resources),
+//	         uvarint length, key, uvarint length, value,
 //	trailer: 'z', uint64 record count, uint32 CRC-32C of every byte before it
 //
 // An entry's value is its stored encoding (the codec's own model version
@@ -38,7 +39,7 @@ import (
 
 const (
 	snapshotMagic   = "RQCSNAP\n"
-	snapshotVersion = 1
+	snapshotVersion = 2 // 2: entries of model version 2, index records
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -115,15 +116,12 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 			if e.Discarded(now) || e.Expired(now) && !revalidatable(e) {
 				continue
 			}
-			if c.entries.Set(string(key), value) == nil { // a full store evicts, as always
-				c.uris.add(e.URIKey, string(key), false)
-			}
+			_ = c.entries.Set(string(key), value) // a full store evicts, as always
 		case 'a':
-			if c.aliases.Set(string(key), value) == nil {
-				if uri, _, ok := splitScoped(value); ok {
-					c.uris.add(uri, string(key), true)
-				}
-			}
+			_ = c.aliases.Set(string(key), value)
+		case 'u':
+			// A record of the index of resources, as it was.
+			_ = c.uris.records.Set(string(key), value)
 		default:
 			return fmt.Errorf("%w: unknown record kind %q", errSnapshot, kind)
 		}
@@ -187,7 +185,7 @@ func (s *Store) writeSnapshot(path string) error {
 	for _, src := range []struct {
 		kind byte
 		it   *bigcache.EntryInfoIterator
-	}{{'e', c.entries.Iterator()}, {'a', c.aliases.Iterator()}} {
+	}{{'e', c.entries.Iterator()}, {'a', c.aliases.Iterator()}, {'u', c.uris.records.Iterator()}} {
 		for src.it.SetNext() {
 			info, err := src.it.Value()
 			if err != nil {

@@ -3,10 +3,9 @@ package memory
 import (
 	"context"
 	"encoding/binary"
-	"slices"
-	"strings"
+	"encoding/hex"
+	"hash/maphash"
 	"sync"
-	"unsafe"
 
 	"github.com/allegro/bigcache/v3"
 
@@ -14,175 +13,258 @@ import (
 )
 
 // This file is the store's index of resources (stores.URIIndex): for each
-// URIKey, the keys of its entries and the aliases set for it, so that an
-// unsafe request removes everything stored for its URI without a scan.
+// URIKey, a record of the keys of the entries listed for it and the names
+// of the aliases set for it, so that an unsafe request removes everything
+// stored for its URI without a scan. (The session lists only what it
+// cannot find from the URI alone: the entry of an anonymous GET costs no
+// record.)
 //
-// bigcache calls back on every removal (eviction for room, Delete), with
-// the key and the stored bytes: the entry's encoding names its URIKey, an
-// alias set for a resource carries it in front of its value. The callback
-// runs under a bigcache shard's lock, so the index's own lock is never held
-// while calling bigcache.
+// Records live in a bigcache of their own (1/16 of the store), off the
+// garbage collector's heap like the entries. Two rules keep every stored
+// entry and scoped alias findable from its record: a record is written
+// after its member is (so a member is never stored unlisted), and when a
+// record is evicted for room, or grows past maxMembers, the members it
+// drops are deleted with it. A record may still name members evicted or
+// deleted since: deleting them again is harmless. Writes to one record are
+// serialized by a striped lock.
 
-// scopedAlias marks an alias value stored with its resource: the byte,
-// the URIKey's length and the URIKey, then the value.
-const scopedAlias = 0x01
+// maxMembers bounds one record (17 bytes a member): a resource has a
+// member per principal and variant — a per-user URL has one per user.
+const maxMembers = 2048
+
+// Member kinds in a record: a key of 32 hex digits stored as its 16 bytes,
+// or any other name as its bytes; an entry or an alias.
+const (
+	memberEntryHex  = 'E'
+	memberEntry     = 'e'
+	memberAliasHex  = 'A'
+	memberAlias     = 'a'
+	indexRecordHint = 'u'
+)
+
+type member struct {
+	name  string
+	alias bool
+}
 
 type uriIndex struct {
-	mu   sync.Mutex
-	uris map[string]*uriMembers
+	records *bigcache.BigCache
+	entries *bigcache.BigCache
+	aliases *bigcache.BigCache
+	hot     *hotSet
+	seed    maphash.Seed
+	locks   [64]sync.Mutex
 }
 
-// uriMembers are the keys of a resource's entries and the names of its
-// aliases. A resource rarely has more than a few (one per principal and
-// variant), so slices beat sets.
-type uriMembers struct {
-	entries, aliases []string
+func newURIIndex() *uriIndex { return &uriIndex{seed: maphash.MakeSeed()} }
+
+// recordKey is where the record of uri lives.
+func recordKey(uri string) string {
+	var b [17]byte
+	if decodeHex16(b[1:], uri) {
+		b[0] = indexRecordHint
+		return string(b[:])
+	}
+	return string(indexRecordHint) + uri
 }
 
-func newURIIndex() *uriIndex { return &uriIndex{uris: make(map[string]*uriMembers)} }
 
+// decodeHex16 reads 32 lower-case hex digits (the form of every key and
+// URIKey) into dst, without allocating.
+func decodeHex16(dst []byte, s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < 16; i++ {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// appendMember appends a member's encoding.
+func appendMember(b []byte, m member) []byte {
+	var h [16]byte
+	if decodeHex16(h[:], m.name) {
+		kind := byte(memberEntryHex)
+		if m.alias {
+			kind = memberAliasHex
+		}
+		return append(append(b, kind), h[:]...)
+	}
+	kind := byte(memberEntry)
+	if m.alias {
+		kind = memberAlias
+	}
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(m.name)))
+	return append(b, m.name...)
+}
+
+// hasMember reports whether record lists the member encoded as enc.
+func hasMember(record, enc []byte) bool {
+	for len(record) > 0 {
+		n := memberLen(record)
+		if n == 0 {
+			return false
+		}
+		if n == len(enc) && string(record[:n]) == string(enc) {
+			return true
+		}
+		record = record[n:]
+	}
+	return false
+}
+
+// memberLen is the length of the member record starts with (0: none).
+func memberLen(record []byte) int {
+	switch record[0] {
+	case memberEntryHex, memberAliasHex:
+		if len(record) < 17 {
+			return 0
+		}
+		return 17
+	case memberEntry, memberAlias:
+		l, n := binary.Uvarint(record[1:])
+		if n <= 0 || l > uint64(len(record)-1-n) {
+			return 0
+		}
+		return 1 + n + int(l)
+	}
+	return 0
+}
+
+func (x *uriIndex) lock(uri string) *sync.Mutex {
+	return &x.locks[maphash.String(x.seed, uri)%uint64(len(x.locks))]
+}
+
+// decodeMembers reads a record; what does not parse ends it.
+func decodeMembers(b []byte) []member {
+	var ms []member
+	for len(b) > 0 {
+		kind := b[0]
+		b = b[1:]
+		switch kind {
+		case memberEntryHex, memberAliasHex:
+			if len(b) < 16 {
+				return ms
+			}
+			ms = append(ms, member{name: hex.EncodeToString(b[:16]), alias: kind == memberAliasHex})
+			b = b[16:]
+		case memberEntry, memberAlias:
+			l, n := binary.Uvarint(b)
+			if n <= 0 || l > uint64(len(b)-n) {
+				return ms
+			}
+			ms = append(ms, member{name: string(b[n : n+int(l)]), alias: kind == memberAlias})
+			b = b[n+int(l):]
+		default:
+			return ms
+		}
+	}
+	return ms
+}
+
+// add lists a member of uri, after the member itself was stored.
 func (x *uriIndex) add(uri, name string, alias bool) {
 	if uri == "" {
 		return
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	m := x.uris[uri]
-	if m == nil {
-		m = &uriMembers{}
-		x.uris[uri] = m
-	}
-	list := &m.entries
-	if alias {
-		list = &m.aliases
-	}
-	if !slices.Contains(*list, name) {
-		*list = append(*list, name)
-	}
-}
-
-func (x *uriIndex) remove(uri, name string, alias bool) {
-	if uri == "" {
+	var buf [24]byte
+	enc := appendMember(buf[:0], member{name: name, alias: alias})
+	key := recordKey(uri)
+	mu := x.lock(uri)
+	mu.Lock()
+	old, _ := x.records.Get(key)
+	if hasMember(old, enc) {
+		mu.Unlock()
 		return
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	m := x.uris[uri]
-	if m == nil {
-		return
-	}
-	list := &m.entries
-	if alias {
-		list = &m.aliases
-	}
-	if i := slices.Index(*list, name); i >= 0 {
-		*list = slices.Delete(*list, i, i+1)
-	}
-	if len(m.entries) == 0 && len(m.aliases) == 0 {
-		delete(x.uris, uri)
-	}
-}
-
-// take removes and returns a resource's members.
-func (x *uriIndex) take(uri string) *uriMembers {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	m := x.uris[uri]
-	delete(x.uris, uri)
-	return m
-}
-
-func (x *uriIndex) clear() {
-	x.mu.Lock()
-	x.uris = make(map[string]*uriMembers)
-	x.mu.Unlock()
-}
-
-// len is the number of resources indexed (for tests).
-func (x *uriIndex) len() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.uris)
-}
-
-// entryRemoved is the entries cache's removal callback.
-func (x *uriIndex) entryRemoved(key string, encoded []byte, _ bigcache.RemoveReason) {
-	if uri, ok := uriKeyOf(encoded); ok {
-		x.remove(uri, key, false)
-	}
-}
-
-// aliasRemoved is the alias cache's removal callback.
-func (x *uriIndex) aliasRemoved(alias string, value []byte, _ bigcache.RemoveReason) {
-	if uri, _, ok := splitScoped(value); ok {
-		x.remove(uri, alias, true)
-	}
-}
-
-// uriKeyOf reads an entry encoding's URIKey without decoding the rest.
-func uriKeyOf(b []byte) (string, bool) {
-	if len(b) < headerPrefix+1 || b[0] != magic || b[1] != version {
-		return "", false
-	}
-	_, n := binary.Uvarint(b[headerPrefix:])
-	if n <= 0 {
-		return "", false
-	}
-	r := reader{s: unsafeString(b[headerPrefix+n:])}
-	flags := r.byte()
-	for i := 0; i < numTimes; i++ {
-		if flags&(1<<i) != 0 {
-			r.fixed(timeSize)
+	record := append(old, enc...)
+	var dropped []member
+	if len(record) > maxMembers*17 {
+		// Past its bound: the oldest members go, listing and all.
+		ms := decodeMembers(record)
+		if len(ms) > maxMembers {
+			dropped = ms[:len(ms)-maxMembers]
+			record = nil
+			for _, m := range ms[len(ms)-maxMembers:] {
+				record = appendMember(record, m)
+			}
 		}
 	}
-	r.uvarint() // status
-	r.str()     // key
-	uri := r.str()
-	if r.bad {
-		return "", false
+	err := x.records.Set(key, record)
+	mu.Unlock()
+	if err != nil {
+		// No room for the record: its members may not stay unlisted.
+		dropped = decodeMembers(record)
 	}
-	return strings.Clone(uri), true
+	x.remove(dropped)
 }
 
-func unsafeString(b []byte) string {
-	if len(b) == 0 {
-		return ""
+// take removes and returns a resource's record.
+func (x *uriIndex) take(uri string) []member {
+	key := recordKey(uri)
+	mu := x.lock(uri)
+	mu.Lock()
+	defer mu.Unlock()
+	b, err := x.records.Get(key)
+	if err != nil {
+		return nil
 	}
-	return unsafe.String(&b[0], len(b))
+	_ = x.records.Delete(key) // (deletes are not reported to evicted)
+	return decodeMembers(b)
 }
 
-// scoped is an alias value stored with its resource.
-func scoped(uri, value string) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(uri)+len(value))
-	b = append(b, scopedAlias)
-	b = binary.AppendUvarint(b, uint64(len(uri)))
-	b = append(b, uri...)
-	return append(b, value...)
+// remove deletes members; it returns how many entries existed.
+func (x *uriIndex) remove(ms []member) int {
+	n := 0
+	for _, m := range ms {
+		if m.alias {
+			_ = x.aliases.Delete(m.name)
+			continue
+		}
+		x.hot.remove(m.name)
+		if x.entries.Delete(m.name) == nil {
+			n++
+		}
+	}
+	return n
 }
 
-// splitScoped reads a scoped alias value; ok is false for a plain one.
-func splitScoped(b []byte) (uri, value string, ok bool) {
-	if len(b) == 0 || b[0] != scopedAlias {
-		return "", "", false
-	}
-	l, n := binary.Uvarint(b[1:])
-	if n <= 0 || l > uint64(len(b)-1-n) {
-		return "", "", false
-	}
-	return string(b[1+n : 1+n+int(l)]), string(b[1+n+int(l):]), true
+// evicted is the record cache's eviction callback: the members of a record
+// evicted for room go with it.
+func (x *uriIndex) evicted(_ string, record []byte, _ bigcache.RemoveReason) {
+	x.remove(decodeMembers(record))
 }
 
-// aliasValue is what GetAlias answers for stored alias bytes.
-func aliasValue(b []byte) string {
-	if _, v, ok := splitScoped(b); ok {
-		return v
+// IndexEntry implements stores.URIIndex.
+func (s *Store) IndexEntry(ctx context.Context, uriKey, key string) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
 	}
-	return string(b)
+	c.uris.add(uriKey, key, false)
+	return nil
 }
 
 // SetAliasFor implements stores.URIIndex.
 func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
-	if err := s.setAlias(ctx, alias, scoped(uriKey, value)); err != nil {
+	if err := s.SetAlias(ctx, alias, value); err != nil {
 		return err
 	}
 	if c, err := s.open(ctx); err == nil {
@@ -197,22 +279,12 @@ func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := c.uris.take(uriKey)
-	if m == nil {
+	ms := c.uris.take(uriKey)
+	if len(ms) == 0 {
 		return 0, nil
 	}
 	s.changes.Add(1)
-	n := 0
-	for _, k := range m.entries {
-		c.hot.remove(k)
-		if c.entries.Delete(k) == nil {
-			n++
-		}
-	}
-	for _, a := range m.aliases {
-		_ = c.aliases.Delete(a)
-	}
-	return n, nil
+	return c.uris.remove(ms), nil
 }
 
 var _ stores.URIIndex = (*Store)(nil)

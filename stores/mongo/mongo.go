@@ -575,6 +575,18 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	return s.check(ctx, err)
 }
 
+// IndexEntry implements stores.URIIndex: every document holds its
+// resource (uri, indexed) already.
+func (s *Store) IndexEntry(ctx context.Context, uriKey, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return stores.ErrClosed
+	}
+	return nil
+}
+
 // SetAliasFor implements stores.URIIndex.
 func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
 	c, cancel, err := s.op(ctx)

@@ -53,9 +53,10 @@ import (
 //     stores.Condition.Matches selects (the zero Condition deletes nothing)
 //     and returns the count.
 //   - A 1 MiB body round-trips.
-//   - A store implementing stores.URIIndex removes with DeleteURI exactly
-//     the entries of that URIKey and the aliases set for it, whatever was
-//     overwritten, deleted or cleared before.
+//   - A store implementing stores.URIIndex removes with DeleteURI the
+//     entries listed for that URIKey and the aliases set for it, and no
+//     other resource's, whatever was overwritten, deleted or cleared
+//     before.
 func Run(t *testing.T, newStore func(t *testing.T) stores.Store) {
 	open := func(t *testing.T) stores.Store {
 		t.Helper()
@@ -944,6 +945,9 @@ func testURIIndex(t *testing.T, s stores.Store) {
 		e := NewEntry(UniqueKey(name))
 		e.URIKey = uri
 		set(t, s, e)
+		if err := ix.IndexEntry(ctx, uri, e.Key); err != nil {
+			t.Fatal(err)
+		}
 		return e
 	}
 	uri, other := UniqueKey("uri"), UniqueKey("other")
@@ -996,13 +1000,20 @@ func testURIIndexAfterChanges(t *testing.T, s stores.Store) {
 	}
 	ctx := ctxFor(t)
 	uri := UniqueKey("uri")
+	index := func(e *stores.Entry) {
+		t.Helper()
+		set(t, s, e)
+		if err := ix.IndexEntry(ctx, uri, e.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e := NewEntry(UniqueKey("entry"))
 	e.URIKey = uri
-	set(t, s, e)
-	set(t, s, e) // overwritten with itself
+	index(e)
+	index(e) // overwritten with itself, listed again
 	gone := NewEntry(UniqueKey("deleted"))
 	gone.URIKey = uri
-	set(t, s, gone)
+	index(gone)
 	if _, err := s.Delete(ctx, gone.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -1010,14 +1021,14 @@ func testURIIndexAfterChanges(t *testing.T, s stores.Store) {
 		t.Fatalf("DeleteURI after an overwrite and a delete = %d, %v; want 1", n, err)
 	}
 	wantNotFound(t, s, e.Key)
-	set(t, s, e)
+	index(e)
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 0 {
 		t.Fatalf("DeleteURI after Clear = %d, %v; want 0", n, err)
 	}
-	set(t, s, e)
+	index(e)
 	if n, err := ix.DeleteURI(ctx, uri); err != nil || n != 1 {
 		t.Fatalf("DeleteURI of an entry stored after Clear = %d, %v; want 1", n, err)
 	}

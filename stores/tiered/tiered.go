@@ -119,6 +119,11 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	}
 	if err := s.front.Set(ctx, s.frontCopy(e)); err != nil {
 		s.frontFailed("fill", err)
+	} else if ix, ok := s.front.(stores.URIIndex); ok && e.URIKey != "" {
+		// A copy this process's DeleteURI must find as the back's does.
+		if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
+			s.frontFailed("fill", err)
+		}
 	}
 	return e, nil
 }
@@ -186,6 +191,20 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// IndexEntry implements stores.URIIndex: both tiers list it.
+func (s *Store) IndexEntry(ctx context.Context, uriKey, key string) error {
+	if front, ok := s.front.(stores.URIIndex); ok {
+		if err := front.IndexEntry(ctx, uriKey, key); err != nil {
+			s.frontFailed("index entry", err)
+		}
+	}
+	back, ok := s.back.(stores.URIIndex)
+	if !ok {
+		return fmt.Errorf("reqcache: tiered: the back store cannot list entries by resource")
+	}
+	return back.IndexEntry(ctx, uriKey, key)
 }
 
 // SetAliasFor implements stores.URIIndex: both tiers keep the alias for
