@@ -41,9 +41,10 @@ type Settings struct {
 	// SeparateCredentials keeps requests with different credentials from
 	// sharing an entry.
 	SeparateCredentials bool `toml:"separate_credentials"`
-	// OnlyIfCached answers every request from the cache, stale included,
-	// or with a 504 when nothing is stored: the origin is never contacted
-	// (requests-cache's only_if_cached; for tests and offline work).
+	// OnlyIfCached answers every request from the cache, or with a 504
+	// when nothing usable is stored (an expired entry only where stale use
+	// is allowed): the origin is never contacted (requests-cache's
+	// only_if_cached; for tests and offline work).
 	OnlyIfCached bool `toml:"only_if_cached"`
 	// Disabled neither reads nor writes the cache (requests-cache's
 	// disabled). The context helpers win over both: Enabled(ctx) uses the

@@ -63,8 +63,11 @@ func Enabled(ctx context.Context) context.Context {
 }
 
 // OnlyIfCached returns a context under which requests are answered only from
-// the cache (stale entries included); when nothing is cached the answer is
-// a 504 Gateway Timeout and the origin is not contacted.
+// the cache; when nothing usable is cached — nothing stored, an expired
+// entry where stale use is not allowed (stale_if_error, a stale-if-error
+// directive, the request's max-stale), a request that asks for the origin
+// itself — the answer is a 504 Gateway Timeout and the origin is not
+// contacted.
 func OnlyIfCached(ctx context.Context) context.Context {
 	return withOptions(ctx, func(o *requestOptions) { o.onlyIfCached = true })
 }

@@ -216,6 +216,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		st.stored = true
 	case x.req.Method == http.MethodHead:
 		resp.Body = newBody(nil)
+		st.stored = info.Stored
 		resp.ContentLength = -1
 		if cl := h.Get("Content-Length"); cl != "" {
 			resp.ContentLength = parseContentLength(cl)

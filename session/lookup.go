@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -28,8 +29,10 @@ type found struct {
 	// not the one its exact Accept-Language selects.
 	byLanguage bool
 	// What the primary key holds, for a write that follows: a response
-	// without Vary (plain), an alias (indexed: a Vary index or a redirect).
-	plain, indexed bool
+	// (primary; plain when it has no Vary, else primaryVary is its Vary
+	// names) and an alias (indexed: a Vary index or a redirect).
+	primary, plain, indexed bool
+	primaryVary             string
 }
 
 // lookup finds the stored entry that may answer x, following the Vary
@@ -38,9 +41,14 @@ type found struct {
 func (s *Session) lookup(x *exchange) found {
 	var f found
 	if e, shared, ok := s.get(x, x.key); ok {
-		f.plain = len(e.Header["Vary"]) == 0
+		f.primary, f.plain = true, len(e.Header["Vary"]) == 0
+		if !f.plain {
+			names, _ := cachekey.VaryNames(e.Header)
+			f.primaryVary = strings.Join(names, ",")
+		}
 		if x.selects(e, false) {
-			return s.filtered(x, found{e: e, key: x.key, shared: shared, plain: f.plain})
+			f.e, f.key, f.shared = e, x.key, shared
+			return s.filtered(x, f)
 		}
 		// The primary key holds another variant: consult the index.
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -103,16 +102,17 @@ const (
 
 // detail is the detail parameter of this cache's Cache-Status: why a
 // response was answered stale, not stored, or bypassed. Every value is a
-// constant here; docs/installing.md lists them (a test checks).
+// constant here, a string literal; docs/installing.md lists them (a test
+// reads both).
 type detail string
 
 // The details.
 const (
 	detailNone                 detail = ""
-	detailStaleIfError         detail = detail(rules.ReasonStaleIfError)
-	detailStaleWhileRevalidate detail = detail(rules.ReasonStaleWhileRevalidate)
-	detailMaxStale             detail = detail(rules.ReasonMaxStale)
-	detailOnlyIfCached         detail = detail(rules.ReasonOnlyIfCached)
+	detailStaleIfError         detail = "stale-if-error" // the stale reasons are rules.Reason's
+	detailStaleWhileRevalidate detail = "stale-while-revalidate"
+	detailMaxStale             detail = "max-stale"
+	detailOnlyIfCached         detail = "only-if-cached"
 	detailHeuristic            detail = "heuristic"
 	detailFleetWait            detail = "fleet-wait"
 	detailRange                detail = "range"
@@ -139,15 +139,6 @@ const (
 	// A Location naming a URL with a credential.
 	detailLocationCredential detail = "location-credential"
 )
-
-// details lists every detail, for the docs check.
-var details = []detail{
-	detailStaleIfError, detailStaleWhileRevalidate, detailMaxStale, detailOnlyIfCached, detailHeuristic,
-	detailFleetWait, detailRange, detailUpgrade, detailDisabled, detailDoNotCache, detailMethod,
-	detailMethodOverride, detailRequestTooLarge, detailBodyCredentials, detailFilter, detailTooLarge,
-	detailStoreError, detailStatus, detailNoStore, detailRequestNoStore, detailMustUnderstand,
-	detailNoValidator, detailVary, detailSetCookie, detailEventStream, detailReadOnly, detailLocationCredential,
-}
 
 // cacheStatus is this cache's Cache-Status member for one response, as
 // named fields; render writes it once.

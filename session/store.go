@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -148,7 +149,10 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, f found, names 
 	if lang := languageOf(header); lang != "" {
 		s.setAlias(ctx, x.uriKey(), languageKey(x.key, lang), key)
 	}
-	if f.plain {
+	if f.plain || f.primary && f.primaryVary != strings.Join(names, ",") {
+		// A response without Vary would answer every request, and one
+		// varying on other headers is older than the origin's
+		// negotiation now: the new variant supersedes both.
 		s.deleteKeys(ctx, x.key)
 	}
 }

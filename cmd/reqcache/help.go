@@ -105,13 +105,18 @@ keep one as a test fixture.`,
 	},
 	{
 		name:    "import",
-		args:    "FILE",
+		args:    "[-trust-keys] FILE",
 		summary: "store the responses of an export (FILE, or - for stdin)",
-		about: `Reads what export writes and stores it in the configured backend, keys as
-they were, so that the responses answer the same requests. Every line is
-checked before anything is stored: a malformed line, an unknown version
-or an empty file is an error naming the line, and the cache is left as
-it was. Prints how many responses were stored.`,
+		about: `Reads what export writes and stores it in the configured backend, each
+response keyed again from the request its line records, so that it
+answers the same requests (and never another URL's). Every line is
+checked before anything is stored: a malformed line, an unknown version,
+an empty file or a line whose key is not its request's is an error naming
+the line, and the cache is left as it was. Entries keyed by credentials
+(separate_credentials), request bodies or a key function import only with
+-trust-keys, for a file this cache or one sharing its credential key
+wrote; it also reads the redirect aliases. Prints how many responses were
+stored.`,
 		jsonDesc: `{"imported":3}`,
 		setup:    cmdImport,
 	},

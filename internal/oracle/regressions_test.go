@@ -270,6 +270,43 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		name: "a variant stored at the primary key outlives a newer one that varies on other headers (new)",
+		kind: "reuse/not-most-recent",
+		sc: Scenario{
+			Seed:     2080,
+			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 2, Method: "HEAD", Path: "/a", Reply: Reply{Status: 200, Vary: "Accept-Encoding", Size: 20}}}},
+				{Requests: []Request{{Step: 3, Method: "HEAD", Path: "/a", Header: map[string]string{"Accept-Language": "en"}, Options: []string{"refresh"}, Reply: Reply{Status: 200, Vary: "Accept-Language", Size: 20}}}},
+				{Requests: []Request{{Step: 7, Method: "HEAD", Path: "/a", Header: map[string]string{"Accept-Language": "en"}, Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "max-stale answered stale under always_revalidate (new)",
+		kind: "reuse/unvalidated",
+		sc: Scenario{
+			Seed:     2095,
+			Settings: Settings{SeparateCredentials: true, ExpireAfter: "immediately", MaxBodyBytes: 16777216, CachePOST: true, AlwaysRevalidate: true},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 5, Method: "POST", Path: "/a", Body: "form", Reply: Reply{Status: 200, LastModified: true, Size: 20}}}},
+				{Requests: []Request{{Step: 14, Method: "POST", Path: "/a", Header: map[string]string{"Cache-Control": "max-stale"}, Body: "form", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "a POST under do_not_cache stored as its GET (new)",
+		kind: "reuse/unstorable",
+		sc: Scenario{
+			Seed:     3092,
+			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 4, Method: "POST", Path: "/a", Options: []string{"expire=do_not_cache"}, Reply: Reply{Status: 200, CacheControl: "max-age=60", ContentLocation: "self", Size: 20}}}},
+				{Requests: []Request{{Step: 6, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
 }
 
 // TestRegressions runs every pasted scenario on the memory store.

@@ -82,7 +82,7 @@ type Request struct {
 	Directives    Directives
 	HasDirectives bool
 	// The per-request options (requests-cache's): answer only from the
-	// cache, stale included; fetch whatever is stored; revalidate first.
+	// cache (offline); fetch whatever is stored; revalidate first.
 	OnlyIfCached, ForceRefresh, Refresh bool
 	// OriginFailed asks Decide, after a trip for this request failed (an
 	// error, or an error status outside allowable_codes), whether the
@@ -167,6 +167,11 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	if set.CacheControl {
 		storedD = Parse(stored.Header)
 	}
+	if set.AlwaysRevalidate && HasValidator(stored.Header) {
+		// Every use asks the origin: no stale answer meanwhile, even one
+		// the request would accept.
+		return Decision{Revalidate, ReasonAlwaysRevalidate}
+	}
 	mayServeStale := !noStaleUse(set, &storedD)
 	staleness := now.Sub(stored.ExpiresAt)
 	if req.HasDirectives && d.MaxStale >= 0 && staleness <= d.MaxStale && mayServeStale {
@@ -174,10 +179,6 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	}
 	if d.OnlyIfCached {
 		return Decision{GatewayTimeout, ReasonOnlyIfCached} // §5.2.1.7
-	}
-	if set.AlwaysRevalidate && HasValidator(stored.Header) {
-		// Every use asks the origin: not even a stale answer meanwhile.
-		return Decision{Revalidate, ReasonAlwaysRevalidate}
 	}
 	if mayServeStale && !set.ReadOnly && staleWhileRevalidate(set, &storedD, staleness) {
 		return Decision{ServeStaleAndRefresh, ReasonStaleWhileRevalidate}

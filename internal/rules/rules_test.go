@@ -308,6 +308,7 @@ func TestDecide(t *testing.T) {
 		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{CacheControl: true}, ServeStaleAndRefresh},
 		{"stale-while-revalidate directive ignored without cache_control", swrDirective, plain, Settings{}, Fetch},
 		{"always_revalidate wins over stale_while_revalidate", stale, plain, Settings{StaleWhileRevalidate: swr, AlwaysRevalidate: true}, Revalidate},
+		{"always_revalidate wins over the request's max-stale", stale, cc("max-stale"), Settings{AlwaysRevalidate: true}, Revalidate},
 		{"no-cache is never served stale, even by stale_while_revalidate (§4.2.4)", &Stored{Header: header("ETag", `"v1"`, "Cache-Control", "no-cache"), ExpiresAt: t0.Add(-time.Minute)}, plain, Settings{CacheControl: true, StaleWhileRevalidate: swr}, Revalidate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

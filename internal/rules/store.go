@@ -85,6 +85,10 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 	if reqD.NoStore {
 		return Freshness{Reason: "request-no-store"}
 	}
+	if req.Expiration.Kind() == config.NoCache {
+		// do_not_cache: neither read nor written, whatever the response says.
+		return Freshness{Reason: "do_not_cache"}
+	}
 	h, receivedAt := resp.Header, resp.ReceivedAt
 	if set.CacheControl {
 		// §5.2.2.3 must-understand: a cache that knows the status code's

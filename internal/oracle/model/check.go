@@ -851,7 +851,9 @@ func (c *checker) staleIfErrorAllowed(a *Answer, d directives, staleness time.Du
 	failed := false
 	want := c.s.normalURL(a.Req.URL)
 	for _, x := range c.t.Exchanges {
-		if x.Start < a.Start || x.Start > a.End {
+		// A failure seen while the request waited: its own trip's, or
+		// the trip it joined.
+		if x.End < a.Start || x.Start > a.End {
 			continue
 		}
 		q := c.reqOf[x]
