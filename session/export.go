@@ -208,7 +208,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 		if err := c.s.store.Set(ctx, im.e); err != nil {
 			return i, fmt.Errorf("reqcache: import: storing %s %s: %w", im.e.Method, im.e.URL, err)
 		}
-		c.s.listEntry(ctx, p, im.x.req, im.e)
+		c.s.listEntry(ctx, p, im.x.req, nil, im.x.key, im.e)
 		if im.rekeys && im.e.Key != im.x.key {
 			f := found{indexed: true}
 			c.s.indexVariant(ctx, im.x, f, im.names, im.e.Key, im.e.Header)

@@ -342,12 +342,12 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 // selectors copies the fields of a request header that a response varies
 // on (nil when it varies on none).
 func selectors(h http.Header, names []string) http.Header {
-	if len(names) == 0 {
-		return nil
-	}
-	out := make(http.Header, len(names))
+	var out http.Header
 	for _, n := range names {
 		if vs := h[n]; len(vs) > 0 {
+			if out == nil {
+				out = make(http.Header, len(names))
+			}
 			out[n] = slices.Clone(vs)
 		}
 	}

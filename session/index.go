@@ -141,15 +141,12 @@ func (s *Session) bareKey(p *policy, method string, u *url.URL, host string) str
 	return s.keyFor(p, &http.Request{Method: method, URL: p.keys.BareURL(u), Host: host, Header: http.Header{}}, nil)
 }
 
-// listEntry lists a stored entry under its resource when invalidation
-// could not find it from the URI alone (stores.URIIndex).
-func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, e *stores.Entry) {
+// listEntry lists an entry stored for req (whose key is key) under its
+// resource, unless invalidation finds it from the URI alone: keyed by its
+// method, URL and Host (bareKey), or that key's part.
+func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, body []byte, key string, e *stores.Entry) {
 	ix, ok := s.raw.(stores.URIIndex)
-	if !ok {
-		return
-	}
-	bare := s.bareKey(p, e.Method, req.URL, req.Host)
-	if e.Key == bare || e.Key == partKey(bare) {
+	if !ok || (e.Key == key || e.Key == partKey(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
 		return
 	}
 	if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {

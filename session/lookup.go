@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -30,9 +29,9 @@ type found struct {
 	byLanguage bool
 	// What the primary key holds, for a write that follows: a response
 	// (primary; plain when it has no Vary, else primaryVary is its Vary
-	// names) and an alias (indexed: a Vary index or a redirect).
+	// header) and an alias (indexed: a Vary index or a redirect).
 	primary, plain, indexed bool
-	primaryVary             string
+	primaryVary             []string
 }
 
 // lookup finds the stored entry that may answer x, following the Vary
@@ -41,11 +40,8 @@ type found struct {
 func (s *Session) lookup(x *exchange) found {
 	var f found
 	if e, shared, ok := s.get(x, x.key); ok {
-		f.primary, f.plain = true, len(e.Header["Vary"]) == 0
-		if !f.plain {
-			names, _ := cachekey.VaryNames(e.Header)
-			f.primaryVary = strings.Join(names, ",")
-		}
+		f.primaryVary = e.Header["Vary"]
+		f.primary, f.plain = true, len(f.primaryVary) == 0
 		if x.selects(e, false) {
 			f.e, f.key, f.shared = e, x.key, shared
 			return s.filtered(x, f)

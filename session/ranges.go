@@ -189,6 +189,6 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stor
 		s.storeError("set", err)
 		return false
 	}
-	s.listEntry(ctx, x.p, x.req, part)
+	s.listEntry(ctx, x.p, x.req, x.body, x.key, part)
 	return true
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -124,7 +124,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 		s.storeError("set", err)
 		return false, detailStoreError
 	}
-	s.listEntry(ctx, x.p, x.req, e)
+	s.listEntry(ctx, x.p, x.req, x.body, x.key, e)
 	s.aliasRedirects(ctx, x, e.Key)
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
@@ -149,12 +149,18 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, f found, names 
 	if lang := languageOf(header); lang != "" {
 		s.setAlias(ctx, x.uriKey(), languageKey(x.key, lang), key)
 	}
-	if f.plain || f.primary && f.primaryVary != strings.Join(names, ",") {
+	if f.plain || f.primary && !sameNames(f.primaryVary, names) {
 		// A response without Vary would answer every request, and one
 		// varying on other headers is older than the origin's
 		// negotiation now: the new variant supersedes both.
 		s.deleteKeys(ctx, x.key)
 	}
+}
+
+// sameNames reports whether a Vary header names exactly names.
+func sameNames(vary []string, names []string) bool {
+	got, _ := cachekey.VaryNames(http.Header{"Vary": vary})
+	return slices.Equal(got, names)
 }
 
 // aliasRedirects points the keys of the earlier hops of a redirect chain at

@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -620,6 +621,28 @@ func (k *Keyer) BareURL(u *url.URL) *url.URL {
 		return u
 	}
 	return bare
+}
+
+// Bare reports a request keyed by its method, URL and Host alone: no body,
+// no credential (header, user info or ignored query parameter), no
+// matched header. Its key is the one the same request without any header
+// gets.
+func (k *Keyer) Bare(req *http.Request, body []byte) bool {
+	if len(body) > 0 || req.URL == nil || req.URL.User != nil {
+		return false
+	}
+	for name := range req.Header {
+		if isCredentialHeader(name) || k.IsIgnored(name) {
+			return false
+		}
+		if k.matchAll || slices.Contains(k.matchHeaders, name) {
+			return false
+		}
+	}
+	if len(k.ignored) > 0 && req.URL.RawQuery != "" && len(k.ignoredParams(nil, req.URL.RawQuery)) > 0 {
+		return false
+	}
+	return true
 }
 
 // RedactedURL is the URL as stored: normalized, user info dropped, ignored
