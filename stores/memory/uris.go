@@ -68,7 +68,6 @@ func recordKey(uri string) string {
 	return string(indexRecordHint) + uri
 }
 
-
 // decodeHex16 reads 32 lower-case hex digits (the form of every key and
 // URIKey) into dst, without allocating.
 func decodeHex16(dst []byte, s string) bool {
