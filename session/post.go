@@ -65,7 +65,8 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 // GetBody, which leaves the body being sent alone. A body that cannot be
 // read again is not known.
 func (s *Session) bodyHoldsNoCredentials(x *exchange) bool {
-	if x.req.Body == nil || x.req.Body == http.NoBody || x.req.ContentLength == 0 {
+	ct := x.req.Header.Get("Content-Type")
+	if x.req.Body == nil || x.req.Body == http.NoBody || x.req.ContentLength == 0 || !x.p.keys.BodyMayHoldCredentials(ct) {
 		return true
 	}
 	if x.req.GetBody == nil {
@@ -83,6 +84,6 @@ func (s *Session) bodyHoldsNoCredentials(x *exchange) bool {
 		}
 		return false
 	}
-	_, found := x.p.keys.NormalizeBody(x.req.Header.Get("Content-Type"), body, false)
+	_, found := x.p.keys.NormalizeBody(ct, body, false)
 	return !found
 }

@@ -520,6 +520,16 @@ func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]b
 	return body, false
 }
 
+// BodyMayHoldCredentials reports whether a body of this Content-Type can
+// carry an ignored parameter: a form or JSON body, when any is ignored.
+func (k *Keyer) BodyMayHoldCredentials(contentType string) bool {
+	if len(k.ignored) == 0 {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/x-www-form-urlencoded" || mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
 // queryName is a query parameter's name unescaped; ok is false for a name
 // that does not unescape. The usual name, with nothing escaped, is returned
 // as is.
