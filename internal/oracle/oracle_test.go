@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/internal/mongotest"
+	"github.com/reqcache/reqcache/internal/oracle/model"
 )
 
 // By default the suite runs a fixed set of seeds (the same on every run);
@@ -110,6 +111,10 @@ func hunt(t *testing.T, env Env, seeds int) {
 			for _, v := range r.Violations {
 				if survey[v.Kind] == nil {
 					survey[v.Kind] = &seen{seed: seed, exchanges: exchanges, example: v.String()}
+					if testing.Verbose() {
+						// A race may not show again: what happened, now.
+						t.Logf("survey: seed %d, first %s:\n%s\n%s", seed, v.Kind, sc.GoString(), model.Summary(&r.Trace))
+					}
 				}
 				survey[v.Kind].runs++
 				if testing.Verbose() {

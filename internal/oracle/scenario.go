@@ -98,6 +98,7 @@ func Generate(seed int64, rounds int) Scenario {
 	sc := Scenario{Seed: seed, Settings: g.settings()}
 	step := 0
 	var earlier []Request
+	var wrote *Request // the last unsafe request (a copy): read after it, often
 	for i := 0; i < rounds; i++ {
 		n := g.pick(1, 1, 1, 1, 2, 2, 2, 3, 4)
 		round := Round{Advance: g.pick(0, 0, 0, 0, 1, 3, 6, 11, 31, 61, 3601)}
@@ -105,6 +106,15 @@ func Generate(seed int64, rounds int) Scenario {
 			step++
 			var r Request
 			switch {
+			case j == 0 && wrote != nil && g.chance(0.5):
+				// A read after a write, by its writer or another: what
+				// invalidation and a POST stored as its GET must get right.
+				r = g.sibling(*wrote, step, &sc.Settings)
+				r.Method, r.Body, r.Override = "GET", "", ""
+				if g.chance(0.5) || r.Where == "form" || r.Where == "json" {
+					r.Who, r.Where = "", ""
+				}
+				wrote = nil
 			case j > 0 && g.chance(0.6):
 				// A sibling of a request of this round: it may join its
 				// trip, or race it.
@@ -117,6 +127,10 @@ func Generate(seed int64, rounds int) Scenario {
 				r = g.request(step, &sc.Settings)
 			}
 			round.Requests = append(round.Requests, r)
+			if r.Method != "GET" && r.Method != "HEAD" {
+				w := r
+				wrote = &w
+			}
 		}
 		earlier = append(earlier, round.Requests...)
 		sc.Rounds = append(sc.Rounds, round)
@@ -148,6 +162,17 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 			c.Where = "bearer"
 		}
 	}
+	if r.Method == "POST" && g.chance(0.4) {
+		// After a write, someone reads what it said: a GET, often by
+		// another principal.
+		c.Method, c.Body, c.Override = "GET", "", ""
+		if g.chance(0.5) {
+			c.Who, c.Where = "", ""
+		}
+		if c.Where == "form" || c.Where == "json" {
+			c.Where = "query"
+		}
+	}
 	for _, h := range []string{"Accept-Language", "Accept", "X-Variant", "Range", "Cache-Control", "Pragma"} {
 		if g.chance(0.2) {
 			if v, ok := fresh.Header[h]; ok {
@@ -167,6 +192,15 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 	if g.chance(0.5) {
 		// The origin answers as it did, but for the id.
 		c.Reply = r.Reply
+	}
+	switch {
+	case g.chance(0.12):
+		// The origin fails this time: stale-if-error's moment.
+		c.Reply.Status = g.pick(500, 503)
+		c.Reply.Drop = g.chance(0.3)
+	case len(c.Options) > 0 && g.chance(0.5):
+		// Asked again on purpose, the origin now negotiates differently.
+		c.Reply.Vary = g.one("Accept", "Accept-Language", "X-Variant")
 	}
 	if c.Method != "GET" && c.Method != "HEAD" && c.Reply.Location == "/a" && c.Path != "/r" {
 		c.Reply = fresh.Reply
@@ -236,7 +270,7 @@ func (g gen) request(step int, s *Settings) Request {
 		r.Who = g.one("alice", "bob")
 		r.Where = g.one("bearer", "bearer", "basic", "cookie", "api-key", "sigv4", "query")
 		if r.Method == "POST" || r.Method == "PUT" {
-			r.Where = g.one(r.Where, "form", "json", "form")
+			r.Where = g.one(r.Where, "form", "json", "form", "json")
 		}
 	}
 	if r.Method == "POST" || r.Method == "PUT" {
@@ -262,6 +296,8 @@ func (g gen) request(step int, s *Settings) Request {
 	}
 	if g.chance(0.14) {
 		r.Header["Cache-Control"] = g.one("no-cache", "no-store", "max-age=0", "max-age=5", "max-stale", "max-stale=30", "min-fresh=20", "only-if-cached")
+	} else if r.Method == "POST" && g.chance(0.15) {
+		r.Header["Cache-Control"] = "no-store" // a POST whose answer must not be kept, as its GET either
 	} else if g.chance(0.02) {
 		r.Header["Pragma"] = "no-cache"
 	}
@@ -316,6 +352,9 @@ func (g gen) reply(r *Request, s *Settings) Reply {
 	}
 	if r.Method == "POST" && g.chance(0.5) || unsafe && g.chance(0.15) {
 		p.ContentLocation = "self"
+		if r.Method == "POST" && g.chance(0.7) {
+			p.CacheControl = "max-age=60" // a POST answer that is also its URL's GET (RFC 9111 §4)
+		}
 	}
 	p.SetCookie = g.chance(0.1)
 	p.Chunked = g.chance(0.3)

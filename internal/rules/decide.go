@@ -196,7 +196,7 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 // stale-if-error would give, as if the origin had failed.
 func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
-	if stored == nil || req.ForceRefresh || req.Refresh || d.NoCache {
+	if stored == nil || req.ForceRefresh || req.Refresh || d.NoCache || set.AlwaysRevalidate && HasValidator(stored.Header) {
 		return Decision{GatewayTimeout, ReasonOnlyIfCached}
 	}
 	online := *req

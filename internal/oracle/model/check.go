@@ -156,7 +156,12 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 		}
 	}
 	if a.Err != "" {
-		if c.originFailedAround(a) {
+		// An error is wrong when the origin answered this very request
+		// whole and nothing broke meanwhile. (One that never reached
+		// the origin is the transport's: a connection the server closed
+		// as the client reused it.)
+		served := c.ownExchange(a, func(x *Exchange) bool { return !x.Dropped && !x.Cut })
+		if served == nil && connectionError(a.Err) || c.originFailedAround(a) {
 			return Violation{}, false
 		}
 		return violation(a, "error", "the cache failed a request the origin did not fail: %s", a.Err)
@@ -185,6 +190,17 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 // usesCache reports whether the cache is used at all for r.
 func (c *checker) usesCache(r *Request) bool {
 	return !r.Options.Disabled || r.Options.Enabled
+}
+
+// connectionError reports an error of the connection itself, which a
+// transport may meet reusing a connection the server closed.
+func connectionError(err string) bool {
+	for _, s := range []string{"EOF", "connection reset", "broken pipe", "server closed idle connection"} {
+		if strings.HasSuffix(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // cacheable reports a request the cache may answer from what it stores:
@@ -318,9 +334,12 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	}
 	if validated != nil && validated.x.Step != r.Step {
 		// Another request's trip: shared only when what it brought may
-		// be reused without validation.
+		// be reused without validation — unless the answer came from
+		// the cache, fresh, as that trip went on beside it.
 		if l, _, _ := c.s.lifetime(e.Status, validated.header, validated.req, validated.at); c.s.staleAtOnce(l, validated.header, validated.at) {
-			return violation(a, "reuse/unvalidated", "exchange %d, which needs validation before any reuse, shared from step %d's trip", e.ID, validated.x.Step)
+			if _, stale := c.fresh(a, e, q, nil); stale || c.mustValidate(r, e) {
+				return violation(a, "reuse/unvalidated", "exchange %d, which needs validation before any reuse, shared from step %d's trip", e.ID, validated.x.Step)
+			}
 		}
 	}
 	if v, bad := c.invalidated(a, e, q); bad {
