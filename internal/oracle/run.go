@@ -94,6 +94,12 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 			break
 		}
 		o.quiet()
+		if c, ok := sess.Store().(interface{ CheckLent(context.Context) error }); ok {
+			if err := c.CheckLent(ctx); err != nil {
+				res.Violations = append(res.Violations, model.Violation{Kind: "lent", Detail: err.Error()})
+				break
+			}
+		}
 	}
 	if len(res.Violations) == 0 {
 		res.Violations = append(res.Violations, d.secrets(ctx, sess, logs)...)

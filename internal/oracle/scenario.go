@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,6 +100,7 @@ func Generate(seed int64, rounds int) Scenario {
 	step := 0
 	var earlier []Request
 	var wrote *Request // the last unsafe request (a copy): read after it, often
+	var asked *Request // the last request with an option whose reply varies: read again, often
 	for i := 0; i < rounds; i++ {
 		n := g.pick(1, 1, 1, 1, 2, 2, 2, 3, 4)
 		round := Round{Advance: g.pick(0, 0, 0, 0, 1, 3, 6, 11, 31, 61, 3601)}
@@ -115,6 +117,13 @@ func Generate(seed int64, rounds int) Scenario {
 					r.Who, r.Where = "", ""
 				}
 				wrote = nil
+			case j == 0 && asked != nil && g.chance(0.7):
+				// A plain read after a refresh that brought a Vary: the
+				// variant that refresh stored answers it, not what the
+				// URL held before.
+				r = g.sibling(*asked, step, &sc.Settings)
+				r.Header, r.Options = cloneMap(asked.Header), nil
+				asked = nil
 			case j > 0 && g.chance(0.6):
 				// A sibling of a request of this round: it may join its
 				// trip, or race it.
@@ -130,6 +139,10 @@ func Generate(seed int64, rounds int) Scenario {
 			if r.Method != "GET" && r.Method != "HEAD" {
 				w := r
 				wrote = &w
+			}
+			if len(r.Options) > 0 && r.Reply.Vary != "" {
+				a := r
+				asked = &a
 			}
 		}
 		earlier = append(earlier, round.Requests...)
@@ -198,12 +211,19 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 		// The origin fails this time: stale-if-error's moment.
 		c.Reply.Status = g.pick(500, 503)
 		c.Reply.Drop = g.chance(0.3)
-	case len(c.Options) > 0 && g.chance(0.5):
-		// Asked again on purpose, the origin now negotiates differently.
+	case (slices.Contains(c.Options, "refresh") || slices.Contains(c.Options, "force-refresh")) && g.chance(0.6):
+		// Asked again on purpose, the origin now negotiates differently,
+		// otherwise answering as it did (as storable as before).
+		c.Reply = r.Reply
 		c.Reply.Vary = g.one("Accept", "Accept-Language", "X-Variant")
 	}
 	if c.Method != "GET" && c.Method != "HEAD" && c.Reply.Location == "/a" && c.Path != "/r" {
 		c.Reply = fresh.Reply
+	}
+	if (c.Method == "GET" || c.Method == "HEAD") && c.Path != "/r" && c.Reply.Location != "" {
+		// A read of what a write redirected to: no redirect of its own
+		// (it would point at itself).
+		c.Reply.Status, c.Reply.Location = 200, ""
 	}
 	return c
 }

@@ -2,6 +2,8 @@ package memory
 
 import (
 	"net/http"
+	"reflect"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -165,4 +167,26 @@ func copyHeader(h http.Header, vals []string) (http.Header, []string) {
 		vals = vals[n:]
 	}
 	return out, vals
+}
+
+// changed returns the keys of kept entries that differ from what decoding
+// their stored bytes gives: entries a caller of Peek wrote to.
+func (h *hotSet) changed(stored func(key string) ([]byte, error)) []string {
+	var keys []string
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		for k, e := range s.m {
+			b, err := stored(k)
+			if err != nil {
+				continue // removed from bigcache meanwhile (eviction): nothing to compare
+			}
+			if d, err := decodeOwned(b); err != nil || !reflect.DeepEqual(d, e) {
+				keys = append(keys, k)
+			}
+		}
+		s.mu.Unlock()
+	}
+	sort.Strings(keys)
+	return keys
 }

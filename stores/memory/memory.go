@@ -300,6 +300,22 @@ func (s *Store) get(ctx context.Context, key string, owned bool) (*stores.Entry,
 	return e, nil
 }
 
+// CheckLent reports, as an error naming their keys, the entries Peek lent
+// that a caller has changed since: the kept decoded copies that no longer
+// equal their stored bytes. Peek's callers promise not to write to what it
+// returns; tests hold them to it with this (the session's model-based test
+// calls it after every round). It locks each part of the store in turn.
+func (s *Store) CheckLent(ctx context.Context) error {
+	c, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	if keys := c.hot.changed(c.entries.Get); len(keys) > 0 {
+		return fmt.Errorf("reqcache: memory store: %d lent entries changed by a caller: %q", len(keys), keys)
+	}
+	return nil
+}
+
 // Set stores e under e.Key, replacing any previous entry. An entry too big
 // for a shard (see MaxEntrySize) is not stored, any previous entry under
 // the key is removed, and Set returns an error wrapping stores.ErrTooLarge.

@@ -374,3 +374,42 @@ func checkFindable(t *testing.T, s *Store, stored int) {
 		}
 	}
 }
+
+// TestCheckLentFindsAWriteToAPeekedEntry: a caller that writes to what
+// Peek lent is named by CheckLent; one that only reads is not, and a Get's
+// copy is the caller's to change.
+func TestCheckLentFindsAWriteToAPeekedEntry(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, config.Memory{MaxSizeMB: 64, Shards: 8})
+	for _, k := range []string{"read", "written", "owned"} {
+		e := &stores.Entry{Key: k, URL: "http://example.com/" + k, StatusCode: 200,
+			Header: map[string][]string{"Etag": {`"1"`}}, Body: []byte("body of " + k)}
+		if err := s.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	peek := func(k string) *stores.Entry {
+		e, err := s.Peek(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	peek("read")
+	if err := s.CheckLent(ctx); err != nil {
+		t.Fatalf("after reads only: %v", err)
+	}
+	owned, err := s.Get(ctx, "owned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned.Header["Etag"] = []string{`"2"`}
+	if err := s.CheckLent(ctx); err != nil {
+		t.Fatalf("after a write to a Get's copy: %v", err)
+	}
+	peek("written").Header["Etag"] = []string{`"2"`}
+	err = s.CheckLent(ctx)
+	if err == nil || !strings.Contains(err.Error(), `"written"`) || strings.Contains(err.Error(), `"read"`) {
+		t.Fatalf("after a write to a lent entry: %v, want an error naming \"written\" alone", err)
+	}
+}

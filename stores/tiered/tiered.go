@@ -145,6 +145,15 @@ func (s *Store) Peek(ctx context.Context, key string) (*stores.Entry, error) {
 	return s.Get(ctx, key)
 }
 
+// CheckLent reports entries Peek lent that a caller has changed since,
+// when the front can tell (memory.Store.CheckLent); nil otherwise.
+func (s *Store) CheckLent(ctx context.Context) error {
+	if c, ok := s.front.(interface{ CheckLent(context.Context) error }); ok {
+		return c.CheckLent(ctx)
+	}
+	return nil
+}
+
 // Set implements stores.Store: the back first (the truth), then the front.
 func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	if err := s.back.Set(ctx, e); err != nil {

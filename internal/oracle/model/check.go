@@ -313,9 +313,14 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	if alias := c.redirectAlias(a, e); alias != nil {
 		target = alias // an alias from r's URL to e's: e answers r as it answers a request for its own URL
 	}
-	if why := c.storable(e, q); why != "" && !(e.End > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) {
+	if why := c.storable(e, q); why != "" && !(e.End > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) &&
+		!(why == "body cut" && (a.BodyErr != "" || a.Partial)) {
 		// (A caller that joined a trip before its body ended shares the
-		// body as it comes: its length and end are not known yet.)
+		// body as it comes: its length and end are not known yet. One
+		// that saw the cut, or stopped reading before it, was sharing the
+		// flight, not reading a stored copy: the origin's end is only
+		// when the handler returned, not when the bytes reached the
+		// cache.)
 		return violation(a, "reuse/unstorable", "exchange %d (step %d) may not be stored: %s", e.ID, e.Step, why)
 	}
 	if why := c.equivalent(e, q, target); why != "" {
@@ -647,12 +652,18 @@ func (c *checker) storedBy(e *Exchange) int64 {
 // conditional request, or to one that started while a waited), or nil.
 func (c *checker) validatedFor(a *Answer, e *Exchange) *validation {
 	q := c.reqOf[e]
+	var first *validation
 	for _, v := range c.validations(e, q) {
 		if v.x != e && v.x.Start > a.Start && v.x.Start < a.End {
-			return &v
+			if v.x.Step == a.Req.Step {
+				return &v // the request's own trip, whatever others ran beside it
+			}
+			if first == nil {
+				first = &v
+			}
 		}
 	}
-	return nil
+	return first
 }
 
 // invalidated reports a reuse of e after an unsafe request to its URL
