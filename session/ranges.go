@@ -31,7 +31,7 @@ func (s *Session) rangeRequest(x *exchange, f found, d rules.Decision) (*http.Re
 	if resp := s.serveStoredPart(x); resp != nil {
 		return resp, nil
 	}
-	if d.Action == rules.GatewayTimeout || x.opts.onlyIfCached {
+	if d.Action == rules.GatewayTimeout || x.opts.onlyIfCached || x.rq.Directives.OnlyIfCached {
 		return s.gatewayTimeout(x), nil
 	}
 	return s.passRange(x, f)

@@ -200,3 +200,35 @@ func TestCompleteAnswerToARangeRequestIsStored(t *testing.T) {
 		t.Fatalf("plain request: %q cached=%v", body, cached)
 	}
 }
+
+// TestRangeUnderOnlyIfCachedNeverReachesTheOrigin: a range the cache cannot
+// answer (several ranges, or nothing stored) under only-if-cached — the
+// request directive or the context's — is the 504, whether or not a
+// complete entry is stored (the oracle found the directive on a multi-range
+// request going to the origin).
+func TestRangeUnderOnlyIfCachedNeverReachesTheOrigin(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader("0123456789"))
+	})
+	s := newSession(t, func(c *config.Config) { c.CacheControl = true })
+	c := s.Client()
+	for _, stored := range []bool{false, true} {
+		if stored {
+			get(t, c, o.URL)
+		}
+		for _, how := range []string{"directive", "context"} {
+			req := mustRequest(t, http.MethodGet, o.URL, nil)
+			req.Header.Set("Range", "bytes=0-1,4-5")
+			if how == "directive" {
+				req.Header.Set("Cache-Control", "only-if-cached")
+			} else {
+				req = req.WithContext(session.OnlyIfCached(req.Context()))
+			}
+			before := o.count()
+			_, resp := do(t, c, req)
+			if o.count() != before || resp.StatusCode != http.StatusGatewayTimeout {
+				t.Fatalf("stored %v, only-if-cached by %s: %d, %d requests reached the origin; want the 504 and none", stored, how, resp.StatusCode, o.count()-before)
+			}
+		}
+	}
+}
