@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,6 +30,30 @@ type Store struct {
 	maxAge      time.Duration
 	log         *zap.Logger
 	now         func() time.Time
+	changes     changes
+}
+
+// changes counts the writes and deletes under way and made, so that a read
+// of the back fills the front only when none ran beside it: a fill racing
+// a delete (an unsafe request's invalidation) would otherwise bring the
+// deleted copy back to the front for good.
+type changes struct {
+	running atomic.Int64
+	made    atomic.Uint64
+}
+
+// begin marks a change under way; the func it returns marks it made.
+func (c *changes) begin() func() {
+	c.running.Add(1)
+	return func() {
+		c.made.Add(1) // before running drops: a reader never sees neither
+		c.running.Add(-1)
+	}
+}
+
+// since reports whether a change ran at some moment after made read seen.
+func (c *changes) since(seen uint64) bool {
+	return c.running.Load() != 0 || c.made.Load() != seen
 }
 
 // Option configures a Store.
@@ -113,6 +138,7 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	} else if errors.Is(err, stores.ErrCorrupt) {
 		_, _ = s.front.Delete(ctx, key)
 	}
+	seen := s.changes.made.Load()
 	e, err := s.back.Get(ctx, key)
 	if err != nil {
 		return nil, err
@@ -124,6 +150,9 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 		if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
 			s.frontFailed("fill", err)
 		}
+	}
+	if s.changes.since(seen) {
+		_, _ = s.front.Delete(ctx, key) // what was read may be what a change removed
 	}
 	return e, nil
 }
@@ -156,6 +185,7 @@ func (s *Store) CheckLent(ctx context.Context) error {
 
 // Set implements stores.Store: the back first (the truth), then the front.
 func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
+	defer s.changes.begin()()
 	if err := s.back.Set(ctx, e); err != nil {
 		// A front copy would now be stale.
 		_, _ = s.front.Delete(ctx, e.Key)
@@ -169,6 +199,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 
 // Delete implements stores.Store.
 func (s *Store) Delete(ctx context.Context, keys ...string) (int, error) {
+	defer s.changes.begin()()
 	if _, err := s.front.Delete(ctx, keys...); err != nil {
 		s.frontFailed("delete", err)
 		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
@@ -190,6 +221,7 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	} else if errors.Is(err, stores.ErrClosed) {
 		return "", err
 	}
+	seen := s.changes.made.Load()
 	v, err := s.back.GetAlias(ctx, alias)
 	if err != nil {
 		return "", err
@@ -197,6 +229,9 @@ func (s *Store) GetAlias(ctx context.Context, alias string) (string, error) {
 	if s.maxAge <= 0 {
 		if err := s.front.SetAlias(ctx, alias, v); err != nil {
 			s.frontFailed("fill alias", err)
+		}
+		if s.changes.since(seen) {
+			_ = s.front.DeleteAlias(ctx, alias)
 		}
 	}
 	return v, nil
@@ -219,6 +254,7 @@ func (s *Store) IndexEntry(ctx context.Context, uriKey, key string) error {
 // SetAliasFor implements stores.URIIndex: both tiers keep the alias for
 // its resource.
 func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
+	defer s.changes.begin()()
 	back, ok := s.back.(stores.URIIndex)
 	if !ok {
 		return fmt.Errorf("reqcache: tiered: the back store cannot keep aliases by resource")
@@ -242,6 +278,7 @@ func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) er
 // fronts keep their copies until [memory] max_age, as for any change
 // another process makes.
 func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
+	defer s.changes.begin()()
 	if ix, ok := s.front.(stores.URIIndex); ok {
 		if _, err := ix.DeleteURI(ctx, uriKey); err != nil {
 			s.frontFailed("delete uri", err)
@@ -267,6 +304,7 @@ func (s *Store) ScanAliases(ctx context.Context, fn func(alias, value string) bo
 
 // SetAlias implements stores.Store.
 func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
+	defer s.changes.begin()()
 	if err := s.back.SetAlias(ctx, alias, value); err != nil {
 		_ = s.front.DeleteAlias(ctx, alias)
 		return err
@@ -281,6 +319,7 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 
 // DeleteAlias implements stores.Store.
 func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
+	defer s.changes.begin()()
 	if err := s.front.DeleteAlias(ctx, aliases...); err != nil {
 		s.frontFailed("delete alias", err)
 		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
@@ -308,6 +347,7 @@ func (s *Store) Bytes(ctx context.Context) (int64, error) {
 
 // Clear implements stores.Store.
 func (s *Store) Clear(ctx context.Context) error {
+	defer s.changes.begin()()
 	if err := s.front.Clear(ctx); err != nil {
 		s.frontFailed("clear", err)
 		if errors.Is(err, stores.ErrClosed) || ctx.Err() != nil {
@@ -320,6 +360,7 @@ func (s *Store) Clear(ctx context.Context) error {
 // DeleteWhere implements stores.ConditionalDeleter: the back deletes on
 // its side; the front drops its copies of the same entries.
 func (s *Store) DeleteWhere(ctx context.Context, c stores.Condition) (int, error) {
+	defer s.changes.begin()()
 	var frontKeys []string
 	_ = s.front.Scan(ctx, func(e *stores.Entry) bool {
 		if c.Matches(fromFront(e)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +112,92 @@ func TestFillAndMaxAgeCap(t *testing.T) {
 	}
 	if _, err := reader2.Get(ctx, "shared"); !errors.Is(err, stores.ErrNotFound) {
 		t.Fatalf("past the cap the delete must be seen, got %v", err)
+	}
+}
+
+// slowBack holds its first Get after it has read the entry until released,
+// so a test can run a delete between the back's answer and the front's
+// fill.
+type slowBack struct {
+	stores.Store
+	held          atomic.Bool
+	read, release chan struct{}
+}
+
+func (b *slowBack) Get(ctx context.Context, key string) (*stores.Entry, error) {
+	e, err := b.Store.Get(ctx, key)
+	if b.held.CompareAndSwap(false, true) {
+		close(b.read)
+		<-b.release
+	}
+	return e, err
+}
+
+func (b *slowBack) IndexEntry(ctx context.Context, uriKey, key string) error {
+	return b.Store.(stores.URIIndex).IndexEntry(ctx, uriKey, key)
+}
+
+func (b *slowBack) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
+	return b.Store.(stores.URIIndex).SetAliasFor(ctx, uriKey, alias, value)
+}
+
+func (b *slowBack) DeleteURI(ctx context.Context, uriKey string) (int, error) {
+	return b.Store.(stores.URIIndex).DeleteURI(ctx, uriKey)
+}
+
+// TestFillRacingADeleteLeavesNothing: a read of the back that a delete
+// overtakes (an unsafe request's invalidation, while another caller's
+// read was filling the front) must not bring the deleted copy back to the
+// front, where it would answer every later read (the oracle found it on
+// the tiered store, seed 3: a PUT's variant served after the PUT). Two
+// memory stores: the race is the tiered store's own.
+func TestFillRacingADeleteLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	mem := func() stores.Store {
+		m, err := memory.New(config.Memory{MaxSizeMB: 8, Shards: 8}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, del := range []string{"Delete", "DeleteURI", "Clear"} {
+		t.Run(del, func(t *testing.T) {
+			front := mem()
+			back := &slowBack{Store: mem(), read: make(chan struct{}), release: make(chan struct{})}
+			s := tiered.New(front, back, 0, nil)
+			defer s.Close()
+			e := &stores.Entry{Key: "k", URIKey: "u", URL: "http://example.com/", StatusCode: 200, Body: []byte("before the PUT")}
+			if err := back.Store.Set(ctx, e); err != nil { // the back alone: the front misses
+				t.Fatal(err)
+			}
+			if err := back.Store.(stores.URIIndex).IndexEntry(ctx, "u", "k"); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Get(ctx, "k")
+				done <- err
+			}()
+			<-back.read // the back has answered; the fill has not happened
+			var err error
+			switch del {
+			case "Delete":
+				_, err = s.Delete(ctx, "k")
+			case "DeleteURI":
+				_, err = s.DeleteURI(ctx, "u")
+			case "Clear":
+				err = s.Clear(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			close(back.release)
+			if err := <-done; err != nil {
+				t.Fatalf("the racing read: %v", err)
+			}
+			if got, err := s.Get(ctx, "k"); !errors.Is(err, stores.ErrNotFound) {
+				t.Fatalf("after %s, a read found %q (%v): the racing fill brought the deleted entry back", del, got.Body, err)
+			}
+		})
 	}
 }
