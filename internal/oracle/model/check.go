@@ -601,9 +601,11 @@ type validation struct {
 func (c *checker) validations(e *Exchange, q *Request) []validation {
 	out := []validation{{x: e, at: e.Time, header: e.RespHeader, req: q, end: c.storedBy(e)}}
 	merged := e.RespHeader
+	// The validators e has had: its own and every 304's since. Two
+	// validations may run side by side, each sending what was stored when
+	// it began.
+	etags, lms := []string{merged.Get("ETag")}, []string{merged.Get("Last-Modified")}
 	for _, x := range c.t.Exchanges {
-		// The validators as the last 304 left them.
-		etag, lm := merged.Get("ETag"), merged.Get("Last-Modified")
 		if x.Status != http.StatusNotModified || x.Start < e.End {
 			continue
 		}
@@ -612,10 +614,12 @@ func (c *checker) validations(e *Exchange, q *Request) []validation {
 			continue
 		}
 		inm, ims := x.Header.Get("If-None-Match"), x.Header.Get("If-Modified-Since")
-		if !(etag != "" && strings.Contains(inm, etag) || inm == "" && lm != "" && ims == lm) {
+		sent := func(etag string) bool { return etag != "" && strings.Contains(inm, etag) }
+		if !(slices.ContainsFunc(etags, sent) || inm == "" && ims != "" && slices.Contains(lms, ims)) {
 			continue
 		}
 		merged = merge(merged, x.RespHeader)
+		etags, lms = append(etags, merged.Get("ETag")), append(lms, merged.Get("Last-Modified"))
 		end := x.End
 		if a := c.ansOf[x]; a != nil {
 			end = a.End
