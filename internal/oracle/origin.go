@@ -205,7 +205,7 @@ func (o *origin) serve(w http.ResponseWriter, req *http.Request) {
 	status := reply.Status
 	send := rep.body
 	if rng := req.Header.Get("Range"); rng != "" && req.Method == http.MethodGet && status == 200 && !reply.NoRange {
-		if first, last, ok := singleRange(rng, int64(len(rep.body))); ok {
+		if first, last, ok := model.ByteRange(rng, int64(len(rep.body))); ok {
 			status = http.StatusPartialContent
 			send = rep.body[first : last+1]
 			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, len(rep.body)))
@@ -380,33 +380,6 @@ func notModified(req, resp http.Header, changedAt time.Time) bool {
 		return err == nil && !changedAt.Truncate(time.Second).After(t)
 	}
 	return false
-}
-
-func singleRange(v string, n int64) (first, last int64, ok bool) {
-	spec, found := strings.CutPrefix(v, "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false
-	}
-	a, b, _ := strings.Cut(spec, "-")
-	if a == "" {
-		k, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || k <= 0 {
-			return 0, 0, false
-		}
-		return max(0, n-k), n - 1, true
-	}
-	first, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || first >= n {
-		return 0, 0, false
-	}
-	last = n - 1
-	if b != "" {
-		if last, err = strconv.ParseInt(b, 10, 64); err != nil || last < first {
-			return 0, 0, false
-		}
-		last = min(last, n-1)
-	}
-	return first, last, true
 }
 
 // clock is the virtual clock the session and the origin share.

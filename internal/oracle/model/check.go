@@ -256,7 +256,7 @@ func (c *checker) bytes(a *Answer, e *Exchange) (Violation, bool) {
 		if !ok || complete != int64(len(e.Rep)) {
 			return violation(a, "bytes", "206 with Content-Range %q for a representation of %d bytes (exchange %d)", a.Header.Get("Content-Range"), len(e.Rep), e.ID)
 		}
-		if rf, rl, ok := byteRange(r.Header.Get("Range"), complete); !ok || rf != first || rl != last {
+		if rf, rl, ok := ByteRange(r.Header.Get("Range"), complete); !ok || rf != first || rl != last {
 			return violation(a, "bytes", "206 %q does not answer Range %q", a.Header.Get("Content-Range"), r.Header.Get("Range"))
 		}
 		want = e.Rep[first : last+1]

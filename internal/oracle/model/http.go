@@ -361,9 +361,9 @@ func varyNames(h http.Header) (names []string, star bool) {
 	return names, false
 }
 
-// byteRange reads a single "bytes=first-last" range of a representation of
+// ByteRange reads a single "bytes=first-last" range of a representation of
 // size n.
-func byteRange(v string, n int64) (first, last int64, ok bool) {
+func ByteRange(v string, n int64) (first, last int64, ok bool) {
 	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
 	if !found || strings.Contains(spec, ",") {
 		return 0, 0, false
