@@ -8,6 +8,7 @@
 package rules
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -173,55 +174,61 @@ func ParseHTTPDate(v string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	v = canonicalDateCase(v)
+	var buf [64]byte // the format-back check stays off the heap: a hit reads Date
 	for _, layout := range httpDateLayouts {
 		t, err := time.Parse(layout, v)
-		if err == nil && withoutWeekday(t.Format(layout)) == withoutWeekday(v) {
+		if err == nil && sameBesideWeekday(t.AppendFormat(buf[:0], layout), v) {
 			return t, true
 		}
 	}
 	return time.Time{}, false
 }
 
-// withoutWeekday drops the day name each format starts with.
-func withoutWeekday(v string) string {
-	if i := strings.IndexByte(v, ' '); i >= 0 {
-		return v[i:]
+// sameBesideWeekday compares a date formatted back with the one parsed,
+// ignoring the day name each format starts with.
+func sameBesideWeekday(formatted []byte, v string) bool {
+	if i := bytes.IndexByte(formatted, ' '); i >= 0 {
+		formatted = formatted[i:]
 	}
-	return v
+	if i := strings.IndexByte(v, ' '); i >= 0 {
+		v = v[i:]
+	}
+	return string(formatted) == v
 }
 
 // canonicalDateCase writes the names in a date as the formats spell them
 // ("sun" and "SUN" as "Sun", "gmt" as "GMT"), so that only the case of
-// names is forgiven; anything else still has to match exactly.
+// names is forgiven; anything else still has to match exactly. A date
+// already in that case is returned as it is, without allocating.
 func canonicalDateCase(v string) string {
 	var b []byte
 	for i := 0; i < len(v); {
 		j := i
-		for j < len(v) && (v[j]|0x20 >= 'a' && v[j]|0x20 <= 'z') {
+		for j < len(v) && isASCIILetter(v[j]) {
 			j++
 		}
-		if j == i {
-			i++
-			continue
-		}
-		word := v[i:j]
-		want := strings.ToUpper(word[:1]) + strings.ToLower(word[1:])
-		if strings.EqualFold(word, "GMT") {
-			want = "GMT"
-		}
-		if want != word {
-			if b == nil {
-				b = []byte(v)
+		gmt := j-i == 3 && strings.EqualFold(v[i:j], "GMT")
+		for k := i; k < j; k++ {
+			want := v[k] | 0x20 // lower case
+			if k == i || gmt {
+				want = v[k] &^ 0x20
 			}
-			copy(b[i:j], want)
+			if want != v[k] {
+				if b == nil {
+					b = []byte(v)
+				}
+				b[k] = want
+			}
 		}
-		i = j
+		i = max(j, i+1)
 	}
 	if b == nil {
 		return v
 	}
 	return string(b)
 }
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // ParseAge reads an Age header: the first valid non-negative integer, or 0.
 func ParseAge(h http.Header) time.Duration {
