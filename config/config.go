@@ -152,6 +152,7 @@ func Default() *Config {
 		Backend: BackendMemory,
 		Settings: Settings{
 			ExpireAfter:         NeverExpire,
+			CacheControl:        true,
 			AllowableCodes:      []int{200},
 			AllowableMethods:    []string{"GET", "HEAD"},
 			IgnoredParameters:   DefaultIgnoredParameters(),

@@ -12,10 +12,11 @@ import (
 // after (rules.NewResponse).
 
 // requestExpiration is the expiration chosen before the response is known:
-// WithExpireAfter, then urls_expire_after, then expire_after. own reports
-// one of the first two: the request's own, which heuristic freshness
-// yields to.
-func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp config.Expiration, own bool) {
+// WithExpireAfter, then urls_expire_after, then expire_after. written
+// reports a lifetime the user wrote, which heuristic freshness yields to:
+// any of the first two, and an expire_after other than its default,
+// "never" (which leaves the guess to fill in).
+func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp config.Expiration, written bool) {
 	if opts.expireAfter.IsSet() {
 		return opts.expireAfter, true
 	}
@@ -23,7 +24,7 @@ func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp
 		return e, true
 	}
 	if p.ExpireAfter.IsSet() {
-		return p.ExpireAfter, false
+		return p.ExpireAfter, p.ExpireAfter.Kind() != config.Never
 	}
 	return config.NeverExpire, false
 }

@@ -114,7 +114,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.passThrough(x, why, isUnsafe(method) || overridden && isUnsafe(override))
 	}
 	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
-	x.rq.Expiration, x.rq.OwnExpiration = x.p.requestExpiration(req, &x.opts)
+	x.rq.Expiration, x.rq.WrittenExpiration = x.p.requestExpiration(req, &x.opts)
 	if x.rq.Expiration.Kind() == config.NoCache {
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil

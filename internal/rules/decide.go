@@ -89,10 +89,11 @@ type Request struct {
 	// stored response answers instead.
 	OriginFailed bool
 	// Expiration is the one chosen before the response is known
-	// (WithExpireAfter > urls_expire_after > expire_after); OwnExpiration
-	// says it is the request's own (one of the first two).
-	Expiration    config.Expiration
-	OwnExpiration bool
+	// (WithExpireAfter > urls_expire_after > expire_after);
+	// WrittenExpiration says the user wrote it (heuristic freshness
+	// yields to it): not expire_after's default, never.
+	Expiration        config.Expiration
+	WrittenExpiration bool
 }
 
 // Settings are the settings the rules read, compiled once by Compile

@@ -27,7 +27,7 @@ func newResponse(set Settings, status int, exp config.Expiration, own bool, reqC
 	if set.Codes == nil {
 		set.Codes = map[int]bool{status: true}
 	}
-	req := Request{Directives: Parse(header("Cache-Control", reqCC)), Expiration: exp, OwnExpiration: own}
+	req := Request{Directives: Parse(header("Cache-Control", reqCC)), Expiration: exp, WrittenExpiration: own}
 	return NewResponse(&req, &Response{Status: status, Header: h, RequestedAt: t0, ReceivedAt: t0}, &set)
 }
 
@@ -251,7 +251,7 @@ func TestHeuristicFreshness(t *testing.T) {
 			t.Fatalf("NewResponse = %+v", got)
 		}
 	})
-	t.Run("a lifetime the request gave its own wins", func(t *testing.T) {
+	t.Run("a lifetime the user wrote wins", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
 		got := newResponse(Settings{CacheControl: true, HeuristicFreshness: on}, 200, config.After(5*time.Minute), true, "", h)
 		if want := (Freshness{Store: true, ExpiresAt: t0.Add(5 * time.Minute)}); got != want {

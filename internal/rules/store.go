@@ -12,8 +12,8 @@ import (
 // This file decides whether a new response may be stored and until when,
 // in the precedence of docs/configuration.md: response Cache-Control (with
 // cache_control) > request Cache-Control > WithExpireAfter >
-// urls_expire_after > heuristic freshness (with cache_control) >
-// expire_after; and which of its fields a store may keep — also when a 304
+// urls_expire_after > expire_after when written > heuristic freshness
+// (with cache_control) > expire_after's default, never; and which of its fields a store may keep — also when a 304
 // updates a stored response, so that the two never disagree.
 
 // Freshness is the decision for one new response.
@@ -111,9 +111,9 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 			exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
 			return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt)}
 		}
-		// A lifetime the request gave its own (WithExpireAfter,
-		// urls_expire_after) beats a guess.
-		if set.HeuristicFreshness.Enabled && !req.OwnExpiration && reqD.MaxAge < 0 {
+		// A lifetime the user wrote (WithExpireAfter, urls_expire_after,
+		// expire_after) beats a guess.
+		if set.HeuristicFreshness.Enabled && !req.WrittenExpiration && reqD.MaxAge < 0 {
 			if life, ok := HeuristicLifetime(resp.Status, h, receivedAt, set.HeuristicFreshness.Max); ok {
 				exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
 				return Freshness{Store: true, ExpiresAt: exp, Heuristic: true, NeedsValidator: !exp.After(receivedAt)}

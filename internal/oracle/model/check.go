@@ -724,8 +724,8 @@ func (s *Settings) staleAtOnce(l lifetimeOf, h http.Header, at time.Time) bool {
 }
 
 // requestLifetime is the expiration chosen before the response is known:
-// WithExpireAfter > urls_expire_after > expire_after; own reports one of
-// the first two.
+// WithExpireAfter > urls_expire_after > expire_after; own reports a
+// lifetime the user wrote (anything but expire_after's default, never).
 func (s *Settings) requestLifetime(r *Request) (exp Lifetime, own bool) {
 	if r.Options.ExpireAfter != nil {
 		return *r.Options.ExpireAfter, true
@@ -738,7 +738,8 @@ func (s *Settings) requestLifetime(r *Request) (exp Lifetime, own bool) {
 		}
 	}
 	if s.ExpireAfterSet {
-		return s.ExpireAfter, false
+		// Written, it beats heuristic freshness; its default, never, does not.
+		return s.ExpireAfter, s.ExpireAfter.Kind != Never
 	}
 	return Lifetime{Kind: Never}, false
 }
@@ -746,7 +747,8 @@ func (s *Settings) requestLifetime(r *Request) (exp Lifetime, own bool) {
 // lifetime is a response's freshness lifetime, in the precedence of
 // docs/configuration.md: response Cache-Control and Expires (with
 // cache_control) > request max-age > WithExpireAfter > urls_expire_after >
-// heuristic freshness (with cache_control) > expire_after. ok is false for
+// expire_after when written > heuristic freshness (with cache_control) >
+// never. ok is false for
 // a response that may not be stored for that reason.
 func (s *Settings) lifetime(status int, h http.Header, r *Request, at time.Time) (l lifetimeOf, ok bool, why string) {
 	reqD := parseCC(r.Header)

@@ -33,7 +33,7 @@ type Settings struct {
 	SeparateCredentials bool
 	ExpireAfter         Lifetime // the zero Lifetime: never expires
 	// ExpireAfterSet: expire_after was written (heuristic freshness yields
-	// only to a lifetime the request or a URL rule gives).
+	// to it unless it is "never", the default).
 	ExpireAfterSet       bool
 	StaleIfError         Limit
 	StaleWhileRevalidate Limit
