@@ -236,31 +236,39 @@ type h2Hook struct{ Session *session.Session }
 // RoundTrip answers through the session.
 func (h h2Hook) RoundTrip(req *http.Request) (*http.Response, error) { return h.Session.RoundTrip(req) }
 
-// resolveConfig finds the configuration in the documented order.
+// resolveConfig finds the configuration in the documented order. Its
+// errors start with "reqcache: ", as every error Install returns does (a
+// *config.Error stays reachable through errors.As).
 func resolveConfig(o *installOptions) (*config.Config, error) {
 	switch {
 	case o.cfg != nil:
 		cfg := o.cfg.Clone()
 		if err := cfg.Validate(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reqcache: %w", err)
 		}
 		return cfg, nil
 	case o.cfgFile != "":
-		return config.Load(o.cfgFile)
+		return loadConfig(o.cfgFile, "")
 	}
 	if path := os.Getenv(ConfigEnv); path != "" {
-		cfg, err := config.Load(path)
-		if err != nil {
-			return nil, fmt.Errorf("reqcache: $%s: %w", ConfigEnv, err)
-		}
-		return cfg, nil
+		return loadConfig(path, "$"+ConfigEnv+": ")
 	}
 	if _, err := os.Stat(DefaultConfigFile); err == nil {
-		return config.Load(DefaultConfigFile)
+		return loadConfig(DefaultConfigFile, "")
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reqcache: %s: %w", DefaultConfigFile, err)
 	}
 	return config.Default(), nil
+}
+
+// loadConfig is config.Load with Install's error prefix; from says where
+// the path came from, when not from the caller.
+func loadConfig(path, from string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("reqcache: %s%w", from, err)
+	}
+	return cfg, nil
 }
 
 // IsInstalled reports whether reqcache is installed.

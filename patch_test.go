@@ -3,6 +3,7 @@ package reqcache_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"expvar"
 	"io"
 	"net/http"
@@ -152,6 +153,16 @@ func TestInstallErrorInstallsNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.toml") || !strings.Contains(err.Error(), ":2") || !strings.Contains(err.Error(), "expire_after") {
 		t.Fatalf("want an error naming file, line and key; got %v", err)
 	}
+	// One convention for every error Install returns: "reqcache: " once,
+	// the *config.Error still reachable.
+	var cerr *config.Error
+	if !strings.HasPrefix(err.Error(), "reqcache: "+bad+":2: expire_after: ") || strings.Count(err.Error(), "reqcache: ") != 1 || !errors.As(err, &cerr) || cerr.Line != 2 {
+		t.Fatalf("a config file's error: %q", err)
+	}
+	t.Setenv(reqcache.ConfigEnv, bad)
+	if err := reqcache.Install(); err == nil || !strings.HasPrefix(err.Error(), "reqcache: $"+reqcache.ConfigEnv+": "+bad+":2: ") {
+		t.Fatalf("$%s's error: %v", reqcache.ConfigEnv, err)
+	}
 	if reqcache.IsInstalled() || http.DefaultTransport != origT || http.DefaultClient != origC {
 		t.Fatal("a failed Install changed something")
 	}
@@ -169,8 +180,8 @@ func TestInstallErrorInstallsNothing(t *testing.T) {
 	}
 	bad2 := smallConfig()
 	bad2.AllowableMethods = nil
-	if err := reqcache.Install(reqcache.WithConfig(bad2)); err == nil {
-		t.Fatal("invalid WithConfig accepted")
+	if err := reqcache.Install(reqcache.WithConfig(bad2)); err == nil || !strings.HasPrefix(err.Error(), "reqcache: allowable_methods: ") {
+		t.Fatalf("invalid WithConfig: %v", err)
 	}
 }
 

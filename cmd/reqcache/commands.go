@@ -433,7 +433,7 @@ func cmdClear(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if !*yes {
 			// The question goes to stderr so that stdout stays the result
 			// (JSON with -json).
-			fmt.Fprintf(e.stderr, "Delete all %d cached responses from %s? [y/N] ", n, e.storeName())
+			fmt.Fprintf(e.stderr, "Delete all %d cached %s from %s? [y/N] ", n, plural(n, "response", "responses"), e.storeName())
 			answer, err := readLine(ctx, e.stdin)
 			if !isTerminal(e.stdin) || err != nil {
 				fmt.Fprintln(e.stderr) // nothing echoed the answer's newline
@@ -527,7 +527,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if e.json {
 			return writeJSON(e.stdout, map[string]int{"exported": n})
 		}
-		_, err = fmt.Fprintf(e.stdout, "exported %d responses to %s\n", n, *out)
+		_, err = fmt.Fprintf(e.stdout, "exported %d %s to %s\n", n, plural(n, "response", "responses"), *out)
 		return err
 	}
 }
@@ -562,7 +562,7 @@ func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if e.json {
 			return writeJSON(e.stdout, map[string]int{"imported": n})
 		}
-		_, err = fmt.Fprintf(e.stdout, "imported %d responses\n", n)
+		_, err = fmt.Fprintf(e.stdout, "imported %d %s\n", n, plural(n, "response", "responses"))
 		return err
 	}
 }

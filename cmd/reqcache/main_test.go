@@ -752,6 +752,14 @@ func TestMemorySnapshot(t *testing.T) {
 	if code, out, _ := cli(t, "", "-config", cfgPath, "export"); code != exitOK || strings.Count(out, "\n") != 1 {
 		t.Fatalf("export of the snapshot: exit %d %q", code, out)
 	}
+	// One of anything is said in the singular.
+	file := filepath.Join(dir, "one.jsonl")
+	if code, out, _ := cli(t, "", "-config", cfgPath, "export", "-o", file); code != exitOK || out != "exported 1 response to "+file+"\n" {
+		t.Fatalf("export -o of one response: exit %d %q", code, out)
+	}
+	if code, _, stderr := cli(t, "n\n", "-config", cfgPath, "clear"); code != exitError || !strings.Contains(stderr, "Delete all 1 cached response from") {
+		t.Fatalf("clear's question about one response: exit %d %q", code, stderr)
+	}
 	if code, _, _ := cli(t, "", "-config", cfgPath, "clear", "-yes"); code != exitOK {
 		t.Fatalf("clear: exit %d", code)
 	}
