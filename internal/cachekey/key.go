@@ -6,6 +6,7 @@
 package cachekey
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -13,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -166,7 +169,7 @@ func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, 
 	b = appendField(b, hostOverride(req))
 	if len(body) > 0 {
 		ct := req.Header.Get("Content-Type")
-		b = appendField(b, mediaType(ct))
+		b = appendField(b, keyMediaType(ct))
 		var nb []byte
 		nb, bodyIgnored = k.NormalizeBody(ct, body, false)
 		b = appendField(b, nb)
@@ -259,6 +262,21 @@ func mediaType(ct string) string {
 	if err != nil {
 		return ct
 	}
+	return mime.FormatMediaType(mt, params)
+}
+
+// keyMediaType is mediaType without a multipart body's boundary, which
+// mime/multipart draws at random for every request: the body's parts are
+// keyed instead (NormalizeBody).
+func keyMediaType(ct string) string {
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+		return mediaType(ct)
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	delete(params, "boundary")
 	return mime.FormatMediaType(mt, params)
 }
 
@@ -504,8 +522,14 @@ func (k *Keyer) ignoredParams(dst []string, raw string) []string {
 // keys, forms sorted fields; anything else, or anything that does not
 // parse, is used as it is.
 func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]byte, bool) {
-	mt, _, _ := mime.ParseMediaType(contentType)
+	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
+	case strings.HasPrefix(mt, "multipart/") && !redact:
+		// Stored as sent; keyed by its parts, not by the random boundary.
+		// Every part takes part, credentials too (they then split keys).
+		if out, ok := multipartParts(body, params["boundary"]); ok {
+			return out, false
+		}
 	case mt == "application/x-www-form-urlencoded":
 		out, found := k.appendQueryFound(nil, string(body), redact)
 		if len(out) == 0 {
@@ -518,6 +542,44 @@ func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]b
 		}
 	}
 	return body, false
+}
+
+// multipartParts is a multipart body as length-prefixed fields, part by
+// part in order: its headers (sorted, boundary-free) and its contents. ok is
+// false for a body that does not parse as multipart with that boundary.
+func multipartParts(body []byte, boundary string) (out []byte, ok bool) {
+	if boundary == "" {
+		return nil, false
+	}
+	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := r.NextRawPart()
+		if err == io.EOF {
+			return out, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		names := make([]string, 0, len(part.Header))
+		for name := range part.Header {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		at := len(out)
+		out = openField(out)
+		for _, name := range names {
+			for _, v := range part.Header[name] {
+				out = appendField(out, name)
+				out = appendField(out, v)
+			}
+		}
+		out = closeField(out, at)
+		contents, err := io.ReadAll(part)
+		if err != nil {
+			return nil, false
+		}
+		out = appendField(out, contents)
+	}
 }
 
 // BodyMayHoldCredentials reports whether a body of this Content-Type can

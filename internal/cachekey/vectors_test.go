@@ -1,6 +1,7 @@
 package cachekey
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +34,9 @@ var keyVectors = []struct {
 		body: "b=2&a=1", want: "73e7cd71212f11d9fbcabd8d2b389ff9", wantWithCredentials: "73e7cd71212f11d9fbcabd8d2b389ff9"},
 	{name: "raw body", method: "PUT", url: "https://api.example.com/blob", contentType: "application/octet-stream",
 		body: "\x00\x01binary", want: "588cdcc5a1757a62ace7b8d8747a6dcc", wantWithCredentials: "588cdcc5a1757a62ace7b8d8747a6dcc"},
+	{name: "multipart body", method: "POST", url: "https://api.example.com/upload", contentType: "multipart/form-data; boundary=b1",
+		body: "--b1\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nreport\r\n--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nx,y\n1,2\r\n--b1--\r\n",
+		want: "e090a62b7148d2cf6f5046918519a7b2", wantWithCredentials: "e090a62b7148d2cf6f5046918519a7b2"},
 	{name: "matched header and credentials", method: "GET", url: "https://user:pw@api.example.com/me",
 		header: http.Header{"Accept": {"application/json"}, "Authorization": {"Bearer t"}, "Cookie": {"sid=1"}},
 		want:   "d55a0c30761182f1dd3994243e6e6d6d", wantWithCredentials: "9ec674694018b37da8744560f01b9a07"},
@@ -64,5 +68,58 @@ func TestKeyVectors(t *testing.T) {
 				t.Errorf("key %s, with credentials %s; pinned %s, %s", key, withCreds, v.want, v.wantWithCredentials)
 			}
 		})
+	}
+}
+
+// Two mime/multipart bodies of the same parts differ only in their random
+// boundary: one key. Any difference in a part's name, filename, type or
+// contents is another key; a body that does not parse is keyed by its bytes.
+func TestMultipartKeyedByParts(t *testing.T) {
+	k := New(config.DefaultIgnoredParameters(), false, nil)
+	type part struct{ name, filename, contentType, contents string }
+	key := func(boundary string, parts ...part) string {
+		t.Helper()
+		var b strings.Builder
+		for _, p := range parts {
+			fmt.Fprintf(&b, "--%s\r\nContent-Disposition: form-data; name=%q", boundary, p.name)
+			if p.filename != "" {
+				fmt.Fprintf(&b, "; filename=%q", p.filename)
+			}
+			b.WriteString("\r\n")
+			if p.contentType != "" {
+				fmt.Fprintf(&b, "Content-Type: %s\r\n", p.contentType)
+			}
+			fmt.Fprintf(&b, "\r\n%s\r\n", p.contents)
+		}
+		fmt.Fprintf(&b, "--%s--\r\n", boundary)
+		u, _ := url.Parse("https://api.example.com/upload")
+		req := &http.Request{Method: "POST", URL: u, Header: http.Header{"Content-Type": {"multipart/form-data; boundary=" + boundary}}}
+		return k.Key(req, []byte(b.String()))
+	}
+	title := part{"title", "", "", "report"}
+	file := part{"file", "a.csv", "text/csv", "x,y\n1,2"}
+	base := key("7f3a9c", title, file)
+	if got := key("0b1e44d2", title, file); got != base {
+		t.Fatalf("another boundary, the same parts: %s, want %s", got, base)
+	}
+	for name, parts := range map[string][]part{
+		"contents":     {title, {"file", "a.csv", "text/csv", "x,y\n1,3"}},
+		"filename":     {title, {"file", "b.csv", "text/csv", "x,y\n1,2"}},
+		"content type": {title, {"file", "a.csv", "text/plain", "x,y\n1,2"}},
+		"field name":   {{"name", "", "", "report"}, file},
+		"order":        {file, title},
+		"a part less":  {title},
+	} {
+		if key("7f3a9c", parts...) == base {
+			t.Errorf("a different %s, the same key", name)
+		}
+	}
+	u, _ := url.Parse("https://api.example.com/upload")
+	broken := func(body string) string {
+		req := &http.Request{Method: "POST", URL: u, Header: http.Header{"Content-Type": {"multipart/form-data; boundary=zz"}}}
+		return k.Key(req, []byte(body))
+	}
+	if broken("not multipart at all") == broken("not multipart at all!") {
+		t.Fatal("bodies that do not parse as multipart share a key")
 	}
 }
