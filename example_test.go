@@ -72,3 +72,35 @@ func ExampleDisabled() {
 	// response 2
 	// response 1
 }
+
+// Install takes any session option: here requests-cache's filter_fn, which
+// keeps one path out of the cache.
+func ExampleWithSessionOptions() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	defer origin.Close()
+
+	notLive := session.WithFilter(func(resp *http.Response) bool { return resp.Request.URL.Path != "/live" })
+	if err := reqcache.Install(reqcache.WithConfig(config.Default()), reqcache.WithSessionOptions(notLive)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reqcache.Uninstall()
+
+	for _, path := range []string{"/live", "/live", "/daily", "/daily"} {
+		resp, err := http.Get(origin.URL + path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fmt.Println(path, session.InfoOf(resp).FromCache)
+	}
+	// Output:
+	// /live false
+	// /live false
+	// /daily false
+	// /daily true
+}

@@ -67,6 +67,7 @@ type installOptions struct {
 	store    stores.Store
 	upstream http.RoundTripper
 	observer session.Observer
+	sessOpts []session.Option
 }
 
 // WithUpstream makes the session send what it does not answer to rt
@@ -78,6 +79,15 @@ func WithUpstream(rt http.RoundTripper) Option { return func(o *installOptions) 
 // operations (see session.Observer; contrib/prometheus and contrib/otel
 // are ready-made observers).
 func WithObserver(o session.Observer) Option { return func(opts *installOptions) { opts.observer = o } }
+
+// WithSessionOptions passes opts to the installed session: everything
+// session.New takes, Install takes (session.WithFilter is requests-cache's
+// filter_fn, session.WithKeyFunc its key_fn). Store, logger, upstream and
+// observer have Install options of their own; given both ways, Install's
+// win.
+func WithSessionOptions(opts ...session.Option) Option {
+	return func(o *installOptions) { o.sessOpts = append(o.sessOpts, opts...) }
+}
 
 // WithConfigFile reads the configuration from path.
 func WithConfigFile(path string) Option { return func(o *installOptions) { o.cfgFile = path } }
@@ -159,11 +169,14 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 			return err
 		}
 	}
-	sess, err := session.NewContext(ctx, cfg,
+	sessOpts := append(o.sessOpts[:len(o.sessOpts):len(o.sessOpts)],
 		session.WithStore(store),
 		session.WithLogger(logger),
-		session.WithUpstream(upstreamOr(o.upstream, origTransport)),
-		session.WithObserver(o.observer))
+		session.WithUpstream(upstreamOr(o.upstream, origTransport)))
+	if o.observer != nil {
+		sessOpts = append(sessOpts, session.WithObserver(o.observer))
+	}
+	sess, err := session.NewContext(ctx, cfg, sessOpts...)
 	if err != nil {
 		store.Close()
 		return err

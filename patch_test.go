@@ -419,3 +419,25 @@ func TestMemorySnapshotAcrossInstallations(t *testing.T) {
 		t.Fatalf("snapshot: %v, mode %v", err, info.Mode().Perm())
 	}
 }
+
+// Install takes every session option (requests-cache's install_cache takes
+// every CachedSession parameter): here filter_fn, which keeps /private out
+// of the cache while the rest is stored.
+func TestInstallTakesSessionOptions(t *testing.T) {
+	srv, n := countingOrigin(t)
+	filter := session.WithFilter(func(resp *http.Response) bool { return resp.Request.URL.Path != "/private" })
+	if err := reqcache.Install(reqcache.WithConfig(smallConfig()), reqcache.WithSessionOptions(filter)); err != nil {
+		t.Fatal(err)
+	}
+	defer mustUninstall(t)
+	for range 2 {
+		httpGet(t, srv.URL+"/private")
+		httpGet(t, srv.URL+"/public")
+	}
+	if got := n.Load(); got != 3 {
+		t.Fatalf("origin saw %d requests, want 3 (/private twice, /public once)", got)
+	}
+	if urls, _ := reqcache.Installed().Cache().URLs(context.Background()); len(urls) != 1 || !strings.HasSuffix(urls[0], "/public") {
+		t.Fatalf("stored %v, want /public alone", urls)
+	}
+}

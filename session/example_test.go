@@ -68,3 +68,37 @@ func ExampleWrap() {
 	// false 10s
 	// true 10s
 }
+
+// A key function that extends the session's own key with a tenant header
+// (requests-cache's key_fn calling create_key).
+func ExampleDefaultKey() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "report for "+r.Header.Get("X-Tenant"))
+	}))
+	defer origin.Close()
+
+	s, err := session.New(config.Default(), session.WithKeyFunc(func(req *http.Request, body []byte) string {
+		return session.DefaultKey(req, body) + "|tenant=" + req.Header.Get("X-Tenant")
+	}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for _, tenant := range []string{"a", "b", "a"} {
+		req, _ := http.NewRequest(http.MethodGet, origin.URL+"/report", nil)
+		req.Header.Set("X-Tenant", tenant)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%s (from cache: %v)\n", body, session.InfoOf(resp).FromCache)
+	}
+	// Output:
+	// report for a (from cache: false)
+	// report for b (from cache: false)
+	// report for a (from cache: true)
+}

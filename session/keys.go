@@ -1,11 +1,14 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
 )
 
@@ -27,6 +30,31 @@ func CredentialHeaders() []string { return cachekey.CredentialHeaders() }
 // credentials into whatever the function returns.
 type KeyFunc func(req *http.Request, body []byte) string
 
+// DefaultKey is the key a session computes for req without a key function
+// (requests-cache's create_key), for key functions that extend it:
+//
+//	session.WithKeyFunc(func(req *http.Request, body []byte) string {
+//		return session.DefaultKey(req, body) + "|" + req.Header.Get("X-Tenant")
+//	})
+//
+// Called by a session's key function, it follows that session's
+// ignored_parameters and match_headers; called anywhere else, the defaults'.
+// Like any key function's key, it leaves out the credential hash, which
+// the session adds under separate_credentials.
+func DefaultKey(req *http.Request, body []byte) string {
+	if k, ok := req.Context().Value(keyerKey{}).(*cachekey.Keyer); ok {
+		return k.Key(req, body)
+	}
+	return defaultKeyer().Key(req, body)
+}
+
+type keyerKey struct{}
+
+var defaultKeyer = sync.OnceValue(func() *cachekey.Keyer {
+	d := config.Default()
+	return cachekey.New(d.IgnoredParameters, d.MatchHeaders.All, d.MatchHeaders.Names)
+})
+
 // keyFor is the primary key of a request: the key function's, with the
 // keyed credential hash mixed in under separate_credentials.
 func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
@@ -37,7 +65,8 @@ func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	if s.keyFunc == nil {
 		return p.keys.Primary(req, body, secret)
 	}
-	key := s.keyFunc(req, body)
+	// DefaultKey, called by the key function, finds this session's keys here.
+	key := s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body)
 	if secret == nil {
 		return key
 	}
