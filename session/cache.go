@@ -65,11 +65,18 @@ func (c *Cache) Clear(ctx context.Context) error {
 	return nil
 }
 
-// URLs returns the URLs of the stored responses, sorted and unique, as
-// stored: normalized, with ignored parameters REDACTED.
-func (c *Cache) URLs(ctx context.Context) ([]string, error) {
+// URLs returns the URLs of the stored responses that every filter given
+// selects (requests-cache's urls(**filter)), sorted and unique, as stored:
+// normalized, with ignored parameters REDACTED.
+func (c *Cache) URLs(ctx context.Context, filters ...Filter) ([]string, error) {
 	var urls []string
+	now := c.s.now()
 	err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+		for i := range filters {
+			if !filters[i].selects(e, now) {
+				return true
+			}
+		}
 		urls = append(urls, e.URL)
 		return true
 	})
@@ -206,6 +213,17 @@ type Filter struct {
 	Host string
 }
 
+// selects reports whether f lets the entry through at now.
+func (f *Filter) selects(e *stores.Entry, now time.Time) bool {
+	if f.Fresh != f.Expired && e.Expired(now) != f.Expired {
+		return false
+	}
+	if f.OlderThan > 0 && now.Sub(e.CreatedAt) <= f.OlderThan {
+		return false
+	}
+	return f.Host == "" || hostMatches(e.URL, f.Host)
+}
+
 // hostMatches reports whether the stored URL is from host, as Filter.Host
 // describes.
 func hostMatches(rawURL, host string) bool {
@@ -241,17 +259,10 @@ func (c *Cache) Responses(ctx context.Context, f Filter) iter.Seq2[*CachedRespon
 		now := c.s.now()
 		stopped := false
 		err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
-			expired := e.Expired(now)
-			if f.Fresh != f.Expired && expired != f.Expired {
+			if !f.selects(e, now) {
 				return true
 			}
-			if f.OlderThan > 0 && now.Sub(e.CreatedAt) <= f.OlderThan {
-				return true
-			}
-			if f.Host != "" && !hostMatches(e.URL, f.Host) {
-				return true
-			}
-			if !yield(&CachedResponse{Entry: e, IsExpired: expired}, nil) {
+			if !yield(&CachedResponse{Entry: e, IsExpired: e.Expired(now)}, nil) {
 				stopped = true
 				return false
 			}
