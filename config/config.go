@@ -34,7 +34,11 @@ type URLExpiration struct {
 	// Pattern is a glob over host and path; the scheme is ignored and a
 	// trailing * is implied.
 	Pattern string `toml:"pattern"`
-	// ExpireAfter applies to URLs matching Pattern.
+	// Regex, instead of Pattern, is a regular expression (Go's RE2 syntax)
+	// searched for anywhere in the URL as sent, scheme included, with
+	// scheme and host lower-cased (requests-cache's re.compile patterns).
+	Regex string `toml:"regex"`
+	// ExpireAfter applies to URLs matching Pattern or Regex.
 	ExpireAfter Expiration `toml:"expire_after"`
 }
 

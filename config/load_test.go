@@ -38,6 +38,7 @@ func TestLoadEveryKey(t *testing.T) {
 			URLsExpireAfter: []config.URLExpiration{
 				{Pattern: "api.example.com/v1/*", ExpireAfter: config.After(5 * time.Minute)},
 				{Pattern: "https://static.example.com", ExpireAfter: config.NeverExpire},
+				{Regex: `^https://cdn\.example\.com/v[0-9]+/`, ExpireAfter: config.After(time.Hour)},
 				{Pattern: "*", ExpireAfter: config.DoNotCache},
 			},
 		},
@@ -126,6 +127,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad mongo duration", "[mongo]\nop_timeout = \"fast\"\n", 2, "mongo.op_timeout", "fast"},
 		{"unknown key in urls", "[[urls_expire_after]]\npattern = \"a/*\"\nexpire_after = \"1m\"\n\n[[urls_expire_after]]\npatern = \"b\"\n", 6, "urls_expire_after[1].patern", "unknown"},
 		{"bad url expiration", "[[urls_expire_after]]\npattern = \"a/*\"\nexpire_after = \"sometimes\"\n", 3, "urls_expire_after[0].expire_after", "sometimes"},
+		{"bad url regex", "[[urls_expire_after]]\nregex = \"api(\"\nexpire_after = \"1m\"\n", 2, "urls_expire_after[0].regex", "missing closing )"},
+		{"pattern and regex", "[[urls_expire_after]]\npattern = \"a/*\"\nregex = \"a\"\nexpire_after = \"1m\"\n", 3, "urls_expire_after[0].regex", "give one"},
 		{"shards not power of two", "[memory]\nshards = 3\n", 2, "memory.shards", ""},
 		{"bad log level", "[logging]\nlevel = \"loud\"\n", 2, "logging.level", "loud"},
 		{"match_headers type", "match_headers = 3\n", 1, "match_headers", ""},

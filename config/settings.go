@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Settings are the cache behaviours a running session can change
 // (requests-cache's CachedSession.settings): every top-level key but
@@ -136,11 +139,20 @@ func (s *Settings) problems(ps []*Error) []*Error {
 
 	for i, u := range s.URLsExpireAfter {
 		key := indexKey("urls_expire_after", i)
-		if err := ValidatePattern(u.Pattern); err != nil {
-			add(joinKey(key, "pattern"), "%v", err)
+		switch {
+		case u.Regex != "" && u.Pattern != "":
+			add(joinKey(key, "regex"), "both a pattern and a regex: give one")
+		case u.Regex != "":
+			if _, err := regexp.Compile(u.Regex); err != nil {
+				add(joinKey(key, "regex"), "%v", err)
+			}
+		default:
+			if err := ValidatePattern(u.Pattern); err != nil {
+				add(joinKey(key, "pattern"), "%v", err)
+			}
 		}
 		if !u.ExpireAfter.IsSet() {
-			add(joinKey(key, "expire_after"), "missing: every [[urls_expire_after]] needs a pattern and an expire_after")
+			add(joinKey(key, "expire_after"), "missing: every [[urls_expire_after]] needs a pattern (or regex) and an expire_after")
 		} else if err := checkExpiration(u.ExpireAfter); err != nil {
 			add(joinKey(key, "expire_after"), "%v", err)
 		}

@@ -3,6 +3,7 @@ package session
 import (
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/reqcache/reqcache/config"
@@ -32,7 +33,8 @@ type policy struct {
 }
 
 type urlPattern struct {
-	glob   string // scheme stripped, lower case, trailing * implied
+	glob   string         // scheme stripped, lower case, trailing * implied
+	re     *regexp.Regexp // instead of glob: searched in the whole URL
 	expire config.Expiration
 }
 
@@ -48,7 +50,13 @@ func compile(s Settings) (*policy, error) {
 		p.methods[strings.ToUpper(m)] = true
 	}
 	for _, u := range s.URLsExpireAfter {
-		p.urls = append(p.urls, urlPattern{glob: compilePattern(u.Pattern), expire: u.ExpireAfter})
+		up := urlPattern{expire: u.ExpireAfter}
+		if u.Regex != "" {
+			up.re = regexp.MustCompile(u.Regex) // config checked it
+		} else {
+			up.glob = compilePattern(u.Pattern)
+		}
+		p.urls = append(p.urls, up)
 	}
 	p.keys = cachekey.New(s.IgnoredParameters, s.MatchHeaders.All, s.MatchHeaders.Names)
 	return p, nil
@@ -107,7 +115,11 @@ func (p *policy) urlExpiration(req *http.Request) (config.Expiration, bool) {
 		target += "?" + req.URL.RawQuery
 	}
 	for _, u := range p.urls {
-		if ok, _ := globMatch(u.glob, target); ok {
+		if u.re != nil {
+			if u.re.MatchString(strings.ToLower(req.URL.Scheme) + "://" + target) {
+				return u.expire, true
+			}
+		} else if ok, _ := globMatch(u.glob, target); ok {
 			return u.expire, true
 		}
 	}
