@@ -14,8 +14,10 @@ import (
 // requestExpiration is the expiration chosen before the response is known:
 // WithExpireAfter, then urls_expire_after, then expire_after. written
 // reports a lifetime the user wrote, which heuristic freshness yields to:
-// any of the first two, and an expire_after other than its default,
-// "never" (which leaves the guess to fill in).
+// any of the first two, and an expire_after that is a duration or a time.
+// expire_after "never" (the default) and "immediately" say what becomes of
+// a response with no lifetime at all, so the guess comes first: with
+// "immediately", a cache behaves as RFC 9111 describes.
 func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp config.Expiration, written bool) {
 	if opts.expireAfter.IsSet() {
 		return opts.expireAfter, true
@@ -24,7 +26,8 @@ func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp
 		return e, true
 	}
 	if p.ExpireAfter.IsSet() {
-		return p.ExpireAfter, p.ExpireAfter.Kind() != config.Never
+		k := p.ExpireAfter.Kind()
+		return p.ExpireAfter, k == config.AfterDuration || k == config.AtTime
 	}
 	return config.NeverExpire, false
 }

@@ -90,8 +90,9 @@ type Request struct {
 	OriginFailed bool
 	// Expiration is the one chosen before the response is known
 	// (WithExpireAfter > urls_expire_after > expire_after);
-	// WrittenExpiration says the user wrote it (heuristic freshness
-	// yields to it): not expire_after's default, never.
+	// WrittenExpiration says the user wrote a lifetime (heuristic
+	// freshness yields to it): per request, per URL, or an expire_after
+	// that is a duration or a time.
 	Expiration        config.Expiration
 	WrittenExpiration bool
 }

@@ -12,8 +12,8 @@ import (
 // This file decides whether a new response may be stored and until when,
 // in the precedence of docs/configuration.md: response Cache-Control (with
 // cache_control) > request Cache-Control > WithExpireAfter >
-// urls_expire_after > expire_after when written > heuristic freshness
-// (with cache_control) > expire_after's default, never; and which of its fields a store may keep — also when a 304
+// urls_expire_after > expire_after as a duration or time > heuristic
+// freshness (with cache_control) > expire_after never or immediately; and which of its fields a store may keep — also when a 304
 // updates a stored response, so that the two never disagree.
 
 // Freshness is the decision for one new response.

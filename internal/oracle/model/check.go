@@ -725,7 +725,7 @@ func (s *Settings) staleAtOnce(l lifetimeOf, h http.Header, at time.Time) bool {
 
 // requestLifetime is the expiration chosen before the response is known:
 // WithExpireAfter > urls_expire_after > expire_after; own reports a
-// lifetime the user wrote (anything but expire_after's default, never).
+// lifetime the user wrote (any of the first two; a duration for the last).
 func (s *Settings) requestLifetime(r *Request) (exp Lifetime, own bool) {
 	if r.Options.ExpireAfter != nil {
 		return *r.Options.ExpireAfter, true
@@ -738,8 +738,9 @@ func (s *Settings) requestLifetime(r *Request) (exp Lifetime, own bool) {
 		}
 	}
 	if s.ExpireAfterSet {
-		// Written, it beats heuristic freshness; its default, never, does not.
-		return s.ExpireAfter, s.ExpireAfter.Kind != Never
+		// A duration beats heuristic freshness; never and immediately
+		// say what becomes of a response with no lifetime: they do not.
+		return s.ExpireAfter, s.ExpireAfter.Kind == After
 	}
 	return Lifetime{Kind: Never}, false
 }

@@ -33,7 +33,7 @@ type Settings struct {
 	SeparateCredentials bool
 	ExpireAfter         Lifetime // the zero Lifetime: never expires
 	// ExpireAfterSet: expire_after was written (heuristic freshness yields
-	// to it unless it is "never", the default).
+	// to it when it is a duration).
 	ExpireAfterSet       bool
 	StaleIfError         Limit
 	StaleWhileRevalidate Limit

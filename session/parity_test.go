@@ -1,0 +1,259 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/session"
+)
+
+// With no settings at all (config.Default, what Install uses without a
+// file), a global patch of every library must not keep what an origin
+// marks no-store — a payment SDK's balance, say — and must revalidate what
+// it marks no-cache.
+func TestDefaultsHonourCacheControl(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/balance":
+			w.Header().Set("Cache-Control", "no-cache, no-store")
+		case "/profile":
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", `"p1"`)
+			if r.Header.Get("If-None-Match") == `"p1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+	s := newSession(t, nil)
+	c := s.Client()
+	for range 2 {
+		if body, resp := get(t, c, o.URL+"/balance"); body != "body of /balance" || session.InfoOf(resp).FromCache {
+			t.Fatalf("no-store under the defaults: %q %+v", body, session.InfoOf(resp))
+		}
+	}
+	wantCount(t, o, 2)
+	if n, _ := s.Cache().Len(context.Background()); n != 0 {
+		t.Fatalf("a no-store response was stored under the defaults: %d entries", n)
+	}
+
+	get(t, c, o.URL+"/profile")
+	body, resp := get(t, c, o.URL+"/profile")
+	if info := session.InfoOf(resp); body != "body of /profile" || !info.Revalidated || o.lastRequest().Header.Get("If-None-Match") != `"p1"` {
+		t.Fatalf("no-cache under the defaults: %q %+v, the origin saw %v", body, info, o.lastRequest().Header)
+	}
+	wantCount(t, o, 4)
+}
+
+// A lifetime the user wrote beats one the cache guessed: an expire_after
+// duration applies to a response whose only hint is an old Last-Modified;
+// "never" (the default) and "immediately" say what becomes of a response
+// with no lifetime at all, so there the heuristic fills in first.
+func TestWrittenLifetimeBeatsTheHeuristic(t *testing.T) {
+	lastModified := time.Now().Add(-10 * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", lastModified)
+		io.WriteString(w, "object")
+	})
+	for _, tc := range []struct {
+		name        string
+		expireAfter config.Expiration
+		want        time.Duration
+		heuristic   bool
+	}{
+		{"expire_after written", config.After(5 * time.Minute), 5 * time.Minute, false},
+		{"expire_after's default", config.NeverExpire, 24 * time.Hour, true},
+		{"expire_after immediately", config.ExpireImmediately, 24 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, func(c *config.Config) { c.ExpireAfter = tc.expireAfter })
+			_, resp := get(t, s.Client(), o.URL+"/"+strings.ReplaceAll(tc.name, " ", "-"))
+			info := session.InfoOf(resp)
+			if life := info.Expires.Sub(info.CreatedAt); life < tc.want-2*time.Second || life > tc.want+2*time.Second || info.Heuristic != tc.heuristic {
+				t.Fatalf("lifetime %v (heuristic %v), want %v (heuristic %v); Cache-Status %q",
+					life, info.Heuristic, tc.want, tc.heuristic, resp.Header.Get("Cache-Status"))
+			}
+		})
+	}
+}
+
+// A request's own Cache-Control: stale-if-error=N (RFC 5861 §4) lets an
+// expired entry answer when the origin fails, within N seconds of
+// staleness, with no setting and nothing in the response.
+func TestRequestStaleIfError(t *testing.T) {
+	clk := newClock()
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		io.WriteString(w, "v1")
+	})
+	s := newSession(t, nil, session.WithClock(clk.Now))
+	c := s.Client()
+	get(t, c, o.URL)
+	o.serve(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	clk.Advance(30 * time.Second) // 20 s stale
+
+	withDirective := func(cc string) *http.Request {
+		req := mustRequest(t, http.MethodGet, o.URL, nil)
+		req.Header.Set("Cache-Control", cc)
+		return req
+	}
+	if _, resp := get(t, c, o.URL); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("without the directive: status %d, want the origin's 500", resp.StatusCode)
+	}
+	if body, resp := do(t, c, withDirective("stale-if-error=60")); body != "v1" || !session.InfoOf(resp).Expired {
+		t.Fatalf("stale-if-error=60 at 20 s stale: %d %q %+v", resp.StatusCode, body, session.InfoOf(resp))
+	}
+	if _, resp := do(t, c, withDirective("stale-if-error=5")); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("stale-if-error=5 at 20 s stale: status %d, want the origin's 500", resp.StatusCode)
+	}
+	wantCount(t, o, 4)
+}
+
+// Two uploads of the same form through mime/multipart differ only by the
+// boundary it draws at random: with POST cacheable, the second is a hit.
+func TestIdenticalMultipartPostsHit(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		file, header, err := r.FormFile("file")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		contents, _ := io.ReadAll(file)
+		fmt.Fprintf(w, "%s: %s (%s)", r.FormValue("title"), contents, header.Filename)
+	})
+	s := newSession(t, func(c *config.Config) { c.AllowableMethods = []string{"GET", "HEAD", "POST"} })
+	upload := func(contents string) (string, *http.Response) {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("title", "report")
+		fw, _ := mw.CreateFormFile("file", "a.csv")
+		io.WriteString(fw, contents)
+		mw.Close()
+		req := mustRequest(t, http.MethodPost, o.URL+"/upload", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return do(t, s.Client(), req)
+	}
+	first, _ := upload("x,y\n1,2")
+	second, resp := upload("x,y\n1,2")
+	if first != "report: x,y\n1,2 (a.csv)" || second != first || !session.InfoOf(resp).FromCache {
+		t.Fatalf("the same upload twice: %q then %q %+v", first, second, session.InfoOf(resp))
+	}
+	wantCount(t, o, 1)
+	if other, resp := upload("x,y\n1,3"); other != "report: x,y\n1,3 (a.csv)" || session.InfoOf(resp).FromCache {
+		t.Fatalf("another file's upload: %q %+v", other, session.InfoOf(resp))
+	}
+	wantCount(t, o, 2)
+}
+
+// A key function builds on DefaultKey (requests-cache's create_key): it
+// follows the calling session's match_headers and ignored_parameters, so
+// that the extended key differs from the session's own only by what the
+// function adds.
+func TestKeyFuncExtendsDefaultKey(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s for %s", r.URL.Path, r.Header.Get("X-Tenant"))
+	})
+	edit := func(c *config.Config) {
+		c.MatchHeaders = config.MatchHeaders{Names: []string{"Accept"}}
+		c.SeparateCredentials = false // the key is then DefaultKey's alone
+	}
+	plain := newSession(t, edit)
+	var defaults []string
+	extended := newSession(t, edit, session.WithKeyFunc(func(req *http.Request, body []byte) string {
+		key := session.DefaultKey(req, body)
+		defaults = append(defaults, key)
+		return key + "|" + req.Header.Get("X-Tenant")
+	}))
+	request := func(tenant, accept string) *http.Request {
+		req := mustRequest(t, http.MethodGet, o.URL+"/report?api_key=k1", nil)
+		req.Header.Set("X-Tenant", tenant)
+		req.Header.Set("Accept", accept)
+		return req
+	}
+	_, resp := do(t, plain.Client(), request("a", "text/csv"))
+	own := session.InfoOf(resp).Key
+	do(t, extended.Client(), request("a", "text/csv"))
+	if len(defaults) != 1 || defaults[0] != own {
+		t.Fatalf("DefaultKey inside the key function: %q, the session's own key %q", defaults, own)
+	}
+	if session.DefaultKey(request("a", "text/csv"), nil) == own {
+		t.Fatal("outside a session DefaultKey follows the session's match_headers")
+	}
+	for _, tc := range []struct {
+		tenant, accept, want string
+		hit                  bool
+	}{
+		{"a", "text/csv", "/report for a", true},
+		{"b", "text/csv", "/report for b", false},
+		{"a", "application/json", "/report for a", false},
+	} {
+		body, resp := do(t, extended.Client(), request(tc.tenant, tc.accept))
+		if body != tc.want || session.InfoOf(resp).FromCache != tc.hit {
+			t.Fatalf("tenant %s, Accept %s: %q, hit %v", tc.tenant, tc.accept, body, session.InfoOf(resp).FromCache)
+		}
+	}
+}
+
+// Cache.URLs takes the filters Responses takes (requests-cache's
+// urls(**filter)): freshness, age and host; several must all hold.
+func TestURLsFiltered(t *testing.T) {
+	clk := newClock()
+	a, b := newOrigin(t, text("a")), newOrigin(t, text("b"))
+	s := newSession(t, func(c *config.Config) { c.ExpireAfter = config.After(90 * time.Minute) }, session.WithClock(clk.Now))
+	get(t, s.Client(), a.URL+"/old")
+	clk.Advance(2 * time.Hour)
+	get(t, s.Client(), a.URL+"/new")
+	get(t, s.Client(), b.URL+"/new")
+	bHost := strings.TrimPrefix(b.URL, "http://")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		filters []session.Filter
+		want    []string
+	}{
+		{"none", nil, []string{a.URL + "/new", a.URL + "/old", b.URL + "/new"}},
+		{"expired", []session.Filter{{Expired: true}}, []string{a.URL + "/old"}},
+		{"fresh", []session.Filter{{Fresh: true}}, []string{a.URL + "/new", b.URL + "/new"}},
+		{"older than an hour", []session.Filter{{OlderThan: time.Hour}}, []string{a.URL + "/old"}},
+		{"host", []session.Filter{{Host: bHost}}, []string{b.URL + "/new"}},
+		{"all must hold", []session.Filter{{Fresh: true}, {Host: bHost}}, []string{b.URL + "/new"}},
+	} {
+		got, err := s.Cache().URLs(ctx, tc.filters...)
+		slices.Sort(tc.want)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("URLs(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// urls_expire_after takes a regular expression beside globs
+// (requests-cache's re.compile patterns), searched in the whole URL.
+func TestURLsExpireAfterRegex(t *testing.T) {
+	o := newOrigin(t, text("data"))
+	s := newSession(t, func(c *config.Config) {
+		c.URLsExpireAfter = []config.URLExpiration{
+			{Regex: `^http://127\.0\.0\.1:[0-9]+/v[0-9]+/live`, ExpireAfter: config.DoNotCache},
+			{Regex: `\?page=[0-9]+$`, ExpireAfter: config.After(time.Minute)},
+		}
+	})
+	for range 2 {
+		get(t, s.Client(), o.URL+"/v2/live/feed")
+		get(t, s.Client(), o.URL+"/v2/archive")
+	}
+	wantCount(t, o, 3) // the live feed twice, the archive once
+	_, resp := get(t, s.Client(), o.URL+"/list?page=3")
+	if info := session.InfoOf(resp); info.Expires.Sub(info.CreatedAt) != time.Minute {
+		t.Fatalf("a regex's expire_after: %+v", info)
+	}
+}
