@@ -348,7 +348,7 @@ func BenchmarkMongoMissLease(b *testing.B) {
 }
 
 // A cache moves between backends through Export and Import (requests-cache's
-// convert_cache): from memory into MongoDB, then answered from there.
+// BaseCache.update()): from memory into MongoDB, then answered from there.
 func TestExportFromMemoryImportIntoMongo(t *testing.T) {
 	srv, n := countingOrigin(t)
 	mem, err := session.New(smallConfig())

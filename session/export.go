@@ -18,8 +18,8 @@ import (
 )
 
 // This file moves a cache in and out as JSON Lines: requests-cache's
-// convert_cache and VCR cassettes, for fixtures, backups and moving between
-// backends. Each line is one stored response, or one alias (a Vary index or
+// BaseCache.update() (copying between backends) and VCR cassettes, for
+// fixtures, backups and moving between backends. Each line is one stored response, or one alias (a Vary index or
 // redirect) that leads to exported responses. The credential key is never
 // exported.
 

@@ -98,7 +98,7 @@ key, then the Vary indexes and redirects that lead to them. Credentials
 are as stored: redacted; the credential key is never written. With -o the
 lines go to FILE, else to stdout. The filters of ls apply. "reqcache
 import" reads the file into any backend: together they move a cache
-between memory, mongo and tiered (requests-cache's convert_cache), or
+between memory, mongo and tiered (requests-cache's BaseCache.update()), or
 keep one as a test fixture.`,
 		jsonDesc: `{"exported":3} with -o (without it, stdout holds the export itself)`,
 		setup:    cmdExport,

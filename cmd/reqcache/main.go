@@ -3,10 +3,10 @@
 // programs using the library stored. It is most useful with the mongo and
 // tiered backends, whose cache outlives the program that filled it.
 //
-//	go install github.com/reqcache/reqcache/cmd/reqcache@latest
+//	go install ./cmd/reqcache   # from a checkout of the repository
 //	reqcache -config reqcache.toml stats
 //
-// Commands: stats, ls, show, rm, clear, get and help. Every command prints
+// Commands: stats, ls, show, rm, clear, get, export, import and help. Every command prints
 // a table by default and JSON with -json. Run `reqcache -h` for every
 // command, flag, JSON shape and exit code, and `reqcache COMMAND -h` for one
 // command.

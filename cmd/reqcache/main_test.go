@@ -678,7 +678,7 @@ func TestExportImport(t *testing.T) {
 		t.Fatal("the export holds a credential")
 	}
 
-	// Into another collection: requests-cache's convert_cache.
+	// Into another collection: requests-cache's BaseCache.update().
 	other := writeConfig(t, "other.toml", fmt.Sprintf(`backend = "mongo"
 cache_control = true
 

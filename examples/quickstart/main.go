@@ -1,6 +1,7 @@
 // Command quickstart shows reqcache in a few lines: a slow origin on
 // loopback, reqcache.Install from a TOML file, a miss then a hit through
-// plain http.Get, and a Disabled scope.
+// plain http.Get, and a Disabled scope. It leaves its cache in a snapshot
+// file for the reqcache command to look at.
 //
 //	go run ./examples/quickstart
 package main
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache"
+	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
 )
 
@@ -34,10 +36,20 @@ func main() {
 	}))
 	defer origin.Close()
 
-	if err := reqcache.Install(reqcache.WithConfigFile(*configPath)); err != nil {
+	// reqcache.Install(reqcache.WithConfigFile(*configPath)) is all a
+	// program needs; the quick start also keeps its cache in a file when it
+	// exits (a snapshot), for the reqcache command to look at.
+	cfg, err := config.Load(*configPath)
+	if err != nil {
 		log.Fatal(err)
 	}
-	defer reqcache.Uninstall()
+	if cfg.Memory.Snapshot == "" {
+		cfg.Memory.Snapshot = filepath.Join(os.TempDir(), "reqcache-quickstart.snapshot")
+	}
+	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
+		log.Fatal(err)
+	}
+	defer reqcache.Uninstall() // writes the snapshot
 	fmt.Printf("reqcache installed from %s\n\n", *configPath)
 
 	url := origin.URL + "/slow/users/42"
@@ -50,6 +62,15 @@ func main() {
 
 	n, _ := reqcache.Installed().Cache().Len(context.Background())
 	fmt.Printf("The cache holds %d response(s); stats: %+v\n", n, reqcache.Installed().Stats())
+
+	// The command reads the same TOML keys; this one names the snapshot.
+	cliConfig := filepath.Join(os.TempDir(), "reqcache-quickstart.toml")
+	toml := fmt.Sprintf("backend = \"memory\"\n\n[memory]\nsnapshot = %q\n", cfg.Memory.Snapshot)
+	if err := os.WriteFile(cliConfig, []byte(toml), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\nThe cache is kept in %s when this program exits. Look at it with:\n", cfg.Memory.Snapshot)
+	fmt.Printf("   go run ./cmd/reqcache -config %s ls\n", cliConfig)
 }
 
 func fetch(c *http.Client, url string, ctx context.Context) {
