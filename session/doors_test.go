@@ -105,7 +105,7 @@ func TestHitsSayWhatTheStoreDecided(t *testing.T) {
 		w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
 		switch r.URL.Path {
 		case "/future":
-			w.Header().Set("Last-Modified", future) // no heuristic: expire_after
+			w.Header().Set("Last-Modified", future) // no heuristic: urls_expire_after
 		case "/past":
 			w.Header().Set("Last-Modified", past) // 10 h heuristic
 		}
@@ -113,7 +113,9 @@ func TestHitsSayWhatTheStoreDecided(t *testing.T) {
 	})
 	s := newSession(t, func(c *config.Config) {
 		c.CacheControl = true
-		c.ExpireAfter = config.After(time.Minute)
+		// A lifetime written for /future alone: one written for both
+		// would beat the heuristic of /past.
+		c.URLsExpireAfter = []config.URLExpiration{{Pattern: "*/future", ExpireAfter: config.After(time.Minute)}}
 	}, session.WithClock(clk.Now))
 	c := s.Client()
 	for _, tc := range []struct {

@@ -45,6 +45,7 @@ func main() {
 	}
 	if cfg.Memory.Snapshot == "" {
 		cfg.Memory.Snapshot = filepath.Join(os.TempDir(), "reqcache-quickstart.snapshot")
+		os.Remove(cfg.Memory.Snapshot) // each run starts empty and leaves its own cache
 	}
 	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
 		log.Fatal(err)
