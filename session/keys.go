@@ -55,20 +55,37 @@ var defaultKeyer = sync.OnceValue(func() *cachekey.Keyer {
 	return cachekey.New(d.IgnoredParameters, d.MatchHeaders.All, d.MatchHeaders.Names)
 })
 
+// PrincipalFunc names who signed a request under a signing scheme (see
+// WithPrincipal); ok is false for a request it does not recognize.
+type PrincipalFunc func(req *http.Request) (principal string, ok bool)
+
 // keyFor is the primary key of a request: the key function's, with the
-// keyed credential hash mixed in under separate_credentials.
+// keyed credential hash mixed in under separate_credentials — of the
+// principal a PrincipalFunc names, when it names one.
 func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	var secret []byte
 	if p.SeparateCredentials {
 		secret = s.secret
 	}
-	if s.keyFunc == nil {
+	principal, signed := "", false
+	if secret != nil && s.signer != nil {
+		principal, signed = s.signer(req)
+	}
+	if s.keyFunc == nil && !signed {
 		return p.keys.Primary(req, body, secret)
 	}
-	// DefaultKey, called by the key function, finds this session's keys here.
-	key := s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body)
-	if secret == nil {
+	var key string
+	if s.keyFunc == nil {
+		key = p.keys.Key(req, body)
+	} else {
+		// DefaultKey, called by the key function, finds this session's keys here.
+		key = s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body)
+	}
+	switch {
+	case secret == nil:
 		return key
+	case signed:
+		return cachekey.ForPrincipal(key, principal, secret)
 	}
 	return p.keys.Separate(key, req, body, secret)
 }

@@ -60,6 +60,7 @@ type Session struct {
 	now      func() time.Time
 	filter   func(*http.Response) bool
 	keyFunc  KeyFunc
+	signer   PrincipalFunc
 	secret   []byte // keys the credential hash (separate_credentials)
 
 	policy  atomic.Pointer[policy]
@@ -86,6 +87,7 @@ type options struct {
 	upstream http.RoundTripper
 	filter   func(*http.Response) bool
 	keyFunc  KeyFunc
+	signer   PrincipalFunc
 	now      func() time.Time
 	bgLimit  int
 	observer Observer
@@ -110,6 +112,16 @@ func WithFilter(f func(*http.Response) bool) Option { return func(o *options) { 
 
 // WithKeyFunc replaces the cache key computation (requests-cache's key_fn).
 func WithKeyFunc(f KeyFunc) Option { return func(o *options) { o.keyFunc = f } }
+
+// WithPrincipal plugs a signing scheme reqcache does not know into the
+// credential hash (separate_credentials): for a request f recognizes, the
+// principal it returns stands for all of the request's credentials, so
+// that one principal's requests share entries whatever their per-request
+// signatures, and two principals never do. AWS SigV4 and GCS V4 signatures
+// (headers and presigned URLs) are known without it. Query parameters that
+// change with every signing belong in ignored_parameters, so that they
+// leave the URL's key and are stored REDACTED.
+func WithPrincipal(f PrincipalFunc) Option { return func(o *options) { o.signer = f } }
 
 // WithClock sets the session's clock, for tests that move time.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -151,6 +163,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		now:      o.now,
 		filter:   o.filter,
 		keyFunc:  o.keyFunc,
+		signer:   o.signer,
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()

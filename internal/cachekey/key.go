@@ -38,6 +38,60 @@ var credentialHeaders = []string{
 	"X-Vault-Token", "X-Amz-Security-Token", "X-Github-Otp",
 }
 
+// signingParams are the query parameters of signed URLs — AWS SigV4
+// presigned URLs and GCS V4 signed URLs — and the operation hint the AWS
+// SDKs add (x-id=GetObject, x-id=PutObject). They differ on every request
+// of one principal, so they leave keys as ignored parameters do (and are
+// REDACTED in what is stored), whatever ignored_parameters says; under
+// separate_credentials only the principal the credential parameter names
+// joins the keyed hash (Credentials). Query parameters only: a header or
+// body field of these names is nothing special.
+var signingParams = []string{
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+	"X-Goog-Algorithm", "X-Goog-Credential", "X-Goog-Date", "X-Goog-Expires",
+	"X-Goog-SignedHeaders", "X-Goog-Signature",
+	"x-id",
+}
+
+// isSigningParam reports one of signingParams, in any case.
+func isSigningParam(name string) bool {
+	if len(name) < 4 || name[0]|0x20 != 'x' || name[1] != '-' {
+		return false // the usual parameter, at the cost of two byte compares
+	}
+	for _, p := range signingParams {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// sdkRequestHeaders are headers an SDK sets anew on every request (a
+// signature's date and payload hash, a retry count, an invocation id):
+// never part of a key, even under match_headers = true.
+var sdkRequestHeaders = []string{"X-Amz-Date", "X-Amz-Content-Sha256", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "X-Goog-Date"}
+
+// principalOf returns who signed a request with an HMAC scheme of the
+// SigV4 family (AWS4-HMAC-SHA256, GOOG4-HMAC-SHA256): its scheme and the
+// access key of its Credential=KEY/DATE/REGION/SERVICE/…; ok is false for
+// any other Authorization value. The signature, date and scope differ on
+// every request: the principal is what stays.
+func principalOf(authorization string) (string, bool) {
+	scheme, params, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.HasSuffix(strings.ToUpper(scheme), "-HMAC-SHA256") {
+		return "", false
+	}
+	for _, param := range strings.Split(params, ",") {
+		name, v, _ := strings.Cut(strings.TrimSpace(param), "=")
+		if strings.EqualFold(name, "Credential") {
+			key, _, _ := strings.Cut(v, "/")
+			return scheme + " " + key, key != ""
+		}
+	}
+	return "", false
+}
+
 // CredentialHeaders returns the header names that always count as
 // credentials, whatever ignored_parameters says.
 func CredentialHeaders() []string { return append([]string(nil), credentialHeaders...) }
@@ -299,7 +353,7 @@ func (k *Keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
 	if k.matchAll {
 		names = make([]string, 0, len(hdr))
 		for name := range hdr {
-			if !k.IsIgnored(name) && !isCredentialHeader(name) {
+			if !k.IsIgnored(name) && !isCredentialHeader(name) && !slices.Contains(sdkRequestHeaders, name) {
 				names = append(names, name)
 			}
 		}
@@ -360,7 +414,7 @@ func (k *Keyer) appendURLFound(b []byte, u *url.URL, redact bool) ([]byte, bool)
 	if u.RawQuery == "" {
 		return b, false
 	}
-	return k.appendQueryFound(b, u.RawQuery, redact)
+	return k.appendQueryFound(b, u.RawQuery, redact, true)
 }
 
 // plainMediaType reports a lower-case type/subtype with no parameters,
@@ -429,9 +483,10 @@ func lowerASCII(s string) string {
 }
 
 // appendQueryFound sorts the query's parameters (by name, then value,
-// keeping their encoded form), drops or redacts the ignored ones, and
-// reports whether an ignored parameter was present.
-func (k *Keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, bool) {
+// keeping their encoded form), drops or redacts the ignored ones (and, in
+// a URL's query, the signing parameters), and reports whether an ignored
+// parameter was present.
+func (k *Keyer) appendQueryFound(b []byte, raw string, redact, inURL bool) ([]byte, bool) {
 	found := false
 	var stack [16]string
 	params := stack[:0]
@@ -441,9 +496,9 @@ func (k *Keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, boo
 		if p == "" {
 			continue
 		}
-		if len(k.ignored) > 0 {
+		if len(k.ignored) > 0 || inURL {
 			var hit bool
-			if p, hit = k.scrubParam(p, redact); hit {
+			if p, hit = k.scrubParam(p, redact, inURL); hit {
 				found = true
 				if p == "" {
 					continue
@@ -472,10 +527,14 @@ func (k *Keyer) appendQueryFound(b []byte, raw string, redact bool) ([]byte, boo
 // ignored parameters of one '&'-separated query member. A member may hold
 // several ';'-separated parameters (some servers split on ';' too), each
 // checked on its own. hit reports that one was ignored.
-func (k *Keyer) scrubParam(p string, redact bool) (out string, hit bool) {
+func (k *Keyer) scrubParam(p string, redact, inURL bool) (out string, hit bool) {
+	ignored := k.IsIgnored
+	if inURL {
+		ignored = k.isIgnoredInURL
+	}
 	if !strings.Contains(p, ";") {
 		name, _, _ := strings.Cut(p, "=")
-		if n, ok := queryName(name); ok && k.IsIgnored(n) {
+		if n, ok := queryName(name); ok && ignored(n) {
 			if redact {
 				return name + "=" + Redacted, true
 			}
@@ -486,7 +545,7 @@ func (k *Keyer) scrubParam(p string, redact bool) (out string, hit bool) {
 	var kept []string
 	for _, sub := range strings.Split(p, ";") {
 		name, _, _ := strings.Cut(sub, "=")
-		if n, ok := queryName(name); ok && n != "" && k.IsIgnored(n) {
+		if n, ok := queryName(name); ok && n != "" && ignored(n) {
 			hit = true
 			if !redact {
 				continue
@@ -498,8 +557,14 @@ func (k *Keyer) scrubParam(p string, redact bool) (out string, hit bool) {
 	return strings.Join(kept, ";"), hit
 }
 
-// ignoredParams appends the ignored parameters of a raw query, each as it
-// was sent, to dst.
+// isIgnoredInURL reports a query parameter of a URL that leaves keys: an
+// ignored parameter or a signing parameter.
+func (k *Keyer) isIgnoredInURL(name string) bool {
+	return k.IsIgnored(name) || isSigningParam(name)
+}
+
+// ignoredParams appends the ignored and signing parameters of a URL's raw
+// query, each as it was sent, to dst.
 func (k *Keyer) ignoredParams(dst []string, raw string) []string {
 	for raw != "" {
 		var p string
@@ -508,7 +573,7 @@ func (k *Keyer) ignoredParams(dst []string, raw string) []string {
 			var sub string
 			sub, p, _ = strings.Cut(p, ";")
 			name, _, _ := strings.Cut(sub, "=")
-			if n, ok := queryName(name); ok && n != "" && k.IsIgnored(n) {
+			if n, ok := queryName(name); ok && n != "" && k.isIgnoredInURL(n) {
 				dst = append(dst, sub)
 			}
 		}
@@ -531,7 +596,7 @@ func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]b
 			return out, false
 		}
 	case mt == "application/x-www-form-urlencoded":
-		out, found := k.appendQueryFound(nil, string(body), redact)
+		out, found := k.appendQueryFound(nil, string(body), redact, false)
 		if len(out) == 0 {
 			return out, found
 		}
@@ -612,6 +677,11 @@ func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
 	for name, vs := range req.Header {
 		if isCredentialHeader(name) || k.IsIgnored(name) {
 			for _, v := range vs {
+				if name == "Authorization" {
+					if principal, ok := principalOf(v); ok {
+						v = principal // a signed request: who signed it, not the signature
+					}
+				}
 				parts = append(parts, "h:"+strings.ToLower(name)+"="+v)
 			}
 		}
@@ -620,11 +690,11 @@ func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
 		if req.URL.User != nil {
 			parts = append(parts, "u:"+req.URL.User.String())
 		}
-		if scanQuery && len(k.ignored) > 0 && req.URL.RawQuery != "" {
-			n := len(parts)
-			parts = k.ignoredParams(parts, req.URL.RawQuery)
-			for i := n; i < len(parts); i++ {
-				parts[i] = "q:" + parts[i]
+		if scanQuery && req.URL.RawQuery != "" {
+			for _, p := range k.ignoredParams(nil, req.URL.RawQuery) {
+				if p, ok := signedURLPart(p); ok {
+					parts = append(parts, "q:"+p)
+				}
 			}
 		}
 	}
@@ -637,6 +707,27 @@ func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
 		b = appendField(b, p)
 	}
 	return b
+}
+
+// signedURLPart is what an ignored query parameter, as sent, adds to the
+// credential hash: the whole parameter for an ignored one; for a signed
+// URL's credential parameter the principal alone (the access key before
+// the first "/" of KEY/DATE/REGION/SERVICE/…); nothing for the signature,
+// date, expiry and the other signing parameters.
+func signedURLPart(p string) (string, bool) {
+	name, v, _ := strings.Cut(p, "=")
+	n, _ := queryName(name)
+	if !isSigningParam(n) {
+		return p, true
+	}
+	if !strings.EqualFold(n, "X-Amz-Credential") && !strings.EqualFold(n, "X-Goog-Credential") {
+		return "", false
+	}
+	if uv, err := url.QueryUnescape(v); err == nil {
+		v = uv
+	}
+	key, _, _ := strings.Cut(v, "/")
+	return strings.ToLower(n) + "=" + key, true
 }
 
 // Primary is the key of a request: Key, and, when secret is not nil
@@ -668,6 +759,13 @@ func (k *Keyer) separate(key string, req *http.Request, body, secret []byte, sca
 		creds = appendField(appendField(creds, "b:"), body)
 	}
 	return withCredentials(key, secret, creds)
+}
+
+// ForPrincipal mixes the keyed hash of a principal, named by a signing
+// scheme the caller knows, into a key computed without credentials: it
+// stands for all of the request's credentials.
+func ForPrincipal(key, principal string, secret []byte) string {
+	return withCredentials(key, secret, appendField(nil, "p:"+principal))
 }
 
 // withCredentials mixes the keyed hash of creds into key.
@@ -711,7 +809,7 @@ func (k *Keyer) Bare(req *http.Request, body []byte) bool {
 			return false
 		}
 	}
-	if len(k.ignored) > 0 && req.URL.RawQuery != "" && len(k.ignoredParams(nil, req.URL.RawQuery)) > 0 {
+	if req.URL.RawQuery != "" && len(k.ignoredParams(nil, req.URL.RawQuery)) > 0 {
 		return false
 	}
 	return true
@@ -761,12 +859,13 @@ func (k *Keyer) RedactURLText(v string) string {
 	if err != nil {
 		return Redacted
 	}
-	if u.User == nil && (len(k.ignored) == 0 || u.RawQuery == "") {
-		return v
+	redactQuery := u.RawQuery != "" && len(k.ignoredParams(nil, u.RawQuery)) > 0
+	if u.User == nil && !redactQuery {
+		return v // as written: nothing to redact
 	}
 	u.User = nil
-	if u.RawQuery != "" {
-		q, _ := k.appendQueryFound(nil, u.RawQuery, true)
+	if redactQuery {
+		q, _ := k.appendQueryFound(nil, u.RawQuery, true, true)
 		u.RawQuery = strings.TrimPrefix(string(q), "?")
 	}
 	return u.String()
@@ -815,7 +914,7 @@ func (k *Keyer) scrub(msg string, req *http.Request) string {
 			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}
 	}
-	if len(k.ignored) > 0 && req.URL.RawQuery != "" {
+	if req.URL.RawQuery != "" {
 		for _, p := range k.ignoredParams(nil, req.URL.RawQuery) {
 			if _, v, ok := strings.Cut(p, "="); ok {
 				secrets = append(secrets, v)

@@ -263,11 +263,12 @@ func (o *origin) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 // resourceKey names a resource: path and query, members sorted, without
-// the credential a query may carry.
+// the credential a query may carry nor a presigned URL's parameters (as S3
+// serves an object whoever signed the URL, and whatever x-id says).
 func resourceKey(u *url.URL) string {
 	var members []string
 	for _, m := range strings.Split(u.RawQuery, "&") {
-		if m != "" && !strings.HasPrefix(m, "access_token=") {
+		if m != "" && !strings.HasPrefix(m, "access_token=") && !strings.HasPrefix(m, "X-Amz-") && !strings.HasPrefix(m, "x-id=") {
 			members = append(members, m)
 		}
 	}
@@ -315,6 +316,10 @@ func principalOf(req *http.Request, body []byte) string {
 	}
 	if v := req.URL.Query().Get("access_token"); v != "" {
 		return v
+	}
+	if v := req.URL.Query().Get("X-Amz-Credential"); v != "" {
+		akid, _, _ := strings.Cut(v, "/")
+		return akid
 	}
 	if vals, err := url.ParseQuery(string(body)); err == nil && vals.Get("access_token") != "" {
 		return vals.Get("access_token")

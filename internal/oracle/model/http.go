@@ -103,7 +103,7 @@ func (s *Settings) normalURL(raw string) string {
 	var members []string
 	for _, m := range strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
 		name, _, _ := strings.Cut(m, "=")
-		if n, err := url.QueryUnescape(name); err == nil && s.isCredentialParam(n) {
+		if n, err := url.QueryUnescape(name); err == nil && (s.isCredentialParam(n) || signedURLParam(n)) {
 			continue
 		}
 		members = append(members, m)
@@ -130,6 +130,26 @@ func targetHost(r *Request) string {
 
 // credentialHeaders are the header names that carry credentials (docs/security.md).
 var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Amz-Security-Token"}
+
+// signedURLParam reports a query parameter of a signed URL (AWS SigV4
+// presigned, GCS V4 signed; docs/security.md) or the AWS SDKs' operation
+// hint: none of them names the resource, and of them only the credential's
+// access key names the principal.
+func signedURLParam(name string) bool {
+	n := strings.ToLower(name)
+	if n == "x-id" {
+		return true
+	}
+	for _, prefix := range []string{"x-amz-", "x-goog-"} {
+		if rest, ok := strings.CutPrefix(n, prefix); ok {
+			switch rest {
+			case "algorithm", "credential", "date", "expires", "signedheaders", "signature", "security-token":
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func (s *Settings) isCredentialParam(name string) bool {
 	for _, p := range s.IgnoredParameters {
@@ -175,7 +195,16 @@ func (s *Settings) principal(r *Request) string {
 		}
 		for _, m := range strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
 			name, value, _ := strings.Cut(m, "=")
-			if n, err := url.QueryUnescape(name); err == nil && s.isCredentialParam(n) {
+			n, err := url.QueryUnescape(name)
+			switch {
+			case err != nil:
+			case signedURLParam(n):
+				if strings.HasSuffix(strings.ToLower(n), "-credential") {
+					v, _ := url.QueryUnescape(value)
+					akid, _, _ := strings.Cut(v, "/")
+					parts = append(parts, "q:signed="+akid)
+				}
+			case s.isCredentialParam(n):
 				parts = append(parts, "q:"+n+"="+value)
 			}
 		}
