@@ -104,3 +104,34 @@ func ExampleWithSessionOptions() {
 	// /daily false
 	// /daily true
 }
+
+// A library that builds its own transport (an SDK, resty, a retrying
+// client) is cached with one line; misses still go through its transport.
+func ExampleTransport() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "object")
+	}))
+	defer origin.Close()
+
+	libraryClient := &http.Client{Transport: &http.Transport{}} // as the library made it
+	libraryClient.Transport = reqcache.Transport(libraryClient.Transport)
+
+	if err := reqcache.Install(reqcache.WithConfig(config.Default())); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reqcache.Uninstall()
+	for i := 0; i < 2; i++ {
+		resp, err := libraryClient.Get(origin.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fmt.Printf("from cache: %v, X-From-Cache: %q\n", session.InfoOf(resp).FromCache, resp.Header.Get("X-From-Cache"))
+	}
+	// Output:
+	// from cache: false, X-From-Cache: ""
+	// from cache: true, X-From-Cache: "1"
+}

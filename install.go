@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -110,11 +111,16 @@ type installation struct {
 	// replaces the first without losing them.
 	origTransport http.RoundTripper
 	origClient    *http.Client
+	// installed is what Install put in http.DefaultTransport.
+	installed http.RoundTripper
 }
 
 var (
 	mu      sync.Mutex
 	current *installation
+	// active is current for readers on the request path (Transport),
+	// which must not take mu: set with it.
+	active atomic.Pointer[installation]
 )
 
 // Install loads the configuration, opens the store, builds a session whose
@@ -191,7 +197,8 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 		client.Timeout = origClient.Timeout
 	}
 	previous := current
-	current = &installation{session: sess, origTransport: origTransport, origClient: origClient}
+	current = &installation{session: sess, origTransport: origTransport, origClient: origClient, installed: installed}
+	active.Store(current)
 	http.DefaultTransport = installed
 	http.DefaultClient = client
 	mu.Unlock()

@@ -11,6 +11,7 @@ func Uninstall() error {
 	mu.Lock()
 	inst := current
 	current = nil
+	active.Store(nil)
 	if inst != nil {
 		http.DefaultTransport = inst.origTransport
 		http.DefaultClient = inst.origClient

@@ -250,7 +250,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 		out, conditional = conditionalRequest(out, e)
 	}
 	requestedAt := s.now()
-	resp, err := s.send(out)
+	resp, err := send(x.up, out)
 	receivedAt := s.now()
 	if err != nil {
 		if res := s.staleOnError(x, f, err); res != nil {

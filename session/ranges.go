@@ -67,7 +67,7 @@ func partial(resp *http.Response, first, last, complete int64) *http.Response {
 // 206, or a complete 200, that may be stored.
 func (s *Session) passRange(x *exchange, f found) (*http.Response, error) {
 	requestedAt := s.now()
-	resp, err := s.send(x.outgoing(x.req.Context()))
+	resp, err := send(x.up, x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ type exchange struct {
 	sendBody io.ReadCloser
 	key      string // primary key
 	uri      string // the resource's name (uriKey), once computed
+	// up is where the exchange's trips go: the session's upstream, or the
+	// one RoundTripVia names.
+	up http.RoundTripper
 }
 
 // uriKey names the resource x is for (stores.Entry.URIKey).
@@ -45,11 +48,19 @@ func (x *exchange) uriKey() string {
 // request is logged at debug level as "reqcache: request" (see
 // docs/configuration.md, Logging, for the fields).
 func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
+	return s.RoundTripVia(req, s.upstream)
+}
+
+// RoundTripVia is RoundTrip with this request's trips to the origin sent
+// through up instead of the session's upstream: the cache in front of a
+// transport a library keeps (its TLS, proxy and connection pool), as
+// reqcache.Transport does.
+func (s *Session) RoundTripVia(req *http.Request, up http.RoundTripper) (*http.Response, error) {
 	var start time.Time
 	if s.observer != nil {
 		start = time.Now()
 	}
-	resp, err := s.roundTrip(req)
+	resp, err := s.roundTrip(req, up)
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: request"); ce != nil && req != nil && req.URL != nil {
 		s.writeRequestEvent(ce, req, resp, err)
 	}
@@ -76,14 +87,14 @@ func (s *Session) writeRequestEvent(ce *zapcore.CheckedEntry, req *http.Request,
 	ce.Write(fields...)
 }
 
-func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
+func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Response, error) {
 	if req == nil || req.URL == nil {
 		return nil, errors.New("reqcache: nil request or URL")
 	}
 	if s.closed.Load() {
-		return s.send(req)
+		return send(up, req)
 	}
-	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context())}
+	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up}
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
 	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
@@ -97,7 +108,7 @@ func (s *Session) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// A protocol switch (websocket, h2c) answers with a live
 		// connection as its body: never looked up, read or stored.
-		return s.send(req)
+		return send(x.up, req)
 	case disabled || overridden || !x.p.methods[method]:
 		if x.opts.onlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
@@ -228,8 +239,8 @@ func (x *exchange) outgoing(ctx context.Context) *http.Request {
 // with a nil Body (net/http's Client accepts one from a RoundTripper, and
 // test doubles return one) gets an empty one, so that nothing downstream
 // reads a nil body.
-func (s *Session) send(req *http.Request) (*http.Response, error) {
-	resp, err := s.upstream.RoundTrip(req)
+func send(up http.RoundTripper, req *http.Request) (*http.Response, error) {
+	resp, err := up.RoundTrip(req)
 	if err == nil && resp != nil && resp.Body == nil {
 		resp.Body = http.NoBody
 	}
@@ -238,7 +249,7 @@ func (s *Session) send(req *http.Request) (*http.Response, error) {
 
 // bypass sends the request upstream without reading or writing the cache.
 func (s *Session) bypass(x *exchange, why detail) (*http.Response, error) {
-	resp, err := s.send(x.outgoing(x.req.Context()))
+	resp, err := send(x.up, x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +265,7 @@ func (s *Session) bypass(x *exchange, why detail) (*http.Response, error) {
 // the store.
 func (s *Session) passThrough(x *exchange, why detail, unsafe bool) (*http.Response, error) {
 	requestedAt := s.now()
-	resp, err := s.send(x.req)
+	resp, err := send(x.up, x.req)
 	if err != nil {
 		return nil, err
 	}
