@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -221,20 +221,7 @@ func (f *Filter) selects(e *stores.Entry, now time.Time) bool {
 	if f.OlderThan > 0 && now.Sub(e.CreatedAt) <= f.OlderThan {
 		return false
 	}
-	return f.Host == "" || hostMatches(e.URL, f.Host)
-}
-
-// hostMatches reports whether the stored URL is from host, as Filter.Host
-// describes.
-func hostMatches(rawURL, host string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, host) {
-		return true
-	}
-	return !strings.Contains(host, ":") && strings.EqualFold(u.Hostname(), host)
+	return f.Host == "" || cachekey.HostMatches(e.URL, f.Host)
 }
 
 // CachedResponse is one stored response, as yielded by Responses.

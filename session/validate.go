@@ -12,29 +12,15 @@ import (
 // This file is validation (RFC 9111 §4.3): conditional requests built from
 // a stored entry's ETag and Last-Modified, and the handling of 304.
 
-// conditionalRequest adds If-None-Match / If-Modified-Since from e to a copy
-// of req. ok is false when e has no validator or the caller sent its own
-// conditional headers (its 304 is then its own to handle).
+// conditionalRequest is a copy of req made conditional on e's validators
+// (rules.Conditional); ok is false when it cannot be.
 func conditionalRequest(req *http.Request, e *stores.Entry) (*http.Request, bool) {
-	if req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != "" {
-		return req, false
-	}
-	etag := e.Header.Get("ETag")
-	lastModified := e.Header.Get("Last-Modified")
-	if etag == "" && lastModified == "" {
+	h, ok := rules.Conditional(req.Header, e.Header)
+	if !ok {
 		return req, false
 	}
 	out := *req
-	out.Header = req.Header.Clone()
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	if etag != "" {
-		out.Header.Set("If-None-Match", etag)
-	}
-	if lastModified != "" {
-		out.Header.Set("If-Modified-Since", lastModified)
-	}
+	out.Header = h
 	return &out, true
 }
 

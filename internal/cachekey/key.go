@@ -92,6 +92,16 @@ func principalOf(authorization string) (string, bool) {
 	return "", false
 }
 
+// HostMatches reports whether a stored URL is from host: "example.com"
+// matches every port of it, "example.com:8443" that port alone.
+func HostMatches(rawURL, host string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, host) || !strings.Contains(host, ":") && strings.EqualFold(u.Hostname(), host)
+}
+
 // CredentialHeaders returns the header names that always count as
 // credentials, whatever ignored_parameters says.
 func CredentialHeaders() []string { return append([]string(nil), credentialHeaders...) }
