@@ -4,30 +4,18 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/session"
 )
 
-// countingTransport is a library's own transport: it counts what reaches it.
-type countingTransport struct {
-	n    atomic.Int64
-	base http.RoundTripper
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.base.RoundTrip(req)
-}
-
 // Transport puts whatever installation is current in front of a library's
 // own transport: misses go through it, hits never reach it, and with
 // nothing installed it is the library's transport alone.
 func TestTransportFollowsTheInstallation(t *testing.T) {
 	srv, origin := countingOrigin(t)
-	own := &countingTransport{base: &http.Transport{}}
+	own := &roundTripFuncHolder{next: &http.Transport{}}       // a library's own transport, counting what reaches it
 	client := &http.Client{Transport: reqcache.Transport(own)} // a library's client, built before Install
 	fetch := func() (string, *http.Response) {
 		t.Helper()
@@ -44,9 +32,9 @@ func TestTransportFollowsTheInstallation(t *testing.T) {
 	}
 	want := func(step string, ownCalls, originCalls int64, fromCache bool, resp *http.Response) {
 		t.Helper()
-		if own.n.Load() != ownCalls || origin.Load() != originCalls || session.InfoOf(resp).FromCache != fromCache {
+		if own.calls.Load() != ownCalls || origin.Load() != originCalls || session.InfoOf(resp).FromCache != fromCache {
 			t.Fatalf("%s: the library's transport saw %d (want %d), the origin %d (want %d), from cache %v (want %v)",
-				step, own.n.Load(), ownCalls, origin.Load(), originCalls, session.InfoOf(resp).FromCache, fromCache)
+				step, own.calls.Load(), ownCalls, origin.Load(), originCalls, session.InfoOf(resp).FromCache, fromCache)
 		}
 	}
 
