@@ -311,3 +311,59 @@ func TestMaxBodyBytesBounded(t *testing.T) {
 		t.Fatalf("session.New with max_body_bytes = 2^63-1: %v", err)
 	}
 }
+
+// A response on its way while an unsafe request changes its resource is
+// not stored: the origin may have answered before the change, and written
+// after the invalidation it would bring the old representation back for
+// good (found by the oracle under CI load, seed 28: a 304 merged after a
+// DELETE's invalidation).
+func TestWriteRacingAnInvalidationIsDropped(t *testing.T) {
+	var mu sync.Mutex
+	version := 1
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			mu.Lock()
+			version++
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		mu.Lock()
+		v := version
+		mu.Unlock()
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(arrived)
+			<-release // answered before the DELETE, received after it
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "v%d", v)
+	})
+	s := newSession(t, nil)
+	c := s.Client()
+	done := make(chan string)
+	go func() {
+		resp, err := c.Get(o.URL + "/doc")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	<-arrived
+	if _, resp := do(t, c, mustRequest(t, http.MethodDelete, o.URL+"/doc", nil)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	close(release)
+	if got := <-done; got != "v1" {
+		t.Fatalf("the GET in flight: %q", got)
+	}
+	if body, resp := get(t, c, o.URL+"/doc"); body != "v2" || session.InfoOf(resp).FromCache {
+		t.Fatalf("after the DELETE: %q from cache %v: the response on its way during the invalidation was stored", body, session.InfoOf(resp).FromCache)
+	}
+}

@@ -185,6 +185,7 @@ func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, bod
 // they lead nowhere once the entries are gone, but a redirect alias).
 func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host string) int {
 	uri := p.keys.URIKeyOf(u, host)
+	s.markInvalidated(uri)
 	if ix, ok := s.raw.(stores.URIIndex); ok {
 		var bare []string
 		for _, m := range []string{http.MethodGet, http.MethodHead} {

@@ -37,6 +37,32 @@ func (s *Session) invalidate(ctx context.Context, x *exchange, resp *http.Respon
 	}
 }
 
+// A write that a trip brings races an invalidation of the same resource:
+// the origin may have answered the trip before the unsafe request changed
+// it, and the write land after the invalidation deleted what was stored —
+// bringing the old representation back for good. So every invalidation is
+// counted and marked on its resource's bucket before it deletes, and a
+// write made for an exchange that began before such a mark is not made, or
+// undone when the mark came while it was being made (written makes the
+// check: whichever of the delete and the write comes last, nothing
+// survives). A bucket shared by two resources only ever costs a write.
+func (s *Session) markInvalidated(uri string) {
+	s.invalidatedAt[uriBucket(uri)].Store(s.invalidations.Add(1))
+}
+
+// invalidatedSince reports an invalidation of uri's bucket after count.
+func (s *Session) invalidatedSince(uri string, count uint64) bool {
+	return s.invalidatedAt[uriBucket(uri)].Load() > count
+}
+
+func uriBucket(uri string) uint8 {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(uri); i++ {
+		h = (h ^ uint32(uri[i])) * 16777619
+	}
+	return uint8(h)
+}
+
 func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }

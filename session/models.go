@@ -138,6 +138,9 @@ const (
 	detailReadOnly        detail = "read-only"
 	// A Location naming a URL with a credential.
 	detailLocationCredential detail = "location-credential"
+	// An invalidation of the resource came while the response was on
+	// its way (invalidate.go).
+	detailInvalidated detail = "invalidated"
 )
 
 // cacheStatus is this cache's Cache-Status member for one response, as

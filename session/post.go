@@ -41,7 +41,7 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
-	g := &exchange{req: get, p: p, opts: x.opts, up: x.up}
+	g := &exchange{req: get, p: p, opts: x.opts, up: x.up, since: s.invalidations.Load()} // after its own invalidation
 	g.rq.Expiration, g.rq.WrittenExpiration = p.requestExpiration(get, &g.opts)
 	g.rq.Directives = rules.Parse(x.req.Header)
 	g.rq.HasDirectives = len(x.req.Header["Cache-Control"]) > 0

@@ -185,10 +185,17 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stor
 		return stored
 	}
 	part.Header.Set("Content-Length", itoa(last-first+1))
+	if s.invalidatedSince(part.URIKey, x.since) {
+		return false
+	}
 	if err := s.store.Set(ctx, part); err != nil {
 		s.storeError("set", err)
 		return false
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, part)
+	if s.invalidatedSince(part.URIKey, x.since) {
+		s.deleteKeys(ctx, part.Key) // the invalidation came while it was written
+		return false
+	}
 	return true
 }

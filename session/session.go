@@ -63,6 +63,11 @@ type Session struct {
 	signer   PrincipalFunc
 	secret   []byte // keys the credential hash (separate_credentials)
 
+	// invalidations counts invalidations; invalidatedAt holds, per bucket
+	// of resource names, the count of the latest (invalidate.go).
+	invalidations atomic.Uint64
+	invalidatedAt [256]atomic.Uint64
+
 	policy  atomic.Pointer[policy]
 	flights flightGroup
 	stats   counters

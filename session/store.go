@@ -114,6 +114,9 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 			s.storeError("delete alias", err)
 		}
 	}
+	if s.invalidatedSince(e.URIKey, x.since) {
+		return false, detailInvalidated
+	}
 	if err := s.store.Set(ctx, e); err != nil {
 		if errors.Is(err, stores.ErrTooLarge) {
 			if ce := s.log.Check(zap.DebugLevel, "reqcache: response too large for the store, not cached"); ce != nil {
@@ -126,6 +129,10 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, e)
 	s.aliasRedirects(ctx, x, e.Key)
+	if s.invalidatedSince(e.URIKey, x.since) {
+		s.deleteKeys(ctx, e.Key) // the invalidation came while it was written
+		return false, detailInvalidated
+	}
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
 	}

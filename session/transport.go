@@ -33,6 +33,9 @@ type exchange struct {
 	// up is where the exchange's trips go: the session's upstream, or the
 	// one RoundTripVia names.
 	up http.RoundTripper
+	// since is the session's invalidation count when the exchange began:
+	// what its trips bring is not written over a later invalidation.
+	since uint64
 }
 
 // uriKey names the resource x is for (stores.Entry.URIKey).
@@ -94,7 +97,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 	if s.closed.Load() {
 		return send(up, req)
 	}
-	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up}
+	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up, since: s.invalidations.Load()}
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
 	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached

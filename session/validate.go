@@ -47,11 +47,14 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	}
 	switch {
 	case x.p.ReadOnly:
-	case a.Reason != "":
+	case a.Reason != "" || s.invalidatedSince(updated.URIKey, x.since):
 		s.deleteKeys(ctx, f.key)
 	case changed:
 		if err := s.store.Set(ctx, &updated); err != nil {
 			s.storeError("set", err)
+		}
+		if s.invalidatedSince(updated.URIKey, x.since) {
+			s.deleteKeys(ctx, f.key) // the invalidation came while it was written
 		}
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
