@@ -12,6 +12,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/reqbody"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -145,7 +146,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		}
 		var body []byte
 		if r.Body != nil && r.Body != http.NoBody {
-			b, whole, err := readRequestBody(r, p.MaxBodyBytes)
+			b, whole, err := reqbody.Read(r, p.MaxBodyBytes)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/reqbody"
 	"github.com/reqcache/reqcache/internal/rules"
 )
 
@@ -41,7 +42,7 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
-	g := &exchange{req: get, p: p, opts: x.opts, up: x.up, since: s.invalidations.Load()} // after its own invalidation
+	g := &exchange{req: get, p: p, opts: x.opts, up: x.up, since: s.invalidated.Now()} // after its own invalidation
 	g.rq.Expiration, g.rq.WrittenExpiration = p.requestExpiration(get, &g.opts)
 	g.rq.Directives = rules.Parse(x.req.Header)
 	g.rq.HasDirectives = len(x.req.Header["Cache-Control"]) > 0
@@ -77,7 +78,7 @@ func (s *Session) bodyHoldsNoCredentials(x *exchange) bool {
 		return false
 	}
 	defer rc.Close()
-	body, whole, err := readRequestBody(&http.Request{Body: rc}, x.p.MaxBodyBytes)
+	body, whole, err := reqbody.Read(&http.Request{Body: rc}, x.p.MaxBodyBytes)
 	if err != nil || whole != nil {
 		if whole != nil {
 			whole.Close()

@@ -44,6 +44,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/marks"
 	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/stores"
 	"github.com/reqcache/reqcache/stores/memory"
@@ -63,10 +64,9 @@ type Session struct {
 	signer   PrincipalFunc
 	secret   []byte // keys the credential hash (separate_credentials)
 
-	// invalidations counts invalidations; invalidatedAt holds, per bucket
-	// of resource names, the count of the latest (invalidate.go).
-	invalidations atomic.Uint64
-	invalidatedAt [256]atomic.Uint64
+	// invalidated marks invalidations, so that no write lands over one
+	// that came after its trip began.
+	invalidated marks.Marks
 
 	policy  atomic.Pointer[policy]
 	flights flightGroup

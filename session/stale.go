@@ -40,7 +40,7 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	// the request and body.
 	ctx, cancel := context.WithTimeout(s.bgCtx, backgroundTimeout)
 	bx := *x
-	bx.since = s.invalidations.Load()
+	bx.since = s.invalidated.Now()
 	bx.req = x.req.Clone(ctx)
 	if x.body != nil {
 		bx.req.Body = io.NopCloser(bytes.NewReader(x.body))

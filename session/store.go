@@ -114,7 +114,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 			s.storeError("delete alias", err)
 		}
 	}
-	if s.invalidatedSince(e.URIKey, x.since) {
+	if s.invalidated.Since(e.URIKey, x.since) {
 		return false, detailInvalidated
 	}
 	if err := s.store.Set(ctx, e); err != nil {
@@ -129,7 +129,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, e)
 	s.aliasRedirects(ctx, x, e.Key)
-	if s.invalidatedSince(e.URIKey, x.since) {
+	if s.invalidated.Since(e.URIKey, x.since) {
 		s.deleteKeys(ctx, e.Key) // the invalidation came while it was written
 		return false, detailInvalidated
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/reqbody"
 	"github.com/reqcache/reqcache/internal/rules"
 )
 
@@ -97,7 +98,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 	if s.closed.Load() {
 		return send(up, req)
 	}
-	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up, since: s.invalidations.Load()}
+	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up, since: s.invalidated.Now()}
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
 	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
@@ -143,7 +144,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		x.rq.Directives = rules.Absent()
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		body, whole, err := readRequestBody(req, x.p.MaxBodyBytes)
+		body, whole, err := reqbody.Read(req, x.p.MaxBodyBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -186,37 +187,6 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 func (x *exchange) onHeap() *exchange {
 	c := *x
 	return &c
-}
-
-// readRequestBody reads the request body for the key without changing req
-// (the RoundTripper contract): the caller's body is consumed and closed, and
-// trips send a copy of the bytes (exchange.outgoing). When the body is larger
-// than limit, whole is the body to send instead: what was read, then the
-// rest, still streaming.
-func readRequestBody(req *http.Request, limit int64) (body []byte, whole io.ReadCloser, err error) {
-	if req.GetBody != nil {
-		if rc, err := req.GetBody(); err == nil {
-			body, err := io.ReadAll(io.LimitReader(rc, limit+1))
-			rc.Close()
-			if err == nil && int64(len(body)) <= limit {
-				req.Body.Close()
-				return body, nil, nil
-			}
-		}
-	}
-	prefix, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		req.Body.Close()
-		return nil, nil, err
-	}
-	if int64(len(prefix)) > limit {
-		return nil, struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(prefix), req.Body), req.Body}, nil
-	}
-	req.Body.Close()
-	return prefix, nil, nil
 }
 
 // outgoing is the request a trip sends upstream: the caller's own when
