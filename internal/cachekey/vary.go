@@ -66,6 +66,9 @@ func varyValue(h http.Header, name string) string {
 	if len(vs) == 0 {
 		return ""
 	}
+	if len(vs) == 1 && singleToken(vs[0]) {
+		return vs[0] // already in its one form: the usual "gzip", "en"
+	}
 	var parts []string
 	for _, v := range vs {
 		parts = append(parts, SplitList(v)...)
@@ -76,6 +79,21 @@ func varyValue(h http.Header, name string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// singleToken reports a value of one member, no parameter, nothing around
+// it and no upper case: what varyValue would give back unchanged.
+func singleToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == ',' || c == ';' || c == ' ' || c == '\t' || 'A' <= c && c <= 'Z':
+			return false
+		}
+	}
+	return true
 }
 
 // weightedLists are the request headers whose value is a list of
@@ -216,21 +234,30 @@ func (k *Keyer) VariantKey(primary string, names []string, h http.Header) string
 	if empty {
 		return primary
 	}
-	d := sha256.New()
-	d.Write([]byte(primary))
+	// The hashed bytes are built on the stack: a variant hit allocated the
+	// digest, its sum and each lower-cased name before.
+	var buf [256]byte
+	b := append(buf[:0], primary...)
 	for _, n := range names {
-		d.Write([]byte{0})
-		d.Write([]byte(strings.ToLower(n)))
-		d.Write([]byte{'='})
+		b = append(b, 0)
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		b = append(b, '=')
 		if k.IsCredential(n) {
 			if len(h[n]) > 0 {
-				d.Write([]byte(Redacted))
+				b = append(b, Redacted...)
 			}
 			continue
 		}
-		d.Write([]byte(varyValue(h, n)))
+		b = append(b, varyValue(h, n)...)
 	}
-	return sumHex(d)
+	sum := sha256.Sum256(b)
+	return hexKey(sum[:16])
 }
 
 // VaryMatches reports whether a request with header reqHeader selects the
