@@ -26,10 +26,12 @@ import (
 // Each benchmark reports its ratio to its baseline as a metric: x-floor
 // (time per op / Floor's), x-uncached (Miss / Uncached) and, for parallel
 // runs, x-single (single-goroutine time per op / parallel time per op: the
-// throughput gained from every core). The baselines are measured once, by
-// TestMain, before any benchmark runs (testing.Benchmark cannot run inside
-// a benchmark). Compare ratios, never absolute times: see README
-// "Performance".
+// throughput gained from every core). Hit, Hit64K, HitZeroClient and
+// MissCPU measure x-floor in alternating rounds after their timed loop
+// (reportInterleaved); MissPaired alternates too; the other baselines are
+// measured once, by TestMain, before any benchmark runs (testing.Benchmark
+// cannot run inside a benchmark). Compare ratios, never absolute times: see
+// docs/performance.md.
 
 // baselines holds the baselines' ns/op, zero when not measured.
 var baselines struct {
