@@ -368,8 +368,10 @@ func smallConfigWith(edit func(*config.Config)) *config.Config {
 }
 
 // A hit through http.DefaultClient after Install allocates what
-// BenchmarkHit reports (13 here, 12 there: most are http.Client's own); an exchange
-// escaping to the heap, or a header copied once more, shows up here first.
+// BenchmarkHit reports (12 here, 13 there, where the entry's seven header
+// fields and the three a hit adds outgrow one map group; most are
+// http.Client's own); an exchange escaping to the heap, or a header copied
+// once more, shows up here first.
 func TestHitAllocations(t *testing.T) {
 	srv, _ := countingOrigin(t)
 	install(t, nil)
@@ -386,8 +388,8 @@ func TestHitAllocations(t *testing.T) {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		})
-		if allocs > 13 {
-			t.Errorf("a hit through %s allocates %v times, want at most 13", c.name, allocs)
+		if allocs > 12 {
+			t.Errorf("a hit through %s allocates %v times, want at most 12", c.name, allocs)
 		}
 	}
 }
