@@ -56,6 +56,9 @@ func measureBaselines() {
 	baselines.uncached = ns(BenchmarkUncached)
 }
 
+// The rounds reportInterleaved runs, and the subject requests they make.
+const interleavedRounds, interleavedRequests = 2001, 2001 * 32
+
 // reportInterleaved reports x-floor as measured in the same process
 // moments apart, so that a busy machine moves both sides alike: rounds of
 // floor requests and of subject requests alternate, and the metric is the
@@ -68,7 +71,7 @@ func reportInterleaved(b *testing.B, subject func()) {
 	}
 	floorClient := &http.Client{Transport: &prebuilt{status: 200, header: benchHeader(), body: body1K}}
 	floor := func() { getAll(b, floorClient, "http://api.example.com/v1/items?id=42&page=1") }
-	const rounds, perRound = 2001, 32
+	const rounds, perRound = interleavedRounds, interleavedRequests / interleavedRounds
 	ratios := make([]float64, 0, rounds)
 	for r := 0; r < rounds; r++ {
 		start := time.Now()
@@ -350,9 +353,14 @@ func BenchmarkMissCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	missLoop(b, s.Client(), "http://api.example.com")
+	c := s.Client()
+	missLoop(b, c, "http://api.example.com")
+	late := make([]string, interleavedRequests) // URLs never asked for, made before the rounds
+	for i := range late {
+		late[i] = "http://api.example.com/late/" + itoa(i)
+	}
 	n := 0
-	reportInterleaved(b, func() { n++; getAll(b, s.Client(), "http://api.example.com/late/"+itoa(n)) })
+	reportInterleaved(b, func() { getAll(b, c, late[n]); n++ })
 }
 
 // BenchmarkMissPaired is the miss overhead measured so that a noisy machine
