@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -162,7 +163,7 @@ type cacheStatus struct {
 // never).
 func (c cacheStatus) withTTL(expires, now time.Time) cacheStatus {
 	if !expires.IsZero() {
-		c.ttl, c.hasTTL = secondsFloor(expires.Sub(now)), true
+		c.ttl, c.hasTTL = rules.SecondsFloor(expires.Sub(now)), true
 	}
 	return c
 }
@@ -203,14 +204,6 @@ func (c *cacheStatus) render() string {
 }
 
 const plainHit = cacheName + "; hit"
-
-func secondsFloor(d time.Duration) int64 {
-	s := int64(d / time.Second)
-	if d < 0 && d%time.Second != 0 {
-		s--
-	}
-	return s
-}
 
 // setCacheStatus adds this cache's member to the response's Cache-Status,
 // after any member an upstream cache wrote (RFC 9211 §2: the cache nearest

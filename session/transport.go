@@ -126,7 +126,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 			// cache answers and keeps neither (cachekey.MethodOverride).
 			why = detailMethodOverride
 		}
-		return s.passThrough(x, why, isUnsafe(method) || overridden && isUnsafe(override))
+		return s.passThrough(x, why, rules.IsUnsafe(method) || overridden && rules.IsUnsafe(override))
 	}
 	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
 	x.rq.Expiration, x.rq.WrittenExpiration = x.p.requestExpiration(req, &x.opts)
@@ -253,12 +253,4 @@ func (s *Session) passThrough(x *exchange, why detail, unsafe bool) (*http.Respo
 	}
 	annotate(resp, x.req, Info{}, cacheStatus{fwd: fwdBypass, detail: why})
 	return resp, nil
-}
-
-func isUnsafe(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return false
-	}
-	return true
 }

@@ -64,3 +64,13 @@ func ExplicitLifetime(h http.Header, d *Directives, receivedAt time.Time) (time.
 func HasValidator(h http.Header) bool {
 	return h.Get("ETag") != "" || h.Get("Last-Modified") != ""
 }
+
+// SecondsFloor is d in whole seconds, rounded down (a stale entry's -0.5 s
+// of freshness left is -1, never 0).
+func SecondsFloor(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	if d < 0 && d%time.Second != 0 {
+		s--
+	}
+	return s
+}

@@ -6,6 +6,16 @@ import (
 	"strings"
 )
 
+// IsUnsafe reports a method that is not safe (RFC 9110 §9.2.1): its
+// success invalidates what is stored for its target.
+func IsUnsafe(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
 // InvalidationTargets are the URIs a non-error response to an unsafe
 // request invalidates (RFC 9111 §4.4): the request's own, and those its
 // Location and Content-Location name when they share its origin.
