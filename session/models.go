@@ -207,13 +207,22 @@ const plainHit = cacheName + "; hit"
 
 // setCacheStatus adds this cache's member to the response's Cache-Status,
 // after any member an upstream cache wrote (RFC 9211 §2: the cache nearest
-// the client comes last).
-func setCacheStatus(h http.Header, v string) {
+// the client comes last); slot backs the field when it is the only member.
+func setCacheStatus(h http.Header, slot *[1]string, v string) {
 	if prev := h["Cache-Status"]; len(prev) > 0 {
 		h["Cache-Status"] = append(prev[:len(prev):len(prev)], v)
 		return
 	}
-	h["Cache-Status"] = []string{v}
+	slot[0] = v
+	h["Cache-Status"] = slot[:1:1]
+}
+
+// annotation is what annotate adds to a response, in one allocation (it
+// took three: the context, the request copy and the field's slice).
+type annotation struct {
+	ctx    infoContext
+	req    http.Request
+	status [1]string
 }
 
 // annotate gives a response this cache's Cache-Status and makes its
@@ -221,10 +230,11 @@ func setCacheStatus(h http.Header, v string) {
 // caller's request is not modified: resp.Request becomes a shallow copy
 // with a derived context.
 func annotate(resp *http.Response, req *http.Request, info Info, st cacheStatus) *infoContext {
-	setCacheStatus(resp.Header, st.render())
-	ctx := &infoContext{Context: req.Context(), info: info, status: st}
-	resp.Request = req.WithContext(ctx)
-	return ctx
+	a := &annotation{ctx: infoContext{Context: req.Context(), info: info, status: st}}
+	setCacheStatus(resp.Header, &a.status, st.render())
+	a.req = *req.WithContext(&a.ctx) // WithContext's copy, inlined, stays on the stack
+	resp.Request = &a.req
+	return &a.ctx
 }
 
 // bodyReader is a cached body: one allocation, no copy of the bytes.

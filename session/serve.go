@@ -122,12 +122,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 	// tell a cached response from the origin's.
 	hs.fromCache[0] = "1"
 	h["X-From-Cache"] = hs.fromCache[:1:1]
-	hs.status[0] = st.render()
-	if prev := h["Cache-Status"]; len(prev) > 0 {
-		setCacheStatus(h, hs.status[0])
-	} else {
-		h["Cache-Status"] = hs.status[:1:1]
-	}
+	setCacheStatus(h, &hs.status, st.render())
 	switch {
 	case how.stale:
 		s.stats.stale.Add(1)
