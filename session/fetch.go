@@ -61,6 +61,10 @@ type fetchResult struct {
 	// setCookie is a 304's Set-Cookie: for the caller that made the trip
 	// alone (never stored, never shared).
 	setCookie []string
+
+	// pending is the write waiting for a streamed body's end: in the
+	// result's own allocation.
+	pending pendingStore
 }
 
 // discard closes the body of a result the caller that made the trip will
@@ -317,7 +321,8 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		res.stream, res.detail = resp, detail(reason) // rules.NewResponse's reasons are details
 		return res
 	}
-	ps := &pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
+	ps := &res.pending
+	*ps = pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
 	e := ps.e
 	res.shareable = true
 	res.selectors = selectors(x.req.Header, a.names)
@@ -335,7 +340,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		return res
 	}
 	res.contentLength = resp.ContentLength
-	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps.store, s.completeInBackground)
+	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps)
 	return res
 }
 
@@ -355,8 +360,8 @@ func selectors(h http.Header, names []string) http.Header {
 }
 
 // pendingStore is a response waiting for its body to be stored: what
-// saveEntry needs, in one allocation (the exchange copied, so that the
-// caller's stays on its stack).
+// saveEntry needs, in its fetchResult's allocation (the exchange copied,
+// so that the caller's stays on its stack).
 type pendingStore struct {
 	s     *Session
 	x     exchange
@@ -365,6 +370,15 @@ type pendingStore struct {
 	names []string
 	resp  *http.Response
 	ctx   context.Context
+}
+
+// Finish is the streamed body's end (streambody.Owner): the entry is saved.
+func (ps *pendingStore) Finish(body []byte) bool { return ps.store(body) }
+
+// Background lets a body nobody reads any more be read to its end
+// (streambody.Owner), within the session's background slots.
+func (ps *pendingStore) Background(abort func()) (func(), bool) {
+	return ps.s.completeInBackground(abort)
 }
 
 // store saves the entry with its complete body. The store outlives the

@@ -143,7 +143,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 	}
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwdURIMiss, detail: detailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
-	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, finish, s.completeInBackground)
+	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, streambody.Funcs{OnFinish: finish, OnBackground: s.completeInBackground})
 	out, err := s.respond(x, res, res.first, false, true)
 	if err != nil {
 		return nil

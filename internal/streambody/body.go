@@ -61,29 +61,53 @@ type Body struct {
 	first Reader
 	room  [2]*Reader
 
-	// finish stores the complete body (called outside mu by whoever read
-	// its end); it reports whether it was stored.
-	finish func(body []byte) bool
-	// background, called when the last reader leaves before the end,
-	// registers a background completion and returns the function to call
-	// when the body has ended, or false when none may run.
-	background func(abort func()) (done func(), ok bool)
-	bgDone     func()
+	// owner stores the complete body and runs background completions.
+	owner  Owner
+	bgDone func()
 	// release is called once the body has ended (OnStop).
 	release func()
 	stopped bool
 }
 
+// Owner is what a Body hands its results to. An interface rather than two
+// funcs: the caller's value is passed as it is, where two method values
+// cost a miss two allocations.
+type Owner interface {
+	// Finish receives the complete body when it ends cleanly within the
+	// limit (called outside the Body's lock by whoever read its end), and
+	// reports whether it stored it.
+	Finish(body []byte) bool
+	// Background, called when the last reader leaves before the end, may
+	// let the body be read on without readers: it returns a function
+	// called when the body has ended, or false to stop at once; abort
+	// stops it early.
+	Background(abort func()) (done func(), ok bool)
+}
+
+// Funcs is an Owner made of two functions (OnBackground may be nil: no
+// background completion).
+type Funcs struct {
+	OnFinish     func(body []byte) bool
+	OnBackground func(abort func()) (done func(), ok bool)
+}
+
+// Finish calls OnFinish.
+func (f Funcs) Finish(body []byte) bool { return f.OnFinish(body) }
+
+// Background calls OnBackground, when there is one.
+func (f Funcs) Background(abort func()) (func(), bool) {
+	if f.OnBackground == nil {
+		return nil, false
+	}
+	return f.OnBackground(abort)
+}
+
 // New returns the Body reading src. contentLength (-1: unknown) sizes the
-// buffer; limit is the most it keeps (max_body_bytes). finish receives the
-// complete body when it ends cleanly within limit, and reports whether it
-// stored it. background, when the last reader leaves before the end, may
-// let the body be read on without readers: it returns a function called
-// when the body has ended, or false to stop at once; abort stops it early.
-// The first reader, for the caller that made the trip, is returned with
-// the Body.
-func New(src io.ReadCloser, contentLength, limit int64, finish func([]byte) bool, background func(abort func()) (done func(), ok bool)) (*Body, *Reader) {
-	sb := &Body{src: src, limit: limit, keep: true, finish: finish, background: background}
+// buffer; limit is the most it keeps (max_body_bytes); owner stores the
+// body and runs background completions. The first reader, for the caller
+// that made the trip, is returned with the Body.
+func New(src io.ReadCloser, contentLength, limit int64, owner Owner) (*Body, *Reader) {
+	sb := &Body{src: src, limit: limit, keep: true, owner: owner}
 	if contentLength > 0 && contentLength <= limit {
 		// Sized by the announced length (+1: the read that finds EOF),
 		// but never more than a first read's worth up front: an origin's
@@ -150,7 +174,7 @@ func (sb *Body) pull() {
 	keep := sb.keep && err == io.EOF && !sb.aborted
 	sb.mu.Unlock()
 	sb.src.Close()
-	stored := keep && sb.finish(sb.buf)
+	stored := keep && sb.owner.Finish(sb.buf)
 	sb.mu.Lock()
 	sb.stored = stored
 	sb.pulling = false
@@ -331,8 +355,8 @@ func (sb *Body) leave(r *Reader) {
 	if len(sb.readers) > 0 || sb.ended || sb.aborted || sb.bgDone != nil {
 		return
 	}
-	if sb.keep && sb.background != nil {
-		if done, ok := sb.background(sb.abort); ok {
+	if sb.keep {
+		if done, ok := sb.owner.Background(sb.abort); ok {
 			sb.bgDone = done
 			sb.startPump()
 			return

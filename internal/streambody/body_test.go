@@ -52,7 +52,7 @@ func noBackground(func()) (func(), bool) { return nil, false }
 
 func TestReadersGetEveryByteAndTheCopyIsHandedOver(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	body, first := New(src, -1, 1<<20, f.finish, noBackground)
+	body, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	second, ok := body.Attach(false)
 	if !ok {
 		t.Fatal("a waiter could not attach to a kept body")
@@ -76,7 +76,7 @@ func TestReadersGetEveryByteAndTheCopyIsHandedOver(t *testing.T) {
 
 func TestPastTheLimitNothingIsKeptAndReadersGoOn(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	body, first := New(src, -1, 8, f.finish, noBackground)
+	body, first := New(src, -1, 8, Funcs{f.finish, noBackground})
 	go func() {
 		for i := 0; i < 10; i++ {
 			src.w.Write([]byte("0123456789"))
@@ -97,7 +97,7 @@ func TestPastTheLimitNothingIsKeptAndReadersGoOn(t *testing.T) {
 
 func TestAFailureReachesEveryReaderAfterItsBytes(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	body, first := New(src, -1, 1<<20, f.finish, noBackground)
+	body, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	second, _ := body.Attach(false)
 	cut := errors.New("connection reset")
 	go func() {
@@ -118,7 +118,7 @@ func TestAFailureReachesEveryReaderAfterItsBytes(t *testing.T) {
 func TestLastReaderLeavingStopsOrCompletesInBackground(t *testing.T) {
 	t.Run("no background: the source is closed", func(t *testing.T) {
 		src, f := newSource(), &finisher{}
-		_, first := New(src, -1, 1<<20, f.finish, noBackground)
+		_, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 		go src.w.Write([]byte("a"))
 		buf := make([]byte, 1)
 		io.ReadFull(first, buf)
@@ -133,7 +133,7 @@ func TestLastReaderLeavingStopsOrCompletesInBackground(t *testing.T) {
 		src, f := newSource(), &finisher{}
 		done := make(chan struct{})
 		bg := func(abort func()) (func(), bool) { return func() { close(done) }, true }
-		_, first := New(src, -1, 1<<20, f.finish, bg)
+		_, first := New(src, -1, 1<<20, Funcs{f.finish, bg})
 		first.Close()
 		go func() {
 			io.Copy(src.w, strings.NewReader("rest of it"))
@@ -152,13 +152,13 @@ func TestLastReaderLeavingStopsOrCompletesInBackground(t *testing.T) {
 
 func TestLateAttachOnlyToBodiesKnownToFit(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	body, first := New(src, -1, 1<<20, f.finish, noBackground)
+	body, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	defer first.Close()
 	if _, ok := body.Attach(true); ok {
 		t.Fatal("a late caller attached to a body of unknown length still streaming")
 	}
 	src2 := newSource()
-	body2, first2 := New(src2, 5, 1<<20, f.finish, noBackground)
+	body2, first2 := New(src2, 5, 1<<20, Funcs{f.finish, noBackground})
 	defer first2.Close()
 	r, ok := body2.Attach(true)
 	if !ok {
@@ -172,7 +172,7 @@ func TestLateAttachOnlyToBodiesKnownToFit(t *testing.T) {
 
 func TestReadAfterCloseFails(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	_, first := New(src, -1, 1<<20, f.finish, noBackground)
+	_, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	first.Close()
 	if _, err := first.Read(make([]byte, 1)); err == nil {
 		t.Fatal("read on a closed body succeeded")
@@ -184,7 +184,7 @@ func TestReadAfterCloseFails(t *testing.T) {
 // released once the entry is stored).
 func TestOnStopCallbacksRunInOrderAfterTheStore(t *testing.T) {
 	src, f := newSource(), &finisher{}
-	body, first := New(src, -1, 1<<20, f.finish, noBackground)
+	body, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	var order []string
 	body.OnStop(func() { order = append(order, "flight") })
 	body.OnStop(func() {
@@ -212,7 +212,7 @@ func TestOnStopCallbacksRunInOrderAfterTheStore(t *testing.T) {
 // cache allocate it, or panic).
 func TestAnnouncedLengthSizesABoundedBuffer(t *testing.T) {
 	for _, announced := range []int64{1 << 62, 1 << 40, 10 << 20} {
-		sb, r := New(io.NopCloser(strings.NewReader("short")), announced, 1<<62, func([]byte) bool { return true }, nil)
+		sb, r := New(io.NopCloser(strings.NewReader("short")), announced, 1<<62, Funcs{OnFinish: func([]byte) bool { return true }})
 		if c := cap(sb.buf); c > maxFirstBuffer {
 			t.Fatalf("Content-Length %d: a first buffer of %d bytes", announced, c)
 		}
