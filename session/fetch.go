@@ -5,12 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
@@ -325,7 +325,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 	*ps = pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
 	e := ps.e
 	res.shareable = true
-	res.selectors = selectors(x.req.Header, a.names)
+	res.selectors = cachekey.Selectors(x.req.Header, a.names)
 	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: a.Heuristic}
 	if a.Heuristic {
 		res.detail = detailHeuristic
@@ -342,21 +342,6 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 	res.contentLength = resp.ContentLength
 	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps)
 	return res
-}
-
-// selectors copies the fields of a request header that a response varies
-// on (nil when it varies on none).
-func selectors(h http.Header, names []string) http.Header {
-	var out http.Header
-	for _, n := range names {
-		if vs := h[n]; len(vs) > 0 {
-			if out == nil {
-				out = make(http.Header, len(names))
-			}
-			out[n] = slices.Clone(vs)
-		}
-	}
-	return out
 }
 
 // pendingStore is a response waiting for its body to be stored: what

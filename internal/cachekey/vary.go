@@ -317,3 +317,19 @@ func (k *Keyer) VaryUncacheable(names []string, star, separate bool) bool {
 func (k *Keyer) IsCredential(name string) bool {
 	return isCredentialHeader(name) || k.IsIgnored(name)
 }
+
+// Selectors copies the fields of a request header that a response varies
+// on (nil when it varies on none): what selects the response, kept as it
+// was whatever the request's owner does with it afterwards.
+func Selectors(h http.Header, names []string) http.Header {
+	var out http.Header
+	for _, n := range names {
+		if vs := h[n]; len(vs) > 0 {
+			if out == nil {
+				out = make(http.Header, len(names))
+			}
+			out[n] = slices.Clone(vs)
+		}
+	}
+	return out
+}
