@@ -139,9 +139,7 @@ const (
 	detailReadOnly        detail = "read-only"
 	// A Location naming a URL with a credential.
 	detailLocationCredential detail = "location-credential"
-	// An invalidation of the resource came while the response was on
-	// its way (invalidate.go).
-	detailInvalidated detail = "invalidated"
+	detailInvalidated        detail = "invalidated" // the resource invalidated meanwhile (store.go overtaken)
 )
 
 // cacheStatus is this cache's Cache-Status member for one response, as

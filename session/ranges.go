@@ -185,7 +185,7 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stor
 		return stored
 	}
 	part.Header.Set("Content-Length", itoa(last-first+1))
-	if s.invalidated.Since(part.URIKey, x.since) {
+	if s.overtaken(x, part.URIKey) {
 		return false
 	}
 	if err := s.store.Set(ctx, part); err != nil {
@@ -193,9 +193,5 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stor
 		return false
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, part)
-	if s.invalidated.Since(part.URIKey, x.since) {
-		s.deleteKeys(ctx, part.Key) // the invalidation came while it was written
-		return false
-	}
-	return true
+	return !s.undoIfOvertaken(ctx, x, part.URIKey, part.Key)
 }

@@ -114,7 +114,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 			s.storeError("delete alias", err)
 		}
 	}
-	if s.invalidated.Since(e.URIKey, x.since) {
+	if s.overtaken(x, e.URIKey) {
 		return false, detailInvalidated
 	}
 	if err := s.store.Set(ctx, e); err != nil {
@@ -129,14 +129,25 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, e)
 	s.aliasRedirects(ctx, x, e.Key)
-	if s.invalidated.Since(e.URIKey, x.since) {
-		s.deleteKeys(ctx, e.Key) // the invalidation came while it was written
+	if s.undoIfOvertaken(ctx, x, e.URIKey, e.Key) {
 		return false, detailInvalidated
 	}
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
 	}
 	return true, detailNone
+}
+
+// overtaken reports an invalidation of uri after x began (internal/marks):
+// a write x's trip brings is checked before (not made) and after
+// (undoIfOvertaken: deleted, the invalidation came while it was written).
+func (s *Session) overtaken(x *exchange, uri string) bool { return s.invalidated.Since(uri, x.since) }
+
+func (s *Session) undoIfOvertaken(ctx context.Context, x *exchange, uri, key string) (undone bool) {
+	if undone = s.overtaken(x, uri); undone {
+		s.deleteKeys(ctx, key)
+	}
+	return undone
 }
 
 // indexVariant records a variant key under the primary key's Vary index

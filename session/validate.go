@@ -47,15 +47,13 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	}
 	switch {
 	case x.p.ReadOnly:
-	case a.Reason != "" || s.invalidated.Since(updated.URIKey, x.since):
+	case a.Reason != "" || s.overtaken(x, updated.URIKey):
 		s.deleteKeys(ctx, f.key)
 	case changed:
 		if err := s.store.Set(ctx, &updated); err != nil {
 			s.storeError("set", err)
 		}
-		if s.invalidated.Since(updated.URIKey, x.since) {
-			s.deleteKeys(ctx, f.key) // the invalidation came while it was written
-		}
+		s.undoIfOvertaken(ctx, x, updated.URIKey, f.key)
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
 }
