@@ -2,10 +2,12 @@ package reqcache_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/config"
@@ -134,4 +136,44 @@ func ExampleTransport() {
 	// Output:
 	// from cache: false, X-From-Cache: ""
 	// from cache: true, X-From-Cache: "1"
+}
+
+func ExampleHandler() {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "hello")
+	}))
+	defer origin.Close()
+	if err := reqcache.Install(reqcache.WithConfig(config.Default())); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reqcache.Uninstall()
+
+	// On an internal listener, as with net/http/pprof.
+	mux := http.NewServeMux()
+	mux.Handle("/debug/reqcache/", reqcache.Handler())
+	debug := httptest.NewServer(mux)
+	defer debug.Close()
+
+	resp, _ := http.Get(origin.URL + "/greeting")
+	resp.Body.Close()
+
+	resp, err := http.Get(debug.URL + "/debug/reqcache/entries?format=json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var listing struct {
+		Total   int `json:"total"`
+		Entries []struct {
+			URL   string `json:"url"`
+			Fresh bool   `json:"fresh"`
+		} `json:"entries"`
+	}
+	json.NewDecoder(resp.Body).Decode(&listing)
+	fmt.Println(listing.Total, strings.TrimPrefix(listing.Entries[0].URL, origin.URL), listing.Entries[0].Fresh)
+	// Output:
+	// 1 /greeting true
 }

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,4 +102,33 @@ func ExampleDefaultKey() {
 	// report for a (from cache: false)
 	// report for b (from cache: false)
 	// report for a (from cache: true)
+}
+
+func ExampleCache_Handler() {
+	s, err := session.New(config.Default())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	mux := http.NewServeMux()
+	// Read-only; session.AllowChanges() adds delete and clear buttons.
+	mux.Handle("/debug/reqcache/", s.Cache().Handler())
+	debug := httptest.NewServer(mux)
+	defer debug.Close()
+
+	resp, err := http.Get(debug.URL + "/debug/reqcache/?format=json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var overview struct {
+		Backend string `json:"backend"`
+		Entries int    `json:"entries"`
+	}
+	json.NewDecoder(resp.Body).Decode(&overview)
+	fmt.Println(overview.Backend, overview.Entries)
+	// Output:
+	// memory 0
 }

@@ -32,6 +32,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -44,6 +45,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/debugpage"
 	"github.com/reqcache/reqcache/internal/marks"
 	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/stores"
@@ -81,6 +83,12 @@ type Session struct {
 	bgSlots  chan struct{} // bounds background refreshes
 	// refreshing holds the keys with a background refresh running.
 	refreshing sync.Map
+
+	// The debug page (debug.go): its state once a Handler exists, and
+	// what it shows of the configuration.
+	debug    atomic.Pointer[debugpage.State]
+	backend  string
+	maxBytes int64
 }
 
 // Option configures a Session.
@@ -190,6 +198,10 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		s.store = m
 	}
 	s.raw = s.store
+	s.backend, s.maxBytes = cmp.Or(cfg.Backend, config.BackendMemory), 0
+	if s.backend != config.BackendMongo {
+		s.maxBytes = int64(cmp.Or(cfg.Memory.MaxSizeMB, config.Default().Memory.MaxSizeMB)) << 20
+	}
 	if o.observer != nil {
 		s.observer = o.observer
 		s.store = observe(s.store, o.observer)
@@ -283,6 +295,9 @@ func (s *Session) Close() error {
 	}
 	s.lifeMu.Unlock()
 	s.bgCancel()
+	if st := s.debug.Load(); st != nil {
+		st.Close()
+	}
 	s.bg.Wait()
 	s.flights.running.Wait()
 	return s.store.Close()

@@ -61,7 +61,8 @@ func (s *Session) RoundTrip(req *http.Request) (*http.Response, error) {
 // reqcache.Transport does.
 func (s *Session) RoundTripVia(req *http.Request, up http.RoundTripper) (*http.Response, error) {
 	var start time.Time
-	if s.observer != nil {
+	page := s.debug.Load() // nil until a debug page exists
+	if s.observer != nil || page != nil {
 		start = time.Now()
 	}
 	resp, err := s.roundTrip(req, up)
@@ -70,6 +71,9 @@ func (s *Session) RoundTripVia(req *http.Request, up http.RoundTripper) (*http.R
 	}
 	if s.observer != nil {
 		s.observeRequest(req, resp, err, start)
+	}
+	if page != nil {
+		s.recordForPage(page, req, resp, err, start)
 	}
 	return resp, err
 }

@@ -1,0 +1,98 @@
+package debugpage
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reqcache/reqcache/stores"
+)
+
+func TestHostMatches(t *testing.T) {
+	for _, c := range []struct {
+		url, host string
+		want      bool
+	}{
+		{"https://api.example.com/v1", "api.example.com", true},
+		{"https://API.example.com:8443/v1", "api.example.com", true},
+		{"https://api.example.com:8443/v1", "api.example.com:8443", true},
+		{"https://api.example.com/v1", "api.example.com:8443", false},
+		{"https://api.example.com.evil/v1", "api.example.com", false},
+		{"http://[::1]:8080/x", "::1", true},
+		{"http://[::1]:8080/x", "[::1]:8080", true},
+		{"https://example.com?q=api.example.com", "api.example.com", false},
+		{"not a url", "example.com", false},
+	} {
+		if got := hostMatches(c.url, c.host); got != c.want {
+			t.Errorf("hostMatches(%q, %q) = %v, want %v", c.url, c.host, got, c.want)
+		}
+	}
+}
+
+func TestRingKeepsTheLast(t *testing.T) {
+	r := newRing[int](3)
+	if got := r.all(); len(got) != 0 {
+		t.Fatalf("empty ring: %v", got)
+	}
+	for i := 1; i <= 5; i++ {
+		r.push(i)
+	}
+	if got := r.all(); len(got) != 3 || got[0] != 3 || got[2] != 5 {
+		t.Fatalf("after 1..5: %v, want [3 4 5]", got)
+	}
+}
+
+func TestChartScalesToThePeak(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := chartOf([]Sample{
+		{At: at, Seconds: 5, Requests: 50, Cached: 25}, // 10/s, 50%
+		{At: at, Seconds: 5, Requests: 0},              // no requests: no ratio point
+		{At: at, Seconds: 5, Requests: 25, Cached: 25}, // 5/s, 100%
+	})
+	if len(c.Bars) != 3 || c.PeakRate != 10 {
+		t.Fatalf("%d bars, peak %v", len(c.Bars), c.PeakRate)
+	}
+	if c.Bars[0].H != float64(c.Height-4) || c.Bars[2].H != float64(c.Height-4)/2 || c.Bars[1].H != 0 {
+		t.Errorf("bar heights %v %v %v", c.Bars[0].H, c.Bars[1].H, c.Bars[2].H)
+	}
+	if pts := strings.Fields(c.Line); len(pts) != 2 || !strings.HasSuffix(pts[1], ",2.0") {
+		t.Errorf("ratio line %q: want two points, the second at the top", c.Line)
+	}
+	if c.Bars[2].X+c.Bars[2].W > float64(c.Width) || c.Bars[2].X+c.Bars[2].W < float64(c.Width)-2 {
+		t.Errorf("the newest bar ends at %v, want the right edge %d", c.Bars[2].X+c.Bars[2].W, c.Width)
+	}
+}
+
+func TestExplainSaysWhereTheLifetimeCameFrom(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	entry := func(h http.Header, lifetime time.Duration, heuristic bool) *stores.Entry {
+		e := &stores.Entry{Header: h, CreatedAt: now.Add(-10 * time.Second), Heuristic: heuristic}
+		if lifetime != 0 {
+			e.ExpiresAt = e.CreatedAt.Add(lifetime)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		name string
+		e    *stores.Entry
+		want []string
+	}{
+		{"max-age", entry(http.Header{"Cache-Control": {"max-age=60, must-revalidate"}, "Etag": {`"x"`}}, time.Minute, false),
+			[]string{"Fresh until", "50s left", "max-age=60", "If-None-Match", "must-revalidate"}},
+		{"expires", entry(http.Header{"Expires": {"Thu, 01 Jan 2026 12:00:05 GMT"}, "Date": {"Thu, 01 Jan 2026 11:59:50 GMT"}}, 15*time.Second, false),
+			[]string{"Fresh until", "Expires (15s from its Date)", "no validator"}},
+		{"heuristic", entry(http.Header{"Last-Modified": {"Thu, 01 Jan 2026 10:00:00 GMT"}}, 5*time.Second, true),
+			[]string{"Stale since", "heuristic", "If-Modified-Since"}},
+		{"settings", entry(http.Header{}, time.Hour, false), []string{"from the settings"}},
+		{"never", entry(http.Header{"Vary": {"Accept"}}, 0, false), []string{"never expires", "Vary: Accept"}},
+		{"no-cache", entry(http.Header{"Cache-Control": {"no-cache, stale-if-error=300"}}, time.Hour, false), []string{"revalidated with the origin first", "stale-if-error=300"}},
+	} {
+		got := strings.Join(explain(c.e, now), " ")
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", c.name, got, w)
+			}
+		}
+	}
+}

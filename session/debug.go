@@ -1,0 +1,103 @@
+package session
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/reqcache/reqcache/internal/debugpage"
+	"github.com/reqcache/reqcache/stores"
+)
+
+// HandlerOption configures Cache.Handler.
+type HandlerOption func(*debugpage.Options)
+
+// AllowChanges lets the page delete an entry, delete the expired ones and
+// clear the cache (POST forms carrying the page's CSRF token). Without it
+// the page is read-only.
+func AllowChanges() HandlerOption { return func(o *debugpage.Options) { o.AllowChanges = true } }
+
+// Handler returns a page that shows the cache of a running program, like
+// net/http/pprof: the overview (counters, store size, a chart of the last
+// ten minutes, the last requests) at the mount point's root, "entries" (a
+// filtered, paged table), "entry?key=…" (headers, redacted, and why it is
+// or is not fresh), each also as JSON with ?format=json. Mount it on an
+// internal listener:
+//
+//	mux.Handle("/debug/reqcache/", s.Cache().Handler())
+//
+// From the first Handler on, the session samples its counters every 5 s
+// (until Close) and keeps its last 256 requests for the page.
+func (c *Cache) Handler(opts ...HandlerOption) http.Handler {
+	var o debugpage.Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return debugpage.Handler(c.s.debugState(), o)
+}
+
+// debugState is the page's state, made at the first Handler. A session
+// closed already gets one stopped at once: nothing runs after Close.
+func (s *Session) debugState() *debugpage.State {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if st := s.debug.Load(); st != nil {
+		return st
+	}
+	st := debugpage.NewState(debugSource{s}, 0)
+	if s.closed.Load() {
+		st.Close()
+		return st
+	}
+	s.debug.Store(st)
+	return st
+}
+
+// recordForPage keeps one request for the page's list of recent requests.
+func (s *Session) recordForPage(st *debugpage.State, req *http.Request, resp *http.Response, err error, start time.Time) {
+	if req == nil || req.URL == nil {
+		return
+	}
+	e := debugpage.Event{At: s.now(), Method: req.Method, URL: s.policy.Load().keys.RedactedURL(req.URL), Duration: time.Since(start), Outcome: OutcomeError}
+	if e.Method == "" {
+		e.Method = http.MethodGet
+	}
+	if err == nil && resp != nil {
+		e.Key, e.Status, e.Outcome = InfoOf(resp).Key, resp.StatusCode, outcomeOf(resp)
+		e.CacheStatus = resp.Header.Get("Cache-Status")
+	}
+	st.Record(e)
+}
+
+// debugSource shows the session to the page.
+type debugSource struct{ s *Session }
+
+func (d debugSource) Backend() string { return d.s.backend }
+func (d debugSource) MaxBytes() int64 { return d.s.maxBytes }
+func (d debugSource) Counters() debugpage.Counters {
+	st := d.s.Stats()
+	return debugpage.Counters{
+		Hits: st.Hits, Misses: st.Misses, Stale: st.Stale, Revalidated: st.Revalidated, Coalesced: st.Coalesced,
+		StoreErrors: st.StoreErrors, Corrupt: st.Corrupt, Invalidated: st.Invalidated, BytesServed: st.BytesServed,
+	}
+}
+func (d debugSource) Len(ctx context.Context) (int, error)           { return d.s.store.Len(ctx) }
+func (d debugSource) Bytes(ctx context.Context) (int64, bool, error) { return d.s.Cache().Bytes(ctx) }
+func (d debugSource) Get(ctx context.Context, k string) (*stores.Entry, error) {
+	return d.s.store.Get(ctx, k)
+}
+func (d debugSource) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
+	return d.s.store.Scan(ctx, fn)
+}
+func (d debugSource) Delete(ctx context.Context, key string) (int, error) {
+	return d.s.Cache().Delete(ctx, Selector{Keys: []string{key}})
+}
+func (d debugSource) DeleteExpired(ctx context.Context) (int, error) {
+	return d.s.Cache().Delete(ctx, Selector{Expired: true})
+}
+func (d debugSource) Clear(ctx context.Context) error { return d.s.Cache().Clear(ctx) }
+func (d debugSource) Now() time.Time                  { return d.s.now() }
+func (d debugSource) RedactHeader(h http.Header) http.Header {
+	return d.s.policy.Load().keys.RedactedHeader(h)
+}
+func (d debugSource) RedactURL(v string) string { return d.s.policy.Load().keys.RedactURLText(v) }
