@@ -22,6 +22,7 @@ go vet ./...
 # adapters with heavier dependencies (contrib/*): modules of their own for
 # the same reason.
 (cd clients && go vet ./...)
+(cd browsertest && go vet ./...)
 for mod in contrib/*/; do (cd "$mod" && go vet ./...); done
 
 echo "== staticcheck"
@@ -44,15 +45,26 @@ if [ -z "${REQCACHE_TEST_MONGO_URI:-}" ] && [ -f scripts/ferretdb.sh ]; then
   bash scripts/ferretdb.sh build
 fi
 
+echo "== Chromium (for the debug page's browser test)"
+# Debian's chromium package; installed once, as root or through sudo.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+    || echo "   could not install chromium: the browser test fails under CI, skips elsewhere"
+fi
+
 echo "== go test -race"
 # The load tests (a soak run, a million stored responses) run here, not in
 # a developer's default go test.
 REQCACHE_LOAD_TESTS=1 go test -race -count=1 -timeout 25m ./... "$@"
 
-echo "== go test (real client libraries), go test -race (contrib adapters)"
+echo "== go test (real client libraries, the browser), go test -race (contrib adapters)"
 # Without -race: the SDKs' dependencies (AWS, GCS with gRPC, client-go)
 # take ~6 minutes to build with the race detector and ~1 without, and
 # these tests check what reaches an origin, not reqcache's concurrency
 # (the main module's -race run above does).
 (cd clients && go test -count=1 -timeout 10m ./...)
+# The debug page in headless Chromium, against examples/debugpage running.
+(cd browsertest && go test -count=1 -timeout 5m ./...)
 for mod in contrib/*/; do (cd "$mod" && go test -race -count=1 -timeout 10m ./...); done
