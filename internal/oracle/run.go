@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -86,7 +89,10 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 		}
 	}()
 
-	d := &driver{sess: sess, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings}
+	// The debug page, made before the first request so that it records
+	// every one: its views are searched for credentials with the store.
+	page := sess.Cache().Handler()
+	d := &driver{sess: sess, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings, page: page}
 	for _, round := range sc.Rounds {
 		clk.advance(time.Duration(round.Advance) * time.Second)
 		if hung := d.round(round); hung != "" {
@@ -243,6 +249,7 @@ type driver struct {
 	clock    *clock
 	seq      *atomic.Int64
 	settings *Settings
+	page     http.Handler // the session's debug page
 
 	mu       sync.Mutex
 	answers  []*model.Answer
@@ -593,6 +600,10 @@ func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *obser
 			return len(out) == 0
 		})
 	}
+	d.pageViews(func(view, body string) bool {
+		leaks("debug page "+view, body)
+		return len(out) == 0
+	})
 	for _, entry := range logs.All() {
 		text := entry.Message
 		for k, v := range entry.ContextMap() {
@@ -604,6 +615,52 @@ func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *obser
 		}
 	}
 	return out
+}
+
+// pageViews renders every view of the debug page, HTML and JSON — the
+// overview, every page of the listing, every entry listed — until fn
+// returns false.
+func (d *driver) pageViews(fn func(view, body string) bool) {
+	get := func(view string) (string, bool) {
+		rec := httptest.NewRecorder()
+		d.page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/reqcache/"+view, nil))
+		return rec.Body.String(), rec.Code == http.StatusOK
+	}
+	for _, view := range []string{"", "?format=json"} {
+		if body, _ := get(view); !fn(view, body) {
+			return
+		}
+	}
+	var listing struct {
+		Cursor  string `json:"cursor"`
+		More    bool   `json:"more"`
+		Entries []struct {
+			Key string `json:"key"`
+		} `json:"entries"`
+	}
+	view := "entries?format=json"
+	for n := 2; ; n++ {
+		body, ok := get(view)
+		if !fn(view, body) || !ok || json.Unmarshal([]byte(body), &listing) != nil {
+			return
+		}
+		html, _ := get(strings.TrimSuffix(strings.Replace(view, "format=json&", "", 1), "format=json"))
+		if !fn(view+" (html)", html) {
+			return
+		}
+		for _, e := range listing.Entries {
+			for _, format := range []string{"", "&format=json"} {
+				v := "entry?key=" + url.QueryEscape(e.Key) + format
+				if body, _ := get(v); !fn(v, body) {
+					return
+				}
+			}
+		}
+		if !listing.More {
+			return
+		}
+		view = fmt.Sprintf("entries?format=json&cursor=%s&page=%d", listing.Cursor, n)
+	}
 }
 
 // reqcacheGoroutines lists the goroutines still running reqcache code,
