@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
@@ -31,8 +33,8 @@ type fetchResult struct {
 	requestedAt time.Time
 	info        Info
 	// fwd and detail fill this cache's Cache-Status member.
-	fwd    fwd
-	detail detail
+	fwd    cachestatus.Fwd
+	detail cachestatus.Detail
 	// shareable: coalesced callers may use this result (it may be
 	// stored). Responses that may not be stored (other than errors) are
 	// not shared: each waiter then asks the origin itself.
@@ -171,7 +173,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	}
 	info := res.info
 	info.Coalesced = shared
-	st := cacheStatus{fwd: res.fwd, collapsed: shared, detail: res.detail}
+	st := cachestatus.Status{Fwd: res.fwd, Collapsed: shared, Detail: res.detail}
 	if res.stream != nil {
 		resp := res.stream
 		if resp.StatusCode != http.StatusSwitchingProtocols {
@@ -217,17 +219,17 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		resp.ContentLength = res.contentLength
 		// Cache-Status says what the cache does with the response: it is
 		// stored when its body ends cleanly (InfoOf tells afterwards).
-		st.stored = true
+		st.Stored = true
 	case x.req.Method == http.MethodHead:
 		resp.Body = newBody(nil)
-		st.stored = info.Stored
+		st.Stored = info.Stored
 		resp.ContentLength = -1
 		if cl := h.Get("Content-Length"); cl != "" {
 			resp.ContentLength = parseContentLength(cl)
 		}
 	default:
 		resp.Body = newBody(res.body)
-		st.stored = info.Stored
+		st.Stored = info.Stored
 	}
 	ctx := annotate(resp, x.req, info, st)
 	if reader != nil {
@@ -265,7 +267,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgrade the request did not announce in Connection: the
 		// body is the live connection, for this caller alone.
-		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: fwdURIMiss, detail: detailUpgrade, info: Info{Key: x.key}}
+		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
 	}
 	if conditional && resp.StatusCode == http.StatusNotModified {
 		drain(resp)
@@ -279,12 +281,12 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 		}
 	}
 	s.stats.misses.Add(1)
-	fwd := fwdURIMiss
+	fwd := cachestatus.FwdURIMiss
 	switch {
 	case x.opts.forceRefresh || x.opts.refresh || x.rq.Directives.NoCache:
-		fwd = fwdRequest
+		fwd = cachestatus.FwdRequest
 	case e != nil:
-		fwd = fwdStale
+		fwd = cachestatus.FwdStale
 	}
 	return s.receive(ctx, x, f, resp, fwd, requestedAt, receivedAt)
 }
@@ -310,15 +312,15 @@ func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
 // body to the callers through a streambody.Body, which stores it when it
 // ends cleanly within max_body_bytes; any other passes through to the
 // caller that made the trip, untouched.
-func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd fwd, requestedAt, receivedAt time.Time) *fetchResult {
+func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd cachestatus.Fwd, requestedAt, receivedAt time.Time) *fetchResult {
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt}
 	a := s.admit(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
 	reason := a.Reason
 	if reason == "" && resp.ContentLength > x.p.MaxBodyBytes {
-		reason = string(detailTooLarge)
+		reason = string(cachestatus.DetailTooLarge)
 	}
 	if reason != "" {
-		res.stream, res.detail = resp, detail(reason) // rules.NewResponse's reasons are details
+		res.stream, res.detail = resp, cachestatus.Detail(reason) // rules.NewResponse's reasons are details
 		return res
 	}
 	ps := &res.pending
@@ -328,7 +330,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 	res.selectors = cachekey.Selectors(x.req.Header, a.names)
 	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: a.Heuristic}
 	if a.Heuristic {
-		res.detail = detailHeuristic
+		res.detail = cachestatus.DetailHeuristic
 	}
 	if resp.ContentLength == 0 || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
 		// Nothing to stream: store now.

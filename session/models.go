@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/reqcache/reqcache/internal/rules"
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -55,7 +56,7 @@ type infoContext struct {
 	// stored once it has ended.
 	body *streambody.Body
 	// status is this cache's Cache-Status member, as fields.
-	status cacheStatus
+	status cachestatus.Status
 }
 
 func (c *infoContext) Value(key any) any {
@@ -87,134 +88,6 @@ func contextOf(resp *http.Response) *infoContext {
 	return c
 }
 
-// Cache-Status (RFC 9211) values of this cache.
-const cacheName = "reqcache"
-
-// fwd is why a request went forward (RFC 9211 §2.2).
-type fwd string
-
-const (
-	fwdNone    fwd = ""         // answered from the cache
-	fwdURIMiss fwd = "uri-miss" // nothing stored
-	fwdStale   fwd = "stale"    // stored, but stale: revalidated or fetched
-	fwdRequest fwd = "request"  // the request asked for the origin (ForceRefresh, Refresh, no-cache)
-	fwdBypass  fwd = "bypass"   // the cache was not used
-)
-
-// detail is the detail parameter of this cache's Cache-Status: why a
-// response was answered stale, not stored, or bypassed. Every value is a
-// constant here, a string literal; docs/installing.md lists them (a test
-// reads both).
-type detail string
-
-// The details.
-const (
-	detailNone                 detail = ""
-	detailStaleIfError         detail = "stale-if-error" // the stale reasons are rules.Reason's
-	detailStaleWhileRevalidate detail = "stale-while-revalidate"
-	detailMaxStale             detail = "max-stale"
-	detailOnlyIfCached         detail = "only-if-cached"
-	detailHeuristic            detail = "heuristic"
-	detailFleetWait            detail = "fleet-wait"
-	detailRange                detail = "range"
-	detailUpgrade              detail = "upgrade"
-	// Why the cache was bypassed.
-	detailDisabled        detail = "disabled"
-	detailDoNotCache      detail = "do_not_cache"
-	detailMethod          detail = "method"
-	detailMethodOverride  detail = "method-override"
-	detailRequestTooLarge detail = "request-too-large"
-	detailBodyCredentials detail = "body-credentials"
-	detailFilter          detail = "filter"
-	detailTooLarge        detail = "too-large"
-	detailStoreError      detail = "store-error"
-	detailStatus          detail = "status"
-	detailNoStore         detail = "no-store"
-	detailRequestNoStore  detail = "request-no-store"
-	detailMustUnderstand  detail = "must-understand"
-	detailNoValidator     detail = "no-validator"
-	detailVary            detail = "vary"
-	detailSetCookie       detail = "set-cookie"
-	detailEventStream     detail = "event-stream"
-	detailReadOnly        detail = "read-only"
-	// A Location naming a URL with a credential.
-	detailLocationCredential detail = "location-credential"
-	detailInvalidated        detail = "invalidated" // the resource invalidated meanwhile (store.go overtaken)
-)
-
-// cacheStatus is this cache's Cache-Status member for one response, as
-// named fields; render writes it once.
-type cacheStatus struct {
-	hit       bool
-	fwd       fwd
-	fwdStatus int
-	// ttl: the seconds of freshness left (negative: stale), when it
-	// expires at all.
-	ttl       int64
-	hasTTL    bool
-	stored    bool
-	collapsed bool
-	detail    detail
-}
-
-// withTTL sets the ttl of a response that expires at expires (zero:
-// never).
-func (c cacheStatus) withTTL(expires, now time.Time) cacheStatus {
-	if !expires.IsZero() {
-		c.ttl, c.hasTTL = rules.SecondsFloor(expires.Sub(now)), true
-	}
-	return c
-}
-
-// render writes the member.
-func (c *cacheStatus) render() string {
-	if c.hit && !c.hasTTL && !c.stored && !c.collapsed && c.detail == "" {
-		return plainHit // the common hit of an entry that never expires: no allocation
-	}
-	b := make([]byte, 0, 64)
-	b = append(b, cacheName...)
-	if c.hit {
-		b = append(b, "; hit"...)
-	}
-	if c.fwd != fwdNone {
-		b = append(b, "; fwd="...)
-		b = append(b, c.fwd...)
-		if c.fwdStatus != 0 {
-			b = append(b, "; fwd-status="...)
-			b = strconv.AppendInt(b, int64(c.fwdStatus), 10)
-		}
-	}
-	if c.hasTTL {
-		b = append(b, "; ttl="...)
-		b = strconv.AppendInt(b, c.ttl, 10)
-	}
-	if c.stored {
-		b = append(b, "; stored"...)
-	}
-	if c.collapsed {
-		b = append(b, "; collapsed"...)
-	}
-	if c.detail != "" {
-		b = append(b, "; detail="...)
-		b = append(b, c.detail...)
-	}
-	return string(b)
-}
-
-const plainHit = cacheName + "; hit"
-
-// setCacheStatus adds this cache's member to the response's Cache-Status,
-// after any member an upstream cache wrote (RFC 9211 §2: the cache nearest
-// the client comes last); slot backs the field when it is the only member.
-func setCacheStatus(h http.Header, slot *[1]string, v string) {
-	if prev := h["Cache-Status"]; len(prev) > 0 {
-		h["Cache-Status"] = append(prev[:len(prev):len(prev)], v)
-		return
-	}
-	slot[0] = v
-	h["Cache-Status"] = slot[:1:1]
-}
-
 // annotation is what annotate adds to a response, in one allocation (it
 // took three: the context, the request copy and the field's slice).
 type annotation struct {
@@ -227,9 +100,9 @@ type annotation struct {
 // Request carry info and the status (for InfoOf and the observer). The
 // caller's request is not modified: resp.Request becomes a shallow copy
 // with a derived context.
-func annotate(resp *http.Response, req *http.Request, info Info, st cacheStatus) *infoContext {
+func annotate(resp *http.Response, req *http.Request, info Info, st cachestatus.Status) *infoContext {
 	a := &annotation{ctx: infoContext{Context: req.Context(), info: info, status: st}}
-	setCacheStatus(resp.Header, &a.status, st.render())
+	cachestatus.SetHeader(resp.Header, &a.status, st.Render())
 	a.req = *req.WithContext(&a.ctx) // WithContext's copy, inlined, stays on the stack
 	resp.Request = &a.req
 	return &a.ctx

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -99,9 +101,9 @@ func outcomeOf(resp *http.Response) string {
 		return OutcomeStale
 	case c.info.FromCache:
 		return OutcomeHit
-	case c.status.detail == detailOnlyIfCached && resp.StatusCode == http.StatusGatewayTimeout:
+	case c.status.Detail == cachestatus.DetailOnlyIfCached && resp.StatusCode == http.StatusGatewayTimeout:
 		return OutcomeGatewayTimeout
-	case c.status.fwd == fwdBypass:
+	case c.status.Fwd == cachestatus.FwdBypass:
 		return OutcomeBypass
 	}
 	return OutcomeMiss

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"github.com/reqcache/reqcache/internal/reqbody"
 	"github.com/reqcache/reqcache/internal/rules"
 )
@@ -48,7 +50,7 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	g.rq.HasDirectives = len(x.req.Header["Cache-Control"]) > 0
 	g.key = s.keyFor(p, get, nil)
 	f := s.lookup(g) // what the GET's key holds, for the write
-	res := s.receive(x.req.Context(), g, f, resp, fwdURIMiss, requestedAt, receivedAt)
+	res := s.receive(x.req.Context(), g, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
 	if res.stream != nil { // admit said no: resp is untouched
 		return nil, false
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
 	"github.com/reqcache/reqcache/stores"
@@ -80,10 +82,10 @@ func (s *Session) passRange(x *exchange, f found) (*http.Response, error) {
 	case resp.StatusCode == http.StatusOK && x.req.Method == http.MethodGet:
 		// The origin sent the whole representation (it ignores Range, or
 		// If-Range failed): a response like any miss's, stored as one.
-		res := s.receive(x.req.Context(), x, f, resp, fwdURIMiss, requestedAt, receivedAt)
+		res := s.receive(x.req.Context(), x, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
 		return s.respond(x, res, res.first, false, true)
 	}
-	annotate(resp, x.req, Info{Key: x.key}, cacheStatus{fwd: fwdURIMiss, detail: detailRange})
+	annotate(resp, x.req, Info{Key: x.key}, cachestatus.Status{Fwd: cachestatus.FwdURIMiss, Detail: cachestatus.DetailRange})
 	return resp, nil
 }
 
@@ -141,7 +143,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 		part.Body = body
 		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, f, part, resp)
 	}
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwdURIMiss, detail: detailRange, contentLength: resp.ContentLength,
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
 	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, streambody.Funcs{OnFinish: finish, OnBackground: s.completeInBackground})
 	out, err := s.respond(x, res, res.first, false, true)

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -95,16 +97,16 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 		FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: how.stale,
 		Revalidated: how.revalidated, Coalesced: how.collapsed, FleetWait: how.fleetWait, Heuristic: e.Heuristic,
 	}
-	st := cacheStatus{hit: !how.revalidated, collapsed: how.collapsed}.withTTL(e.ExpiresAt, now)
+	st := cachestatus.Status{Hit: !how.revalidated, Collapsed: how.collapsed}.WithTTL(e.ExpiresAt, now)
 	switch {
 	case how.revalidated:
-		st.fwd, st.fwdStatus = fwdStale, http.StatusNotModified
+		st.Fwd, st.FwdStatus = cachestatus.FwdStale, http.StatusNotModified
 	case how.stale:
-		st.detail = detail(how.reason)
+		st.Detail = cachestatus.Detail(how.reason)
 	case how.fleetWait:
-		st.detail = detailFleetWait
+		st.Detail = cachestatus.DetailFleetWait
 	case e.Heuristic:
-		st.detail = detailHeuristic
+		st.Detail = cachestatus.DetailHeuristic
 	}
 	resp := &hs.resp
 	fillResponse(resp, e, hs.header(e, shared, x.p.CacheControl), x.req, &hs.body)
@@ -122,7 +124,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 	// tell a cached response from the origin's.
 	hs.fromCache[0] = "1"
 	h["X-From-Cache"] = hs.fromCache[:1:1]
-	setCacheStatus(h, &hs.status, st.render())
+	cachestatus.SetHeader(h, &hs.status, st.Render())
 	switch {
 	case how.stale:
 		s.stats.stale.Add(1)
@@ -162,6 +164,6 @@ func (s *Session) gatewayTimeout(x *exchange) *http.Response {
 		Request: x.req,
 	}
 	resp.ContentLength = int64(resp.Body.(*bodyReader).Len())
-	annotate(resp, x.req, Info{Key: x.key}, cacheStatus{detail: detailOnlyIfCached})
+	annotate(resp, x.req, Info{Key: x.key}, cachestatus.Status{Detail: cachestatus.DetailOnlyIfCached})
 	return resp
 }

@@ -23,9 +23,10 @@
 // Around it: expiration.go (the expiration chosen before a response is
 // known), invalidate.go (unsafe methods), post.go (a POST response stored
 // as its URL's GET), stale.go (background refreshes), models.go (Info,
-// Cache-Status), settings.go, stats.go, observe.go (Observer), context.go
-// (per-request options), wrap.go (Wrap), cache.go (inspection and
-// management) and export.go (JSON Lines export and import).
+// Cache-Status, written by internal/cachestatus), settings.go, stats.go,
+// observe.go (Observer), debug.go (the debug page, internal/debugpage),
+// context.go (per-request options), wrap.go (Wrap), cache.go (inspection
+// and management) and export.go (JSON Lines export and import).
 //
 // The reference for users is in the repository's docs/: http-semantics.md
 // (keys, Cache-Control, Vary, staleness), installing.md and inspecting.md.

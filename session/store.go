@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
@@ -49,7 +51,7 @@ func (s *Session) admit(x *exchange, status int, h http.Header, requestedAt, rec
 		// A redirect to a URL that carries a credential (a presigned
 		// download, a token in the query): stored, it would hold the
 		// secret in the clear; redacted, it would lead nowhere.
-		return admission{Freshness: rules.Freshness{Reason: string(detailLocationCredential)}}
+		return admission{Freshness: rules.Freshness{Reason: string(cachestatus.DetailLocationCredential)}}
 	}
 	return a
 }
@@ -93,13 +95,13 @@ func (s *Session) entryFor(x *exchange, status int, h http.Header, a admission, 
 // with that body, with the index and redirect aliases that lead to it. f
 // is what lookup found for x (what the primary key holds). It reports why
 // not otherwise.
-func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores.Entry, names []string, resp *http.Response) (bool, detail) {
+func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores.Entry, names []string, resp *http.Response) (bool, cachestatus.Detail) {
 	if s.filter != nil {
 		probe := *resp
 		probe.Header = resp.Header.Clone()
 		probe.Body = newBody(e.Body)
 		if !s.filter(&probe) {
-			return false, detailFilter
+			return false, cachestatus.DetailFilter
 		}
 	}
 	switch {
@@ -115,27 +117,27 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 		}
 	}
 	if s.overtaken(x, e.URIKey) {
-		return false, detailInvalidated
+		return false, cachestatus.DetailInvalidated
 	}
 	if err := s.store.Set(ctx, e); err != nil {
 		if errors.Is(err, stores.ErrTooLarge) {
 			if ce := s.log.Check(zap.DebugLevel, "reqcache: response too large for the store, not cached"); ce != nil {
 				ce.Write(zap.String("key", e.Key), zap.Int("bytes", len(e.Body)))
 			}
-			return false, detailTooLarge
+			return false, cachestatus.DetailTooLarge
 		}
 		s.storeError("set", err)
-		return false, detailStoreError
+		return false, cachestatus.DetailStoreError
 	}
 	s.listEntry(ctx, x.p, x.req, x.body, x.key, e)
 	s.aliasRedirects(ctx, x, e.Key)
 	if s.undoIfOvertaken(ctx, x, e.URIKey, e.Key) {
-		return false, detailInvalidated
+		return false, cachestatus.DetailInvalidated
 	}
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: stored"); ce != nil {
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
 	}
-	return true, detailNone
+	return true, cachestatus.DetailNone
 }
 
 // overtaken reports an invalidation of uri after x began (internal/marks):

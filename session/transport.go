@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachestatus"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -121,14 +123,14 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		if x.opts.onlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
 		}
-		why := detailMethod
+		why := cachestatus.DetailMethod
 		switch {
 		case disabled:
-			why = detailDisabled
+			why = cachestatus.DetailDisabled
 		case overridden:
 			// The origin may or may not honour the tunnelled method: the
 			// cache answers and keeps neither (cachekey.MethodOverride).
-			why = detailMethodOverride
+			why = cachestatus.DetailMethodOverride
 		}
 		return s.passThrough(x, why, rules.IsUnsafe(method) || overridden && rules.IsUnsafe(override))
 	}
@@ -138,7 +140,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil
 		}
-		return s.bypass(x, detailDoNotCache)
+		return s.bypass(x, cachestatus.DetailDoNotCache)
 	}
 	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
 		x.rq.Directives = rules.Parse(req.Header)
@@ -157,7 +159,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 			if x.opts.onlyIfCached {
 				return s.gatewayTimeout(x), nil
 			}
-			return s.bypass(x, detailRequestTooLarge)
+			return s.bypass(x, cachestatus.DetailRequestTooLarge)
 		}
 		x.body = body
 	}
@@ -225,12 +227,12 @@ func send(up http.RoundTripper, req *http.Request) (*http.Response, error) {
 }
 
 // bypass sends the request upstream without reading or writing the cache.
-func (s *Session) bypass(x *exchange, why detail) (*http.Response, error) {
+func (s *Session) bypass(x *exchange, why cachestatus.Detail) (*http.Response, error) {
 	resp, err := send(x.up, x.outgoing(x.req.Context()))
 	if err != nil {
 		return nil, err
 	}
-	annotate(resp, x.req, Info{}, cacheStatus{fwd: fwdBypass, detail: why})
+	annotate(resp, x.req, Info{}, cachestatus.Status{Fwd: cachestatus.FwdBypass, Detail: why})
 	return resp, nil
 }
 
@@ -240,7 +242,7 @@ func (s *Session) bypass(x *exchange, why detail) (*http.Response, error) {
 // invalidate.go): Disabled keeps the cache from being read or written, not
 // from learning that what it holds has changed. read_only never changes
 // the store.
-func (s *Session) passThrough(x *exchange, why detail, unsafe bool) (*http.Response, error) {
+func (s *Session) passThrough(x *exchange, why cachestatus.Detail, unsafe bool) (*http.Response, error) {
 	requestedAt := s.now()
 	resp, err := send(x.up, x.req)
 	if err != nil {
@@ -249,12 +251,12 @@ func (s *Session) passThrough(x *exchange, why detail, unsafe bool) (*http.Respo
 	receivedAt := s.now()
 	if unsafe && resp.StatusCode < 400 && !x.p.ReadOnly {
 		s.invalidate(x.req.Context(), x, resp)
-		if why == detailMethod && x.req.Method == http.MethodPost {
+		if why == cachestatus.DetailMethod && x.req.Method == http.MethodPost {
 			if out, ok := s.storedAsGet(x, resp, requestedAt, receivedAt); ok {
 				return out, nil
 			}
 		}
 	}
-	annotate(resp, x.req, Info{}, cacheStatus{fwd: fwdBypass, detail: why})
+	annotate(resp, x.req, Info{}, cachestatus.Status{Fwd: cachestatus.FwdBypass, Detail: why})
 	return resp, nil
 }

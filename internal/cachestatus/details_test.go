@@ -1,4 +1,4 @@
-package session
+package cachestatus
 
 import (
 	"go/ast"
@@ -14,16 +14,16 @@ import (
 )
 
 // docs/installing.md lists every Cache-Status detail the session can
-// write (the constants of type detail in models.go), and nothing else.
+// write (the constants of type Detail in cachestatus.go), and nothing else.
 func TestCacheStatusDetailsAreDocumented(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "models.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "cachestatus.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var inCode []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		v, ok := n.(*ast.ValueSpec)
-		if !ok || v.Type == nil || v.Type.(*ast.Ident).Name != "detail" {
+		if !ok || v.Type == nil || v.Type.(*ast.Ident).Name != "Detail" {
 			return true
 		}
 		for _, val := range v.Values {
@@ -45,9 +45,9 @@ func TestCacheStatusDetailsAreDocumented(t *testing.T) {
 		}
 	}
 	if len(inCode) < 20 {
-		t.Fatalf("found only %d details in models.go: %q", len(inCode), inCode)
+		t.Fatalf("found only %d details in cachestatus.go: %q", len(inCode), inCode)
 	}
-	doc, err := os.ReadFile("../docs/installing.md")
+	doc, err := os.ReadFile("../../docs/installing.md")
 	if err != nil {
 		t.Fatal(err)
 	}
