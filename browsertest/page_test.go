@@ -206,12 +206,14 @@ func TestPageInChromium(t *testing.T) {
 		do(t, ctx,
 			chromedp.Evaluate[chromedp.Void](`(() => {
 				const f = document.createElement('form');
-				f.method = 'post'; f.action = 'delete';
+				f.id = 'forged'; f.method = 'post'; f.action = 'delete';
 				for (const [k, v] of [['key', document.querySelector('#key').textContent], ['csrf', 'guess']]) {
-					const i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i);
+					const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i);
 				}
-				document.body.appendChild(f); f.submit();
-			})()`, chromedp.EvalIgnoreExceptions),
+				const b = document.createElement('button'); b.id = 'forged-submit'; b.textContent = 'delete'; f.appendChild(b);
+				document.body.appendChild(f);
+			})()`),
+			chromedp.Click(css("#forged-submit")),
 			chromedp.WaitVisible(css("#message")),
 		)
 		if msg := run(t, ctx, chromedp.Text(css("#message"))); !strings.Contains(msg, "read-only") {

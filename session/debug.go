@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/internal/debugpage"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // HandlerOption configures Cache.Handler.
@@ -44,7 +43,7 @@ func (s *Session) debugState() *debugpage.State {
 	if st := s.debug.Load(); st != nil {
 		return st
 	}
-	st := debugpage.NewState(debugSource{s}, 0)
+	st := debugpage.NewState(s.debugSource(), 0)
 	if s.closed.Load() {
 		st.Close()
 		return st
@@ -70,34 +69,17 @@ func (s *Session) recordForPage(st *debugpage.State, req *http.Request, resp *ht
 }
 
 // debugSource shows the session to the page.
-type debugSource struct{ s *Session }
-
-func (d debugSource) Backend() string { return d.s.backend }
-func (d debugSource) MaxBytes() int64 { return d.s.maxBytes }
-func (d debugSource) Counters() debugpage.Counters {
-	st := d.s.Stats()
-	return debugpage.Counters{
-		Hits: st.Hits, Misses: st.Misses, Stale: st.Stale, Revalidated: st.Revalidated, Coalesced: st.Coalesced,
-		StoreErrors: st.StoreErrors, Corrupt: st.Corrupt, Invalidated: st.Invalidated, BytesServed: st.BytesServed,
+func (s *Session) debugSource() debugpage.Source {
+	c := s.Cache()
+	return debugpage.Source{
+		Backend: s.backend, MaxBytes: s.maxBytes, Store: s.store, Now: s.now,
+		Counters: func() debugpage.Counters { return debugpage.Counters(s.Stats()) },
+		Bytes:    c.Bytes, Clear: c.Clear,
+		Delete: func(ctx context.Context, key string) (int, error) {
+			return c.Delete(ctx, Selector{Keys: []string{key}})
+		},
+		DeleteExpired: func(ctx context.Context) (int, error) { return c.Delete(ctx, Selector{Expired: true}) },
+		RedactHeader:  func(h http.Header) http.Header { return s.policy.Load().keys.RedactedHeader(h) },
+		RedactURL:     func(v string) string { return s.policy.Load().keys.RedactURLText(v) },
 	}
 }
-func (d debugSource) Len(ctx context.Context) (int, error)           { return d.s.store.Len(ctx) }
-func (d debugSource) Bytes(ctx context.Context) (int64, bool, error) { return d.s.Cache().Bytes(ctx) }
-func (d debugSource) Get(ctx context.Context, k string) (*stores.Entry, error) {
-	return d.s.store.Get(ctx, k)
-}
-func (d debugSource) Scan(ctx context.Context, fn func(*stores.Entry) bool) error {
-	return d.s.store.Scan(ctx, fn)
-}
-func (d debugSource) Delete(ctx context.Context, key string) (int, error) {
-	return d.s.Cache().Delete(ctx, Selector{Keys: []string{key}})
-}
-func (d debugSource) DeleteExpired(ctx context.Context) (int, error) {
-	return d.s.Cache().Delete(ctx, Selector{Expired: true})
-}
-func (d debugSource) Clear(ctx context.Context) error { return d.s.Cache().Clear(ctx) }
-func (d debugSource) Now() time.Time                  { return d.s.now() }
-func (d debugSource) RedactHeader(h http.Header) http.Header {
-	return d.s.policy.Load().keys.RedactedHeader(h)
-}
-func (d debugSource) RedactURL(v string) string { return d.s.policy.Load().keys.RedactURLText(v) }

@@ -25,36 +25,35 @@ import (
 )
 
 // Source is the cache a page shows, as the session exposes it.
-type Source interface {
-	// Backend names the store ("memory", "mongo", "tiered").
-	Backend() string
-	// MaxBytes is the store's configured bound (max_size_mb); 0 when it
-	// has none.
-	MaxBytes() int64
-	Counters() Counters
-	Len(ctx context.Context) (int, error)
+type Source struct {
+	// Backend names the store ("memory", "mongo", "tiered"); MaxBytes is
+	// its configured bound (max_size_mb), 0 when it has none.
+	Backend  string
+	MaxBytes int64
+	// Store is read for Len, Scan and Get.
+	Store    stores.Store
+	Counters func() Counters
 	// Bytes is what the store holds, when it can say without a scan.
-	Bytes(ctx context.Context) (n int64, ok bool, err error)
-	Scan(ctx context.Context, fn func(*stores.Entry) bool) error
-	Get(ctx context.Context, key string) (*stores.Entry, error)
-	Delete(ctx context.Context, key string) (int, error)
-	DeleteExpired(ctx context.Context) (int, error)
-	Clear(ctx context.Context) error
-	Now() time.Time
+	Bytes         func(ctx context.Context) (n int64, ok bool, err error)
+	Delete        func(ctx context.Context, key string) (int, error)
+	DeleteExpired func(ctx context.Context) (int, error)
+	Clear         func(ctx context.Context) error
+	Now           func() time.Time
 	// RedactHeader and RedactURL hide credentials as the logs do, under
 	// the settings in force now (stored data was redacted under the
 	// settings of its time).
-	RedactHeader(http.Header) http.Header
-	RedactURL(string) string
+	RedactHeader func(http.Header) http.Header
+	RedactURL    func(string) string
 }
 
-// Counters are the session's counters (session.Stats) the page shows.
+// Counters are the session's counters (session.Stats, field for field).
 type Counters struct {
 	Hits        int64 `json:"hits"`
 	Misses      int64 `json:"misses"`
 	Stale       int64 `json:"stale"`
 	Revalidated int64 `json:"revalidated"`
 	Coalesced   int64 `json:"coalesced"`
+	FleetWaits  int64 `json:"fleet_waits"`
 	StoreErrors int64 `json:"store_errors"`
 	Corrupt     int64 `json:"corrupt"`
 	Invalidated int64 `json:"invalidated"`

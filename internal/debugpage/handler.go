@@ -169,9 +169,9 @@ type Overview struct {
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	src := h.st.src
-	o := Overview{Backend: src.Backend(), MaxBytes: src.MaxBytes(), Counters: src.Counters()}
+	o := Overview{Backend: src.Backend, MaxBytes: src.MaxBytes, Counters: src.Counters()}
 	var err error
-	if o.Entries, err = src.Len(ctx); err != nil {
+	if o.Entries, err = src.Store.Len(ctx); err != nil {
 		h.storeFailed(w, r, err)
 		return
 	}
@@ -211,7 +211,7 @@ func (h *handler) entries(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, err)
 		return
 	}
-	total, err := h.st.src.Len(r.Context())
+	total, err := h.st.src.Store.Len(r.Context())
 	if err != nil {
 		h.storeFailed(w, r, err)
 		return
@@ -259,7 +259,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	src := h.st.src
-	e, err := src.Get(r.Context(), key)
+	e, err := src.Store.Get(r.Context(), key)
 	switch {
 	case errors.Is(err, stores.ErrNotFound):
 		h.message(w, r, http.StatusNotFound, "Nothing is stored under that key (deleted, evicted or expired for good).")

@@ -133,7 +133,7 @@ func (st *State) newCursor(f Filter) (string, *cursor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cursor{filter: f, cancel: cancel, used: time.Now()}
 	scan := func(yield func(*stores.Entry) bool) {
-		c.err = st.src.Scan(ctx, yield)
+		c.err = st.src.Store.Scan(ctx, yield)
 	}
 	c.next, c.stop = iter.Pull(iter.Seq[*stores.Entry](scan))
 	var b [8]byte
