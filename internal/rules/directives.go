@@ -10,6 +10,7 @@ package rules
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,8 +174,22 @@ func ParseHTTPDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
 	}
-	v = canonicalDateCase(v)
-	var buf [64]byte // the format-back check stays off the heap: a hit reads Date
+	if t, ok := parseIMFFixdate(v); ok {
+		return t, true
+	}
+	if c := canonicalDateCase(v); c != v {
+		if t, ok := parseIMFFixdate(c); ok {
+			return t, true
+		}
+		v = c
+	}
+	return parseHTTPDateLayouts(v)
+}
+
+// parseHTTPDateLayouts is ParseHTTPDate through time.Parse and the
+// format-back check, for every format.
+func parseHTTPDateLayouts(v string) (time.Time, bool) {
+	var buf [64]byte // the format-back check stays off the heap
 	for _, layout := range httpDateLayouts {
 		t, err := time.Parse(layout, v)
 		if err == nil && sameBesideWeekday(t.AppendFormat(buf[:0], layout), v) {
@@ -182,6 +197,79 @@ func ParseHTTPDate(v string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// parseIMFFixdate reads the one format origins send ("Sun, 06 Nov 1994
+// 08:49:37 GMT", names in canonical case) by hand, accepting exactly what
+// parseHTTPDateLayouts accepts in that form (FuzzIMFFixdateFastPath): a hit
+// reads Date on every answer (BenchmarkParseHTTPDate compares the two).
+func parseIMFFixdate(v string) (time.Time, bool) {
+	if len(v) != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+		v[19] != ':' || v[22] != ':' || v[25:] != " GMT" || !slices.Contains(dayNames[:], v[:3]) {
+		return time.Time{}, false
+	}
+	month := slices.Index(monthNames[:], v[8:11]) + 1
+	day, ok1 := decimal(v[5:7])
+	year, ok2 := decimal(v[12:16])
+	hour, ok3 := decimal(v[17:19])
+	minute, ok4 := decimal(v[20:22])
+	sec, ok5 := decimal(v[23:25])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || month == 0 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	if day > daysIn(month, year) { // 31 Apr, 29 Feb 2021
+		return time.Time{}, false
+	}
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(secs, 0).UTC(), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch counts the days from 1970-01-01 to a proleptic Gregorian
+// date (Howard Hinnant's days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := int64((month + 9) % 12)
+	doy := (153*mp+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+var (
+	dayNames   = [...]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+	monthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+// decimal reads a fixed number of ASCII digits.
+func decimal(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
 }
 
 // sameBesideWeekday compares a date formatted back with the one parsed,

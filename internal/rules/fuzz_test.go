@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,31 @@ func FuzzCacheControl(f *testing.F) {
 		}
 		if fr.Store && d.MaxAge > 0 && !d.NoCache && !d.Immutable && h.Get("Age") == "" && !fr.ExpiresAt.After(receivedAt) {
 			t.Fatalf("max-age %v from %q expires at %v, received at %v", d.MaxAge, cc, fr.ExpiresAt, receivedAt)
+		}
+	})
+}
+
+// The hand-written IMF-fixdate parser accepts exactly what the
+// time.Parse path accepts, with the same time.
+func FuzzIMFFixdateFastPath(f *testing.F) {
+	for _, s := range []string{
+		"Sun, 06 Nov 1994 08:49:37 GMT", "Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
+		"Mon, 29 Feb 2021 00:00:00 GMT", "Tue, 29 Feb 2024 00:00:00 GMT", "Wed, 31 Apr 2026 10:00:00 GMT",
+		"Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 23:60:00 GMT", "Sun, 06 Nov 1994 23:59:60 GMT",
+		"Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 0000 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nox 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:3x GMT", "Sun, +6 Nov 1994 08:49:37 GMT",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		v = canonicalDateCase(v) // as ParseHTTPDate does before either
+		fast, fastOK := parseIMFFixdate(v)
+		slow, slowOK := parseHTTPDateLayouts(v)
+		if fastOK && (!slowOK || !fast.Equal(slow) || fast.Location() != slow.Location()) {
+			t.Fatalf("%q: fast path %v (%v), time.Parse %v (%v)", v, fast, fastOK, slow, slowOK)
+		}
+		if !fastOK && slowOK && len(v) == 29 && strings.HasSuffix(v, " GMT") && v[3] == ',' {
+			t.Fatalf("%q: time.Parse accepts an IMF-fixdate the fast path refuses", v)
 		}
 	})
 }

@@ -432,3 +432,25 @@ func TestMustUnderstand(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParseHTTPDate compares the hand-written IMF-fixdate path with
+// time.Parse and its format-back check, in one run.
+func BenchmarkParseHTTPDate(b *testing.B) {
+	const v = "Mon, 23 Nov 2026 10:00:00 GMT"
+	b.Run("fixdate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := ParseHTTPDate(v); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("time.Parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := parseHTTPDateLayouts(v); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
