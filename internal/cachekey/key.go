@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Redacted replaces ignored parameters (credentials) in everything stored.
@@ -112,7 +113,8 @@ func CredentialHeaders() []string { return append([]string(nil), credentialHeade
 type Keyer struct {
 	ignored      map[string]bool // lower-case names
 	matchAll     bool
-	matchHeaders []string // canonical names, sorted
+	matchHeaders []string                // canonical names, sorted
+	keyMemo      atomic.Pointer[keyMemo] // memo.go
 }
 
 // New returns the Keyer for the given ignored parameters (requests-cache's
@@ -223,6 +225,22 @@ func (k *Keyer) Key(req *http.Request, body []byte) string {
 // parts is Key, and whether the body and the query held ignored fields
 // (credentials, for separate_credentials), found in the same single parse.
 func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
+	if len(body) > 0 || k.matchAll || len(k.matchHeaders) > 0 || req.URL == nil {
+		return k.computeParts(req, body)
+	}
+	m := k.memo()
+	in := memoInputOf(req)
+	e, sum := m.lookup(&in)
+	if e != nil {
+		return e.key, false, e.queryIgnored
+	}
+	key, _, queryIgnored = k.computeParts(req, nil)
+	m.remember(&in, sum, key, queryIgnored)
+	return key, false, queryIgnored
+}
+
+// computeParts is parts without the memo.
+func (k *Keyer) computeParts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
 	b := append(buf[:0], keyFormat)
 	b = appendField(b, Method(req))
