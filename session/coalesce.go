@@ -23,7 +23,11 @@ type flightGroup struct {
 }
 
 type flight struct {
-	done       chan struct{}
+	// done is closed when the flight has its result (finished). It is
+	// made only for a caller that waits: a leader through doHere alone,
+	// the common miss, never needs it.
+	done       chan struct{} // guarded by flightGroup.mu until closed
+	finished   bool          // guarded by flightGroup.mu
 	result     *fetchResult
 	waiters    int  // guarded by flightGroup.mu
 	leaderGone bool // guarded by flightGroup.mu
@@ -57,7 +61,8 @@ type outcome struct {
 func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (outcome, error) {
 	f, shared, late := g.join(key)
 	if !shared {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f.done = make(chan struct{}) // this leader waits, below
+		fctx, cancel := context.WithCancel(detached(ctx))
 		f.cancel = cancel
 		g.running.Add(1)
 		go func() {
@@ -120,13 +125,19 @@ func (g *flightGroup) join(key string) (f *flight, shared, late bool) {
 	}
 	f, shared = g.flights[key]
 	if shared {
+		if f.done == nil {
+			f.done = make(chan struct{})
+			if f.finished {
+				close(f.done)
+			}
+		}
 		f.waiters++
 		if g.joined != nil {
 			g.joined.Add(1)
 		}
 		return f, true, f.result != nil
 	}
-	f = &flight{done: make(chan struct{}), waiters: 1}
+	f = &flight{waiters: 1}
 	g.flights[key] = f
 	return f, false, false
 }
@@ -153,7 +164,10 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 		delete(g.flights, key)
 		res.release = f.cancel
 	}
-	close(f.done)
+	f.finished = true
+	if f.done != nil {
+		close(f.done)
+	}
 	g.mu.Unlock()
 	if res.shared != nil {
 		res.shared.OnStop(func() {

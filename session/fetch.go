@@ -372,13 +372,23 @@ func (ps *pendingStore) Background(abort func()) (func(), bool) {
 // caller's request: it happens when the body ends, whoever still reads.
 func (ps *pendingStore) store(body []byte) bool {
 	ps.e.Body = body
-	stored, why := ps.s.saveEntry(context.WithoutCancel(ps.ctx), &ps.x, ps.f, ps.e, ps.names, ps.resp)
+	stored, why := ps.s.saveEntry(detached(ps.ctx), &ps.x, ps.f, ps.e, ps.names, ps.resp)
 	if !stored && why != "" {
 		if ce := ps.s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
 			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", string(why)))
 		}
 	}
 	return stored
+}
+
+// detached is ctx without its cancellation and deadline (context.WithoutCancel),
+// for work that outlives a caller; ctx itself when it has none (http.Get's
+// Background), which costs no allocation.
+func detached(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // drain reads a little of a body we do not use, so the connection can be

@@ -76,7 +76,7 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 			return nil, nil
 		}
 		if lease.Held {
-			hold = &leaseHold{s: s, l: l, key: x.key, lease: lease, ctx: context.WithoutCancel(ctx)}
+			hold = &leaseHold{s: s, l: l, key: x.key, lease: lease, ctx: detached(ctx)}
 			if waited {
 				// The holder may have stored the entry and let go since
 				// the last look.

@@ -141,7 +141,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 			return false // the body disagrees with its Content-Range
 		}
 		part.Body = body
-		return s.joinPart(context.WithoutCancel(xh.req.Context()), xh, f, part, resp)
+		return s.joinPart(detached(xh.req.Context()), xh, f, part, resp)
 	}
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}

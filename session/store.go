@@ -83,6 +83,9 @@ func (s *Session) entryFor(x *exchange, status int, h http.Header, a admission, 
 	if host := x.req.Host; host != "" && host != x.req.URL.Host {
 		// The Host it was sent to selects it too (keys hold it): what is
 		// stored says so, for Import to derive its key again.
+		if e.RequestHeader == nil {
+			e.RequestHeader = make(http.Header, 1)
+		}
 		e.RequestHeader["Host"] = []string{host}
 	}
 	if len(a.names) > 0 {

@@ -853,8 +853,12 @@ func (k *Keyer) RedactedURL(u *url.URL) string {
 // RedactedHeader copies h with credential and ignored headers REDACTED,
 // and the ignored parameters of the URL a Referer names (an http.Client
 // following a redirect sends the previous URL, query credentials
-// included).
+// included). An empty h gives nil (a miss of a request without headers,
+// http.Get's, allocates nothing for it).
 func (k *Keyer) RedactedHeader(h http.Header) http.Header {
+	if len(h) == 0 {
+		return nil
+	}
 	out := make(http.Header, len(h))
 	for name, vs := range h {
 		switch {
