@@ -406,7 +406,9 @@ func (k *Keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
 
 func isCredentialHeader(name string) bool {
 	for _, c := range credentialHeaders {
-		if strings.EqualFold(name, c) {
+		// (The length first: EqualFold does not, and this runs for every
+		// header name Vary lists on every hit.)
+		if len(name) == len(c) && strings.EqualFold(name, c) {
 			return true
 		}
 	}
