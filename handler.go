@@ -2,6 +2,7 @@ package reqcache
 
 import (
 	"net/http"
+	"sync/atomic"
 
 	"github.com/reqcache/reqcache/session"
 )
@@ -17,8 +18,23 @@ import (
 // fresh), each also as JSON with ?format=json; see
 // session.Cache.Handler. It follows Install and Uninstall: each request
 // shows the installation in place then, and answers 503 when there is
-// none. Read-only unless given AllowChanges.
-func Handler(opts ...session.HandlerOption) http.Handler { return &installedPage{opts: opts} }
+// none. Its chart and list of recent requests start when Handler is called
+// (and again at each later Install), not at the page's first visit.
+// Read-only unless given AllowChanges.
+func Handler(opts ...session.HandlerOption) http.Handler {
+	// The chart and the recent requests start now, and at every later
+	// Install, not at the page's first visit: whoever opens it after an
+	// incident sees what led up to it.
+	pageMounted.Store(true)
+	if inst := active.Load(); inst != nil {
+		inst.session.Cache().Handler()
+	}
+	return &installedPage{opts: opts}
+}
+
+// pageMounted is set once a Handler exists: every installation then keeps
+// the page's history from its start.
+var pageMounted atomic.Bool
 
 // AllowChanges lets Handler's page delete entries and clear the cache
 // (session.AllowChanges).

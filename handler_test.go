@@ -1,6 +1,7 @@
 package reqcache_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,5 +48,45 @@ func TestHandlerFollowsInstall(t *testing.T) {
 	reqcache.Uninstall()
 	if code, _ := view(); code != http.StatusServiceUnavailable {
 		t.Fatalf("uninstalled: %d, want 503", code)
+	}
+}
+
+// The page records from the moment it is mounted (and from each later
+// Install), not from its first visit.
+func TestHandlerRecordsBeforeTheFirstVisit(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+	}))
+	defer origin.Close()
+	for _, mountFirst := range []bool{true, false} {
+		var h http.Handler
+		if mountFirst {
+			h = reqcache.Handler()
+		}
+		if err := reqcache.Install(reqcache.WithConfig(config.Default())); err != nil {
+			t.Fatal(err)
+		}
+		if !mountFirst {
+			h = reqcache.Handler()
+		}
+		for i := 0; i < 3; i++ {
+			resp, err := http.Get(origin.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/reqcache/?format=json", nil))
+		var ov struct {
+			Recent []struct{ Outcome string } `json:"recent"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &ov); err != nil {
+			t.Fatal(err)
+		}
+		if len(ov.Recent) != 3 {
+			t.Errorf("mounted before Install %v: %d recent requests at the first visit, want the 3 made before it", mountFirst, len(ov.Recent))
+		}
+		reqcache.Uninstall()
 	}
 }

@@ -199,6 +199,9 @@ func InstallContext(ctx context.Context, opts ...Option) error {
 	previous := current
 	current = &installation{session: sess, origTransport: origTransport, origClient: origClient, installed: installed}
 	active.Store(current)
+	if pageMounted.Load() {
+		sess.Cache().Handler() // the page's history starts with the installation (handler.go)
+	}
 	http.DefaultTransport = installed
 	http.DefaultClient = client
 	mu.Unlock()
