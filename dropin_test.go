@@ -376,20 +376,35 @@ func TestHitAllocations(t *testing.T) {
 	srv, _ := countingOrigin(t)
 	install(t, nil)
 	httpGet(t, srv.URL+"/hit")
+	// An entry with a lifetime: its Cache-Status carries a ttl.
+	lived := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		io.WriteString(w, "lived")
+	}))
+	t.Cleanup(lived.Close)
+	httpGet(t, lived.URL+"/hit")
 	for _, c := range []struct {
 		name   string
 		client *http.Client
-	}{{"DefaultClient", http.DefaultClient}, {"zero Client", &http.Client{}}} {
+		url    string
+	}{
+		{"DefaultClient", http.DefaultClient, srv.URL + "/hit"},
+		{"zero Client", &http.Client{}, srv.URL + "/hit"},
+		{"DefaultClient, an entry with a ttl", http.DefaultClient, lived.URL + "/hit"},
+	} {
 		allocs := testing.AllocsPerRun(200, func() {
-			resp, err := c.client.Get(srv.URL + "/hit")
+			resp, err := c.client.Get(c.url)
 			if err != nil {
 				t.Fatal(err)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		})
-		if allocs > 12 {
-			t.Errorf("a hit through %s allocates %v times, want at most 12", c.name, allocs)
+		// The client's own 7, the answer's one allocation, its header map
+		// (2 while it has at most 8 fields: this entry's 3 stored and the
+		// 3 a hit adds).
+		if allocs > 10 {
+			t.Errorf("a hit through %s allocates %v times, want at most 10", c.name, allocs)
 		}
 	}
 }

@@ -43,6 +43,7 @@ type hitState struct {
 	ctx       infoContext
 	body      bodyReader
 	status    [1]string
+	statusTxt [64]byte // status's bytes (RenderInto)
 	age       [1]string
 	ageText   [20]byte // age's bytes: its string points here (no allocation)
 	fromCache [1]string
@@ -124,7 +125,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 	// tell a cached response from the origin's.
 	hs.fromCache[0] = "1"
 	h["X-From-Cache"] = hs.fromCache[:1:1]
-	cachestatus.SetHeader(h, &hs.status, st.Render())
+	cachestatus.SetHeader(h, &hs.status, st.RenderInto(&hs.statusTxt))
 	switch {
 	case how.stale:
 		s.stats.stale.Add(1)

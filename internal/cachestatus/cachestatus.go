@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/reqcache/reqcache/internal/rules"
 )
@@ -93,10 +94,30 @@ func (c Status) WithTTL(expires, now time.Time) Status {
 
 // Render writes the member.
 func (c *Status) Render() string {
-	if c.Hit && !c.HasTTL && !c.Stored && !c.Collapsed && c.Detail == "" {
+	if c.isPlainHit() {
 		return plainHit // the common hit of an entry that never expires: no allocation
 	}
-	b := make([]byte, 0, 64)
+	return string(c.AppendTo(make([]byte, 0, 64)))
+}
+
+func (c *Status) isPlainHit() bool {
+	return c.Hit && !c.HasTTL && !c.Stored && !c.Collapsed && c.Detail == ""
+}
+
+// RenderInto is Render into buf, which then backs the string: a hit keeps
+// buf in the allocation it makes anyway, so that the member of an entry
+// with a lifetime ("reqcache; hit; ttl=42") costs none. buf must not be
+// written again while the string lives.
+func (c *Status) RenderInto(buf *[64]byte) string {
+	if c.isPlainHit() {
+		return plainHit
+	}
+	b := c.AppendTo(buf[:0])
+	return unsafe.String(&b[0], len(b)) // b is buf, or a copy append made when it did not fit
+}
+
+// AppendTo appends the member to b.
+func (c *Status) AppendTo(b []byte) []byte {
 	b = append(b, Name...)
 	if c.Hit {
 		b = append(b, "; hit"...)
@@ -123,7 +144,7 @@ func (c *Status) Render() string {
 		b = append(b, "; detail="...)
 		b = append(b, c.Detail...)
 	}
-	return string(b)
+	return b
 }
 
 const plainHit = Name + "; hit"
