@@ -12,10 +12,10 @@ func TestRenderIntoIsRender(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, st := range []Status{
 		{Hit: true},
-		{Hit: true}.WithTTL(now.Add(42*time.Second), now),
-		{Hit: true, Detail: DetailHeuristic}.WithTTL(now.Add(-3*time.Second), now),
+		Status{Hit: true}.WithTTL(now.Add(42*time.Second), now),
+		Status{Hit: true, Detail: DetailHeuristic}.WithTTL(now.Add(-3*time.Second), now),
 		{Fwd: FwdURIMiss, Stored: true},
-		{Fwd: FwdStale, FwdStatus: 304, Collapsed: true}.WithTTL(now.Add(time.Hour), now),
+		Status{Fwd: FwdStale, FwdStatus: 304, Collapsed: true}.WithTTL(now.Add(time.Hour), now),
 		{Fwd: FwdRequest, FwdStatus: 504, TTL: -9223372036854775808, HasTTL: true, Stored: true, Collapsed: true, Detail: DetailLocationCredential},
 	} {
 		var buf [64]byte
