@@ -89,11 +89,13 @@ func contextOf(resp *http.Response) *infoContext {
 }
 
 // annotation is what annotate adds to a response, in one allocation (it
-// took three: the context, the request copy and the field's slice).
+// took four: the context, the request copy, the field's slice and its
+// string).
 type annotation struct {
-	ctx    infoContext
-	req    http.Request
-	status [1]string
+	ctx       infoContext
+	req       http.Request
+	status    [1]string
+	statusTxt [64]byte // status's bytes (RenderInto)
 }
 
 // annotate gives a response this cache's Cache-Status and makes its
@@ -102,7 +104,7 @@ type annotation struct {
 // with a derived context.
 func annotate(resp *http.Response, req *http.Request, info Info, st cachestatus.Status) *infoContext {
 	a := &annotation{ctx: infoContext{Context: req.Context(), info: info, status: st}}
-	cachestatus.SetHeader(resp.Header, &a.status, st.Render())
+	cachestatus.SetHeader(resp.Header, &a.status, st.RenderInto(&a.statusTxt))
 	a.req = *req.WithContext(&a.ctx) // WithContext's copy, inlined, stays on the stack
 	resp.Request = &a.req
 	return &a.ctx
