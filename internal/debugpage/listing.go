@@ -141,21 +141,26 @@ func (st *State) newCursor(f Filter) (string, *cursor) {
 	id := hex.EncodeToString(b[:])
 
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.dropIdleCursors()
+	dropped := st.dropIdleCursors()
 	st.cursors[id] = c
+	st.mu.Unlock()
+	// Closed here, not under st.mu: one may be producing a page.
+	for _, d := range dropped {
+		d.close()
+	}
 	return id, c
 }
 
-// dropIdleCursors closes cursors idle for cursorIdle, and the least
-// recently used beyond cursorsKept - 1. st.mu is held.
-func (st *State) dropIdleCursors() {
+// dropIdleCursors removes cursors idle for cursorIdle, and the least
+// recently used beyond cursorsKept - 1, and returns them for closing.
+// st.mu is held.
+func (st *State) dropIdleCursors() (dropped []*cursor) {
 	now := time.Now()
 	for len(st.cursors) > 0 {
 		oldestID, oldest := "", (*cursor)(nil)
 		for id, c := range st.cursors {
 			if now.Sub(c.used) > cursorIdle {
-				go c.close() // it may be producing a page: not under st.mu
+				dropped = append(dropped, c)
 				delete(st.cursors, id)
 				continue
 			}
@@ -164,11 +169,12 @@ func (st *State) dropIdleCursors() {
 			}
 		}
 		if len(st.cursors) < cursorsKept || oldest == nil {
-			return
+			return dropped
 		}
-		go oldest.close()
+		dropped = append(dropped, oldest)
 		delete(st.cursors, oldestID)
 	}
+	return dropped
 }
 
 func (c *cursor) close() {
