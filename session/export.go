@@ -101,8 +101,8 @@ func leadsTo(value string, exported map[string]bool) bool {
 	if t, ok := strings.CutPrefix(value, aliasRedirect); ok {
 		return exported[t]
 	}
-	if idx, ok := decodeVaryIndex(value); ok {
-		for _, k := range idx.variants {
+	if idx, ok := cachekey.DecodeVaryIndex(value); ok {
+		for _, k := range idx.Variants {
 			if exported[k] {
 				return true
 			}

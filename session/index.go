@@ -33,14 +33,10 @@ import (
 // variant and part.
 
 const (
-	aliasVary     = "v:"
 	aliasRedirect = "r:"
 	// langSuffix names the alias from a URL's primary key and a language
 	// to its variant in that Content-Language (languageVariant).
 	langSuffix = "|lang="
-	// maxVariants bounds the variant keys an index remembers (the others
-	// are still stored, found by their key, and removed by their URI).
-	maxVariants = 64
 )
 
 // partKey is where the stored part of the response under key lives.
@@ -48,63 +44,6 @@ func partKey(key string) string { return key + "-206" }
 
 // languageKey is where the language alias of a primary key lives.
 func languageKey(primary, lang string) string { return primary + langSuffix + lang }
-
-// varyIndex is the decoded value of a Vary alias.
-type varyIndex struct {
-	names    []string
-	variants []string
-}
-
-func (v varyIndex) encode() string {
-	return aliasVary + strings.Join(v.names, ",") + "|" + strings.Join(v.variants, " ")
-}
-
-func decodeVaryIndex(s string) (varyIndex, bool) {
-	names, variants, ok := splitVaryIndex(s)
-	if !ok {
-		return varyIndex{}, false
-	}
-	return varyIndex{names: strings.Split(names, ","), variants: strings.Fields(variants)}, true
-}
-
-// varyIndexNames is decodeVaryIndex without the variants, which a lookup
-// does not read (one allocation fewer on a variant's hit).
-func varyIndexNames(s string) (varyIndex, bool) {
-	names, _, ok := splitVaryIndex(s)
-	if !ok {
-		return varyIndex{}, false
-	}
-	return varyIndex{names: strings.Split(names, ",")}, true
-}
-
-func splitVaryIndex(s string) (names, variants string, ok bool) {
-	rest, ok := strings.CutPrefix(s, aliasVary)
-	if !ok {
-		return "", "", false
-	}
-	names, variants, ok = strings.Cut(rest, "|")
-	return names, variants, ok && names != ""
-}
-
-// withVariant returns the index for names with key added (a different set
-// of names starts a new index: lookups then look for the new names; the
-// variants stored under the old ones stay until their URI is invalidated
-// or they are overwritten or evicted).
-func (v varyIndex) withVariant(names []string, key string) varyIndex {
-	if strings.Join(v.names, ",") != strings.Join(names, ",") {
-		return varyIndex{names: names, variants: []string{key}}
-	}
-	for _, k := range v.variants {
-		if k == key {
-			return v
-		}
-	}
-	vs := append(append([]string(nil), v.variants...), key)
-	if len(vs) > maxVariants {
-		vs = vs[len(vs)-maxVariants:]
-	}
-	return varyIndex{names: names, variants: vs}
-}
 
 // languageOf returns the one language of a response that varies on
 // Accept-Language alone, or "": the only responses a request may get by
@@ -125,14 +64,14 @@ func languageOf(h http.Header) string {
 // target is where an alias of a primary key leads x: a variant for its
 // Vary headers, or a redirect's final response ("" for neither). idx holds
 // the index's Vary names only.
-func (x *exchange) target(alias string) (key string, idx varyIndex, isIndex bool) {
-	if idx, ok := varyIndexNames(alias); ok {
-		return x.p.keys.VariantKey(x.key, idx.names, x.req.Header), idx, true
+func (x *exchange) target(alias string) (key string, idx cachekey.VaryIndex, isIndex bool) {
+	if idx, ok := cachekey.VaryIndexNames(alias); ok {
+		return x.p.keys.VariantKey(x.key, idx.Names, x.req.Header), idx, true
 	}
 	if t, ok := strings.CutPrefix(alias, aliasRedirect); ok {
-		return t, varyIndex{}, false
+		return t, cachekey.VaryIndex{}, false
 	}
-	return "", varyIndex{}, false
+	return "", cachekey.VaryIndex{}, false
 }
 
 // setAlias sets an alias for x's resource: removed with it on
@@ -185,7 +124,7 @@ func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, bod
 	if target != "" && target != x.key {
 		keys = append(keys, target)
 	}
-	if isIndex && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
+	if isIndex && len(idx.Names) == 1 && idx.Names[0] == "Accept-Language" {
 		if top := cachekey.TopLanguage(req.Header); top != "" {
 			if k, err := s.store.GetAlias(ctx, languageKey(x.key, top)); err == nil {
 				keys = append(keys, k)

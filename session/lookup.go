@@ -64,7 +64,7 @@ func (s *Session) lookup(x *exchange) found {
 		f.e, f.key, f.shared = e, target, shared
 		return s.filtered(x, f)
 	}
-	if isIndex && len(idx.names) == 1 && idx.names[0] == "Accept-Language" {
+	if isIndex && len(idx.Names) == 1 && idx.Names[0] == "Accept-Language" {
 		return s.languageVariant(x, f)
 	}
 	return f

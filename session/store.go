@@ -159,15 +159,15 @@ func (s *Session) undoIfOvertaken(ctx context.Context, x *exchange, uri, key str
 // (and under its language, for languageVariant), and removes a plain entry
 // the primary key holds (it would answer every request).
 func (s *Session) indexVariant(ctx context.Context, x *exchange, f found, names []string, key string, header http.Header) {
-	var idx varyIndex
+	var idx cachekey.VaryIndex
 	if v, err := s.store.GetAlias(ctx, x.key); err == nil {
-		idx, _ = decodeVaryIndex(v)
+		idx, _ = cachekey.DecodeVaryIndex(v)
 	} else if !errors.Is(err, stores.ErrNotFound) {
 		s.storeError("get alias", err)
 	}
-	next := idx.withVariant(names, key)
-	if next.encode() != idx.encode() {
-		s.setAlias(ctx, x.uriKey(), x.key, next.encode())
+	next := idx.WithVariant(names, key)
+	if next.Encode() != idx.Encode() {
+		s.setAlias(ctx, x.uriKey(), x.key, next.Encode())
 	}
 	if lang := languageOf(header); lang != "" {
 		s.setAlias(ctx, x.uriKey(), languageKey(x.key, lang), key)
