@@ -21,10 +21,13 @@ type VaryIndex struct {
 	Variants []string
 }
 
+// Encode is the alias value of v.
 func (v VaryIndex) Encode() string {
 	return AliasVary + strings.Join(v.Names, ",") + "|" + strings.Join(v.Variants, " ")
 }
 
+// DecodeVaryIndex reads an alias value; ok is false for one that is not a
+// Vary index (a redirect alias, a key).
 func DecodeVaryIndex(s string) (VaryIndex, bool) {
 	names, variants, ok := splitVaryIndex(s)
 	if !ok {
@@ -33,7 +36,7 @@ func DecodeVaryIndex(s string) (VaryIndex, bool) {
 	return VaryIndex{Names: strings.Split(names, ","), Variants: strings.Fields(variants)}, true
 }
 
-// VaryIndexNames is decodeVaryIndex without the variants, which a lookup
+// VaryIndexNames is DecodeVaryIndex without the variants, which a lookup
 // does not read (one allocation fewer on a variant's hit).
 func VaryIndexNames(s string) (VaryIndex, bool) {
 	names, _, ok := splitVaryIndex(s)
