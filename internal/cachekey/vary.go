@@ -14,8 +14,12 @@ import (
 // selects, and whether a stored response's request matches another.
 
 // VaryNames returns the canonical header names a response varies on, sorted
-// and unique; star is true for "Vary: *".
+// and unique; star is true for "Vary: *". The slice is shared and must not
+// be written to: a response that varies on one common header (most do:
+// Accept-Encoding) gets a slice kept for it, so that every miss need not
+// allocate one.
 func VaryNames(h http.Header) (names []string, star bool) {
+	first := ""
 	for _, v := range h["Vary"] {
 		for v != "" {
 			var f string
@@ -26,11 +30,25 @@ func VaryNames(h http.Header) (names []string, star bool) {
 			if f == "*" {
 				return nil, true
 			}
-			names = append(names, http.CanonicalHeaderKey(f))
+			f = http.CanonicalHeaderKey(f)
+			switch {
+			case first == "":
+				first = f
+			case names == nil && f != first:
+				names = []string{first, f}
+			case names != nil:
+				names = append(names, f)
+			}
 		}
 	}
-	if len(names) < 2 {
-		return names, false
+	if names == nil {
+		if first == "" {
+			return nil, false
+		}
+		if common, ok := commonVaryNames[first]; ok {
+			return common, false
+		}
+		return []string{first}, false
 	}
 	sort.Strings(names)
 	out := names[:1]
@@ -41,6 +59,15 @@ func VaryNames(h http.Header) (names []string, star bool) {
 	}
 	return out, false
 }
+
+// commonVaryNames are the one-name lists VaryNames shares.
+var commonVaryNames = func() map[string][]string {
+	m := map[string][]string{}
+	for _, n := range []string{"Accept-Encoding", "Accept", "Accept-Language", "Origin", "Authorization", "Cookie", "User-Agent"} {
+		m[n] = []string{n}[:1:1]
+	}
+	return m
+}()
 
 // SplitList splits a comma-separated header value, trimming spaces and
 // dropping empty members.

@@ -2,6 +2,7 @@ package cachekey
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/reqcache/reqcache/config"
@@ -77,5 +78,28 @@ func TestTopLanguage(t *testing.T) {
 		if got := TopLanguage(h); got != want {
 			t.Errorf("TopLanguage(%q) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+func TestVaryNamesOneName(t *testing.T) {
+	for _, c := range []struct {
+		vary []string
+		want []string
+	}{
+		{[]string{"accept-encoding"}, []string{"Accept-Encoding"}},
+		{[]string{"Accept-Encoding, accept-encoding"}, []string{"Accept-Encoding"}},
+		{[]string{"X-Tenant"}, []string{"X-Tenant"}},
+		{[]string{"Origin", "Accept, origin"}, []string{"Accept", "Origin"}},
+		{[]string{"B, A, B"}, []string{"A", "B"}},
+		{[]string{" , "}, nil},
+	} {
+		got, star := VaryNames(http.Header{"Vary": c.vary})
+		if star || !slices.Equal(got, c.want) {
+			t.Errorf("VaryNames(%q) = %q, %v; want %q", c.vary, got, star, c.want)
+		}
+	}
+	h := http.Header{"Vary": {"Accept-Encoding"}}
+	if n := testing.AllocsPerRun(100, func() { VaryNames(h) }); n != 0 {
+		t.Errorf("Vary: Accept-Encoding costs %v allocations, want 0", n)
 	}
 }
