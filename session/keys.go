@@ -63,6 +63,13 @@ type PrincipalFunc func(req *http.Request) (principal string, ok bool)
 // keyed credential hash mixed in under separate_credentials — of the
 // principal a PrincipalFunc names, when it names one.
 func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
+	key, _ := s.keyAndURIFor(p, req, body)
+	return key
+}
+
+// keyAndURIFor is keyFor, and the request's URIKey when the key brought it
+// at no cost ("": exchange.uriKey computes it when needed).
+func (s *Session) keyAndURIFor(p *policy, req *http.Request, body []byte) (key, uri string) {
 	var secret []byte
 	if p.SeparateCredentials {
 		secret = s.secret
@@ -72,9 +79,8 @@ func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 		principal, signed = s.signer(req)
 	}
 	if s.keyFunc == nil && !signed {
-		return p.keys.Primary(req, body, secret)
+		return p.keys.PrimaryAndURI(req, body, secret)
 	}
-	var key string
 	if s.keyFunc == nil {
 		key = p.keys.Key(req, body)
 	} else {
@@ -83,11 +89,11 @@ func (s *Session) keyFor(p *policy, req *http.Request, body []byte) string {
 	}
 	switch {
 	case secret == nil:
-		return key
+		return key, ""
 	case signed:
-		return cachekey.ForPrincipal(key, principal, secret)
+		return cachekey.ForPrincipal(key, principal, secret), ""
 	}
-	return p.keys.Separate(key, req, body, secret)
+	return p.keys.Separate(key, req, body, secret), ""
 }
 
 // NormalizeURL returns rawURL as reqcache stores it: lower-case scheme and

@@ -163,7 +163,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		}
 		x.body = body
 	}
-	x.key = s.keyFor(x.p, req, x.body)
+	x.key, x.uri = s.keyAndURIFor(x.p, req, x.body)
 
 	f := s.lookup(x)
 	d := s.decide(x, f.e, false)

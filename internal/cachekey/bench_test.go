@@ -38,7 +38,7 @@ func BenchmarkKey(b *testing.B) {
 			b.Run(tc.name+"-computed", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					key, _, queryIgnored := k.computeParts(req, nil)
+					key, _, _, queryIgnored := k.computeParts(req, nil, false)
 					k.separate(key, req, nil, secret, queryIgnored, false)
 				}
 			})

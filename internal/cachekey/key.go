@@ -218,29 +218,34 @@ const keyFormat = 2
 // without ignored fields; a body that is not canonical JSON or a form is
 // keyed as its bytes.
 func (k *Keyer) Key(req *http.Request, body []byte) string {
-	key, _, _ := k.parts(req, body)
+	key, _, _, _ := k.parts(req, body)
 	return key
 }
 
 // parts is Key, and whether the body and the query held ignored fields
-// (credentials, for separate_credentials), found in the same single parse.
-func (k *Keyer) parts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
+// (credentials, for separate_credentials), found in the same single parse;
+// and, for a request the memo serves (memo.go), its URIKey too ("" for
+// others: URIKey computes it when it is needed).
+func (k *Keyer) parts(req *http.Request, body []byte) (key, uri string, bodyIgnored, queryIgnored bool) {
 	if len(body) > 0 || k.matchAll || len(k.matchHeaders) > 0 || req.URL == nil {
-		return k.computeParts(req, body)
+		key, _, bodyIgnored, queryIgnored = k.computeParts(req, body, false)
+		return key, "", bodyIgnored, queryIgnored
 	}
 	m := k.memo()
 	in := memoInputOf(req)
 	e, sum := m.lookup(&in)
 	if e != nil {
-		return e.key, false, e.queryIgnored
+		return e.key, e.uri, false, e.queryIgnored
 	}
-	key, _, queryIgnored = k.computeParts(req, nil)
-	m.remember(&in, sum, key, queryIgnored)
-	return key, false, queryIgnored
+	key, uri, _, queryIgnored = k.computeParts(req, nil, true)
+	m.remember(&in, sum, key, uri, queryIgnored)
+	return key, uri, false, queryIgnored
 }
 
-// computeParts is parts without the memo.
-func (k *Keyer) computeParts(req *http.Request, body []byte) (key string, bodyIgnored, queryIgnored bool) {
+// computeParts is parts without the memo; withURI also computes the
+// URIKey from the normalized URL it has already written (both hex strings
+// in one allocation).
+func (k *Keyer) computeParts(req *http.Request, body []byte, withURI bool) (key, uri string, bodyIgnored, queryIgnored bool) {
 	var buf [512]byte
 	b := append(buf[:0], keyFormat)
 	b = appendField(b, Method(req))
@@ -249,6 +254,12 @@ func (k *Keyer) computeParts(req *http.Request, body []byte) (key string, bodyIg
 	b, queryIgnored = k.appendURLFound(b, req.URL, false)
 	b = closeField(b, at)
 	b = appendField(b, hostOverride(req))
+	var uriSum [sha256.Size]byte
+	if withURI {
+		// uriKey's material: its version byte, then the same two fields.
+		var ub [512]byte
+		uriSum = sha256.Sum256(append(append(ub[:0], 'u'), b[at:]...))
+	}
 	if len(body) > 0 {
 		ct := req.Header.Get("Content-Type")
 		b = appendField(b, keyMediaType(ct))
@@ -263,7 +274,14 @@ func (k *Keyer) computeParts(req *http.Request, body []byte) (key string, bodyIg
 		b = k.appendMatchedHeaders(b, req.Header)
 	}
 	sum := sha256.Sum256(b)
-	return hexKey(sum[:16]), bodyIgnored, queryIgnored
+	if !withURI {
+		return hexKey(sum[:16]), "", bodyIgnored, queryIgnored
+	}
+	var both [64]byte
+	hex.Encode(both[:32], sum[:16])
+	hex.Encode(both[32:], uriSum[:16])
+	s := string(both[:])
+	return s[:32], s[32:], bodyIgnored, queryIgnored
 }
 
 // URIKey names the resource a request is for: the first 128 bits, in hex,
@@ -764,11 +782,18 @@ func signedURLPart(p string) (string, bool) {
 // (separate_credentials), with a keyed hash of the request's credentials
 // mixed in, so that requests with different credentials never share a key.
 func (k *Keyer) Primary(req *http.Request, body, secret []byte) string {
-	key, bodyIgnored, queryIgnored := k.parts(req, body)
+	key, _ := k.PrimaryAndURI(req, body, secret)
+	return key
+}
+
+// PrimaryAndURI is Primary, and the request's URIKey when it came at no
+// cost with the key ("" otherwise: call URIKey when it is needed).
+func (k *Keyer) PrimaryAndURI(req *http.Request, body, secret []byte) (key, uri string) {
+	key, uri, bodyIgnored, queryIgnored := k.parts(req, body)
 	if secret == nil {
-		return key
+		return key, uri
 	}
-	return k.separate(key, req, body, secret, queryIgnored, bodyIgnored)
+	return k.separate(key, req, body, secret, queryIgnored, bodyIgnored), uri
 }
 
 // Separate mixes the keyed hash of the request's credentials into a key

@@ -40,7 +40,7 @@ type memoInput struct {
 
 type memoEntry struct {
 	in           memoInput
-	key          string
+	key, uri     string // the key without credentials; the URIKey
 	queryIgnored bool
 }
 
@@ -73,14 +73,15 @@ func (m *keyMemo) lookup(in *memoInput) (e *memoEntry, sum uint64) {
 	return nil, sum
 }
 
-// remember keeps in's key if in was the last input seen in its slot.
-func (m *keyMemo) remember(in *memoInput, sum uint64, key string, queryIgnored bool) {
+// remember keeps in's key and URI key if in was the last input seen in
+// its slot.
+func (m *keyMemo) remember(in *memoInput, sum uint64, key, uri string, queryIgnored bool) {
 	slot := &m.slots[sum%memoSlots]
 	if slot.seen.Load() != sum {
 		slot.seen.Store(sum) // first sighting
 		return
 	}
-	slot.entry.Store(&memoEntry{in: *in, key: key, queryIgnored: queryIgnored})
+	slot.entry.Store(&memoEntry{in: *in, key: key, uri: uri, queryIgnored: queryIgnored})
 }
 
 // memo returns the Keyer's memo, made at its first use (a Keyer made for

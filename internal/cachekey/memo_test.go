@@ -25,8 +25,8 @@ func FuzzKeyMemo(f *testing.F) {
 		}
 		a := &http.Request{Method: method, URL: ua, Host: host, Header: http.Header{}}
 		b := &http.Request{Method: method, URL: ub, Header: http.Header{"Authorization": {"Bearer x"}}}
-		wantA, _, _ := k.computeParts(a, nil)
-		wantB, _, _ := k.computeParts(b, nil)
+		wantA, _, _, _ := k.computeParts(a, nil, false)
+		wantB, _, _, _ := k.computeParts(b, nil, false)
 		for i, r := range []*http.Request{a, a, b, a, b, b, a} {
 			want := wantA
 			if r == b {
@@ -35,8 +35,12 @@ func FuzzKeyMemo(f *testing.F) {
 			if got := k.Key(r, nil); got != want {
 				t.Fatalf("call %d: key %s, computed %s", i, got, want)
 			}
-			if got, want := k.Primary(r, nil, secret), k.separate(want, r, nil, secret, true, false); got != want {
+			got, uri := k.PrimaryAndURI(r, nil, secret)
+			if want := k.separate(want, r, nil, secret, true, false); got != want {
 				t.Fatalf("call %d: primary %s, computed %s", i, got, want)
+			}
+			if want := k.URIKey(r); uri != want {
+				t.Fatalf("call %d: URI key %q with the key, %q computed", i, uri, want)
 			}
 		}
 	})
@@ -61,7 +65,7 @@ func TestKeyMemoAllocations(t *testing.T) {
 		reqs[i] = &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}}
 	}
 	i := 0
-	computed := testing.AllocsPerRun(100, func() { k.computeParts(reqs[i], nil); i++ })
+	computed := testing.AllocsPerRun(100, func() { k.computeParts(reqs[i], nil, true); i++ })
 	if n := testing.AllocsPerRun(100, func() { k.Key(reqs[i], nil); i++ }); n != computed {
 		t.Errorf("a URL asked for once: %v allocations, computing alone %v", n, computed)
 	}
