@@ -10,7 +10,6 @@ package rules
 import (
 	"bytes"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -205,10 +204,10 @@ func parseHTTPDateLayouts(v string) (time.Time, bool) {
 // reads Date on every answer (BenchmarkParseHTTPDate compares the two).
 func parseIMFFixdate(v string) (time.Time, bool) {
 	if len(v) != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
-		v[19] != ':' || v[22] != ':' || v[25:] != " GMT" || !slices.Contains(dayNames[:], v[:3]) {
+		v[19] != ':' || v[22] != ':' || v[25:] != " GMT" || !isDayName(v[:3]) {
 		return time.Time{}, false
 	}
-	month := slices.Index(monthNames[:], v[8:11]) + 1
+	month := monthOf(v[8:11])
 	day, ok1 := decimal(v[5:7])
 	year, ok2 := decimal(v[12:16])
 	hour, ok3 := decimal(v[17:19])
@@ -255,10 +254,48 @@ func daysSinceEpoch(year, month, day int) int64 {
 	return era*146097 + doe - 719468
 }
 
-var (
-	dayNames   = [...]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
-	monthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-)
+// isDayName and monthOf compare three letters as one number: a search
+// of the names by string took half of parseIMFFixdate's time on a hit.
+func isDayName(s string) bool {
+	switch name3(s) {
+	case name3("Mon"), name3("Tue"), name3("Wed"), name3("Thu"), name3("Fri"), name3("Sat"), name3("Sun"):
+		return true
+	}
+	return false
+}
+
+// monthOf is 1 for "Jan" … 12 for "Dec", 0 for anything else.
+func monthOf(s string) int {
+	switch name3(s) {
+	case name3("Jan"):
+		return 1
+	case name3("Feb"):
+		return 2
+	case name3("Mar"):
+		return 3
+	case name3("Apr"):
+		return 4
+	case name3("May"):
+		return 5
+	case name3("Jun"):
+		return 6
+	case name3("Jul"):
+		return 7
+	case name3("Aug"):
+		return 8
+	case name3("Sep"):
+		return 9
+	case name3("Oct"):
+		return 10
+	case name3("Nov"):
+		return 11
+	case name3("Dec"):
+		return 12
+	}
+	return 0
+}
+
+func name3(s string) uint32 { return uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2]) }
 
 // decimal reads a fixed number of ASCII digits.
 func decimal(s string) (int, bool) {
