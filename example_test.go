@@ -156,10 +156,15 @@ func ExampleHandler() {
 	debug := httptest.NewServer(mux)
 	defer debug.Close()
 
-	resp, _ := http.Get(origin.URL + "/greeting")
+	resp, err := http.Get(origin.URL + "/greeting")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body) // a response is stored when its body has been read
 	resp.Body.Close()
 
-	resp, err := http.Get(debug.URL + "/debug/reqcache/entries?format=json")
+	resp, err = http.Get(debug.URL + "/debug/reqcache/entries?format=json")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -173,7 +178,9 @@ func ExampleHandler() {
 		} `json:"entries"`
 	}
 	json.NewDecoder(resp.Body).Decode(&listing)
-	fmt.Println(listing.Total, strings.TrimPrefix(listing.Entries[0].URL, origin.URL), listing.Entries[0].Fresh)
+	for _, e := range listing.Entries {
+		fmt.Println(listing.Total, strings.TrimPrefix(e.URL, origin.URL), e.Fresh)
+	}
 	// Output:
 	// 1 /greeting true
 }
