@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/reqcache/reqcache/internal/debugpage"
 )
@@ -52,20 +51,20 @@ func (s *Session) debugState() *debugpage.State {
 	return st
 }
 
-// recordForPage keeps one request for the page's list of recent requests.
-func (s *Session) recordForPage(st *debugpage.State, req *http.Request, resp *http.Response, err error, start time.Time) {
+// recordForPage keeps one request, as its event says, for the page's list
+// of recent requests, its URL redacted.
+func (s *Session) recordForPage(st *debugpage.State, req *http.Request, resp *http.Response, e RequestEvent) {
 	if req == nil || req.URL == nil {
 		return
 	}
-	e := debugpage.Event{At: s.now(), Method: req.Method, URL: s.policy.Load().keys.RedactedURL(req.URL), Duration: time.Since(start), Outcome: OutcomeError}
-	if e.Method == "" {
-		e.Method = http.MethodGet
+	status := 0
+	if e.Outcome != OutcomeError {
+		status = resp.StatusCode
 	}
-	if err == nil && resp != nil {
-		e.Key, e.Status, e.Outcome = InfoOf(resp).Key, resp.StatusCode, outcomeOf(resp)
-		e.CacheStatus = resp.Header.Get("Cache-Status")
-	}
-	st.Record(e)
+	st.Record(debugpage.Event{
+		At: s.now(), Method: e.Method, URL: s.policy.Load().keys.RedactedURL(req.URL), Key: e.Info.Key,
+		Status: status, Outcome: e.Outcome, CacheStatus: e.CacheStatus, Duration: e.Duration,
+	})
 }
 
 // debugSource shows the session to the page.

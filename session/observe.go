@@ -61,8 +61,9 @@ type StoreEvent struct {
 // WithObserver has o observe the session's requests and store operations.
 func WithObserver(o Observer) Option { return func(opts *options) { opts.observer = o } }
 
-// observeRequest builds and sends the event of one request.
-func (s *Session) observeRequest(req *http.Request, resp *http.Response, err error, start time.Time) {
+// requestEvent is what happened to one request, for the observer and the
+// debug page alike.
+func requestEvent(req *http.Request, resp *http.Response, err error, start time.Time) RequestEvent {
 	e := RequestEvent{Duration: time.Since(start), Err: err}
 	if req != nil {
 		e.Method = req.Method
@@ -81,6 +82,11 @@ func (s *Session) observeRequest(req *http.Request, resp *http.Response, err err
 			e.Bytes = resp.ContentLength
 		}
 	}
+	return e
+}
+
+// observeRequest sends the event of one request to the observer.
+func (s *Session) observeRequest(req *http.Request, e RequestEvent) {
 	ctx := context.Background()
 	if req != nil {
 		ctx = req.Context()

@@ -71,11 +71,14 @@ func (s *Session) RoundTripVia(req *http.Request, up http.RoundTripper) (*http.R
 	if ce := s.log.Check(zap.DebugLevel, "reqcache: request"); ce != nil && req != nil && req.URL != nil {
 		s.writeRequestEvent(ce, req, resp, err)
 	}
-	if s.observer != nil {
-		s.observeRequest(req, resp, err, start)
-	}
-	if page != nil {
-		s.recordForPage(page, req, resp, err, start)
+	if s.observer != nil || page != nil {
+		e := requestEvent(req, resp, err, start)
+		if s.observer != nil {
+			s.observeRequest(req, e)
+		}
+		if page != nil {
+			s.recordForPage(page, req, resp, e)
+		}
 	}
 	return resp, err
 }
