@@ -94,13 +94,26 @@ func principalOf(authorization string) (string, bool) {
 }
 
 // HostMatches reports whether a stored URL is from host: "example.com"
-// matches every port of it, "example.com:8443" that port alone.
+// matches every port of it, "example.com:8443" that port alone (and "::1"
+// or "[::1]" every port of that address).
 func HostMatches(rawURL, host string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return false
 	}
-	return strings.EqualFold(u.Host, host) || !strings.Contains(host, ":") && strings.EqualFold(u.Hostname(), host)
+	if hostHasPort(host) {
+		return strings.EqualFold(u.Host, host)
+	}
+	return strings.EqualFold(u.Hostname(), strings.Trim(host, "[]"))
+}
+
+// hostHasPort tells "example.com:8443" and "[::1]:8080" from "example.com",
+// "::1" and "[::1]" (a bare IPv6 address has colons and no port).
+func hostHasPort(host string) bool {
+	if strings.HasPrefix(host, "[") {
+		return strings.Contains(host, "]:")
+	}
+	return strings.Count(host, ":") == 1
 }
 
 // CredentialHeaders returns the header names that always count as

@@ -9,27 +9,6 @@ import (
 	"github.com/reqcache/reqcache/stores"
 )
 
-func TestHostMatches(t *testing.T) {
-	for _, c := range []struct {
-		url, host string
-		want      bool
-	}{
-		{"https://api.example.com/v1", "api.example.com", true},
-		{"https://API.example.com:8443/v1", "api.example.com", true},
-		{"https://api.example.com:8443/v1", "api.example.com:8443", true},
-		{"https://api.example.com/v1", "api.example.com:8443", false},
-		{"https://api.example.com.evil/v1", "api.example.com", false},
-		{"http://[::1]:8080/x", "::1", true},
-		{"http://[::1]:8080/x", "[::1]:8080", true},
-		{"https://example.com?q=api.example.com", "api.example.com", false},
-		{"not a url", "example.com", false},
-	} {
-		if got := hostMatches(c.url, c.host); got != c.want {
-			t.Errorf("hostMatches(%q, %q) = %v, want %v", c.url, c.host, got, c.want)
-		}
-	}
-}
-
 func TestRingKeepsTheLast(t *testing.T) {
 	r := newRing[int](3)
 	if got := r.all(); len(got) != 0 {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -30,40 +31,10 @@ func (f Filter) selects(e *stores.Entry, now time.Time, redact func(string) stri
 			return false
 		}
 	}
-	if f.Host != "" && !hostMatches(e.URL, f.Host) {
+	if f.Host != "" && !cachekey.HostMatches(e.URL, f.Host) {
 		return false
 	}
 	return f.Contains == "" || strings.Contains(redact(e.URL), f.Contains)
-}
-
-// hostMatches compares the host of a stored URL, without parsing it (a
-// listing tests thousands): "example.com" matches every port of it,
-// "example.com:8443" that port alone.
-func hostMatches(rawURL, host string) bool {
-	_, rest, ok := strings.Cut(rawURL, "://")
-	if !ok {
-		return false
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	name, port := splitHostPort(rest)
-	wantName, wantPort := splitHostPort(host)
-	return strings.EqualFold(name, wantName) && (wantPort == "" || port == wantPort)
-}
-
-// splitHostPort splits "host:port", "[v6]:port", "host", "v6" or "[v6]".
-func splitHostPort(s string) (host, port string) {
-	if strings.HasPrefix(s, "[") {
-		if end := strings.IndexByte(s, ']'); end > 0 {
-			return s[1:end], strings.TrimPrefix(s[end+1:], ":")
-		}
-	}
-	if strings.Count(s, ":") == 1 {
-		host, port, _ = strings.Cut(s, ":")
-		return host, port
-	}
-	return s, ""
 }
 
 // Row is one stored response in a listing.
