@@ -106,8 +106,12 @@ type page struct {
 	Budget           int
 }
 
+// wantsJSON reports a view asked for with ?format=json.
+func wantsJSON(r *http.Request) bool { return r.URL.Query().Get("format") == "json" }
+
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
-	if r.URL.Query().Get("format") == "json" {
+	q := r.URL.Query()
+	if q.Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		enc := json.NewEncoder(w)
@@ -120,13 +124,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	if p.ChangesAllowed {
 		p.CSRF = h.st.token
 	}
-	p.Flash = r.URL.Query().Get("done")
-	if q := r.URL.Query(); len(q) > 0 {
-		q.Del("format")
-		q.Del("done")
-		if enc := q.Encode(); enc != "" {
-			p.JSONQuery = "&" + enc
-		}
+	p.Flash = q.Get("done")
+	q.Del("format")
+	q.Del("done")
+	if enc := q.Encode(); enc != "" {
+		p.JSONQuery = "&" + enc
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -139,7 +141,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 // message answers with a sentence (an error, a refusal), in the page's
 // frame or as JSON {"error": …}.
 func (h *handler) message(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	if r.URL.Query().Get("format") == "json" {
+	if wantsJSON(r) {
 		h.render(w, r, status, page{Data: map[string]string{"error": msg}})
 		return
 	}
@@ -359,7 +361,7 @@ func (h *handler) change(w http.ResponseWriter, r *http.Request, view string) {
 		h.storeFailed(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("format") == "json" {
+	if wantsJSON(r) {
 		h.render(w, r, http.StatusOK, page{Data: map[string]any{"done": done, "deleted": n}})
 		return
 	}
