@@ -311,6 +311,38 @@ func TestCallerClosingEarlyStillStores(t *testing.T) {
 	wantCount(t, d.origin, 1)
 }
 
+// A caller that reads a chunked body to its last byte and closes it before
+// the chunked end's marker arrives (json.Decoder does: it stops at the
+// value's end) leaves the body to be completed in the background; the next
+// caller for the URL must join that trip, not ask the origin again.
+func TestNextCallerJoinsABodyCompletedInBackground(t *testing.T) {
+	d := newDrip(t, "application/json", `{"a":1}`, "") // chunked: no Content-Length
+	s := newSession(t, nil)
+	resp, err := s.Client().Get(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readHead(t, resp.Body, d.head)
+	resp.Body.Close() // every byte read; the end's marker not yet sent
+	resp2, err := s.Client().Get(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	wantCount(t, d.origin, 1)
+	d.release()
+	if body, err := io.ReadAll(resp2.Body); err != nil || string(body) != d.head {
+		t.Fatalf("second caller read %q, %v", body, err)
+	}
+	if !session.InfoOf(resp2).Coalesced {
+		t.Fatal("the second caller's answer does not say it shared the first one's trip")
+	}
+	if body, resp := get(t, s.Client(), d.URL); body != d.head || !session.InfoOf(resp).FromCache {
+		t.Fatalf("third caller: %q from cache %v", body, session.InfoOf(resp).FromCache)
+	}
+	wantCount(t, d.origin, 1)
+}
+
 func TestCutStreamIsNotStoredAndEveryReaderSeesTheError(t *testing.T) {
 	d := newDrip(t, "application/json", `{"a":`, "")
 	d.cut = true

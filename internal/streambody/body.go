@@ -315,14 +315,18 @@ func (sb *Body) broadcast() {
 // another reader of this body on its own goroutine: past max_body_bytes
 // reading waits for the slowest reader, so a goroutine reading one body to
 // its end before the other would wait forever. It joins only a body known
-// to fit (announced within max_body_bytes, or complete).
+// to fit (announced within max_body_bytes, or complete), or one nobody
+// reads any more (completed in the background): nobody then holds another
+// reader of it. Without that last case, a caller that read a chunked body
+// to its last byte and closed it before the end's marker arrived would
+// send the next caller for the same URL to the origin.
 func (sb *Body) Attach(late bool) (*Reader, bool) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if sb.base > 0 || sb.aborted || (!sb.keep && !sb.ended) || sb.ended && sb.err != io.EOF {
 		return nil, false
 	}
-	if late && !sb.ended && !sb.fits {
+	if late && !sb.ended && !sb.fits && len(sb.readers) > 0 {
 		return nil, false
 	}
 	r := &Reader{sb: sb}

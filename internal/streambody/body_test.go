@@ -150,7 +150,7 @@ func TestLastReaderLeavingStopsOrCompletesInBackground(t *testing.T) {
 	})
 }
 
-func TestLateAttachOnlyToBodiesKnownToFit(t *testing.T) {
+func TestLateAttachOnlyToBodiesKnownToFitOrUnread(t *testing.T) {
 	src, f := newSource(), &finisher{}
 	body, first := New(src, -1, 1<<20, Funcs{f.finish, noBackground})
 	defer first.Close()
@@ -166,6 +166,25 @@ func TestLateAttachOnlyToBodiesKnownToFit(t *testing.T) {
 	}
 	go func() { src2.w.Write([]byte("12345")); src2.w.Close() }()
 	if b, err := io.ReadAll(r); err != nil || !bytes.Equal(b, []byte("12345")) {
+		t.Fatalf("%q %v", b, err)
+	}
+
+	// Nobody reads it any more: it is completed in the background, and
+	// nobody can hold another reader of it.
+	src3 := newSource()
+	bg := func(abort func()) (func(), bool) { return func() {}, true }
+	body3, first3 := New(src3, -1, 1<<20, Funcs{f.finish, bg})
+	first3.Close()
+	r3, ok := body3.Attach(true)
+	if !ok {
+		t.Fatal("a late caller could not attach to a body completed in the background")
+	}
+	defer r3.Close()
+	if _, ok := body3.Attach(true); ok {
+		t.Fatal("a second late caller attached while the first still reads a body of unknown length")
+	}
+	go func() { src3.w.Write([]byte("abc")); src3.w.Close() }()
+	if b, err := io.ReadAll(r3); err != nil || string(b) != "abc" {
 		t.Fatalf("%q %v", b, err)
 	}
 }
