@@ -1,10 +1,13 @@
 package session_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,6 +225,105 @@ func TestJoinersAreSelectedByTheTripsOwnCopy(t *testing.T) {
 	if !strings.HasPrefix(got, "fr-") {
 		t.Fatalf("a request for fr got %q: it joined the trip for de", got)
 	}
+}
+
+// An origin that compresses by Accept-Encoding without saying Vary (common
+// enough): a caller that asks for gzip itself (many SDKs do) gets gzip
+// bytes, and an http.Get — whose Transport asks for gzip and decompresses
+// what arrives — must never be answered with them, neither from the store
+// nor by joining the other caller's trip.
+func TestAContentCodingTheCallerDidNotAskForIsNeverServed(t *testing.T) {
+	release := make(chan struct{})
+	var held atomic.Bool // the first gzip answer waits for release after its first bytes
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			io.WriteString(w, "plain body")
+			return
+		}
+		var z bytes.Buffer
+		gz := gzip.NewWriter(&z)
+		io.WriteString(gz, "plain body")
+		gz.Close()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(z.Len())) // known to fit: a late caller may join
+		w.Write(z.Next(10))
+		w.(http.Flusher).Flush()
+		if held.CompareAndSwap(false, true) {
+			<-release
+		}
+		w.Write(z.Bytes())
+	})
+	s := newSession(t, nil)
+	askGzip := func() *http.Response {
+		t.Helper()
+		req := mustRequest(t, "GET", o.URL, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("the caller that asked for gzip got Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
+		return resp
+	}
+	plainGet := func() (string, string) {
+		resp, err := s.Client().Get(o.URL)
+		if err != nil {
+			return err.Error(), ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.Header.Get("Content-Encoding")
+	}
+	plain := func(what string, body, coding string) {
+		t.Helper()
+		if body != "plain body" || coding != "" {
+			t.Fatalf("%s: http.Get read %q with Content-Encoding %q", what, body, coding)
+		}
+	}
+
+	// Joining: the gzip caller's trip still streams when http.Get asks.
+	// (Had it joined, it would wait for the held rest: it is let go after
+	// a second, and reads gzip bytes.)
+	leader := askGzip()
+	type answer struct{ body, coding string }
+	beside := make(chan answer, 1)
+	go func() { b, c := plainGet(); beside <- answer{b, c} }()
+	var a answer
+	select {
+	case a = <-beside:
+		close(release)
+	case <-time.After(time.Second):
+		close(release)
+		a = <-beside
+	}
+	plain("beside the gzip caller's trip", a.body, a.coding)
+	io.ReadAll(leader.Body)
+	leader.Body.Close()
+	wantCount(t, o, 2)
+
+	// From the store: the gzip caller's response is stored again, then
+	// http.Get asks. (The plain one stored just now is served to a caller
+	// that asked for gzip: identity is always acceptable.)
+	resp := withCtx(mustRequest(t, "GET", o.URL, nil), session.ForceRefresh)
+	resp.Header.Set("Accept-Encoding", "gzip")
+	r, err := s.Client().Do(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(r.Body)
+	r.Body.Close()
+	if !session.InfoOf(r).Stored {
+		t.Fatal("the gzip response was not stored")
+	}
+	b, c := plainGet()
+	plain("after the gzip response was stored", b, c)
+	wantCount(t, o, 4)
+	b, c = plainGet()
+	plain("again", b, c) // the plain response, stored over it, is a hit
+	wantCount(t, o, 4)
 }
 
 // Finding 11, and the one door out: every answer made from a stored

@@ -25,14 +25,20 @@ import (
 // or answer 504 (internal/rules).
 
 // selects reports whether a stored response (e) answers x's request by
-// what selects a response beyond its key: the headers it varies on (RFC
-// 9111 §4.1), compared with the request that stored it, or, when lookup
-// found it by language, its one Content-Language.
+// what selects a response beyond its key: its content coding, which the
+// request must accept (cachekey.AcceptsCoding: an http.Get never gets a
+// body stored compressed for a caller that asked for gzip itself); the
+// headers it varies on (RFC 9111 §4.1), compared with the request that
+// stored it, or, when lookup found it by language, its one
+// Content-Language.
 func (x *exchange) selects(e *stores.Entry, byLanguage bool) bool {
 	return x.selectsBy(e.Header, e.RequestHeader, byLanguage)
 }
 
 func (x *exchange) selectsBy(h, storedRequest http.Header, byLanguage bool) bool {
+	if !cachekey.AcceptsCoding(h, x.req.Header) {
+		return false
+	}
 	if len(h["Vary"]) == 0 {
 		return true
 	}
