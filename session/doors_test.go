@@ -318,11 +318,19 @@ func TestAContentCodingTheCallerDidNotAskForIsNeverServed(t *testing.T) {
 	if !session.InfoOf(r).Stored {
 		t.Fatal("the gzip response was not stored")
 	}
-	b, c := plainGet()
-	plain("after the gzip response was stored", b, c)
+	miss, err := s.Client().Get(o.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(miss.Body)
+	miss.Body.Close()
+	plain("after the gzip response was stored", string(b), miss.Header.Get("Content-Encoding"))
+	if !miss.Uncompressed {
+		t.Error("the miss does not say the Transport decoded its body (Response.Uncompressed)")
+	}
 	wantCount(t, o, 4)
-	b, c = plainGet()
-	plain("again", b, c) // the plain response, stored over it, is a hit
+	b2, c := plainGet()
+	plain("again", b2, c) // the plain response, stored over it, is a hit
 	wantCount(t, o, 4)
 }
 

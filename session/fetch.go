@@ -48,6 +48,9 @@ type fetchResult struct {
 	shared        *streambody.Body
 	first         *streambody.Reader
 	contentLength int64
+	// uncompressed: the upstream Transport decoded the body it asked gzip
+	// for (http.Response.Uncompressed, passed on to the callers).
+	uncompressed bool
 	// stream is the upstream response itself, when it is not kept (too
 	// large, not storable, an upgrade); only the leader may use it.
 	stream  *http.Response
@@ -210,6 +213,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		ProtoMinor:    1,
 		Header:        h,
 		ContentLength: int64(len(res.body)),
+		Uncompressed:  res.uncompressed,
 		Request:       x.req,
 	}
 	switch {
@@ -313,7 +317,7 @@ func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
 // ends cleanly within max_body_bytes; any other passes through to the
 // caller that made the trip, untouched.
 func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd cachestatus.Fwd, requestedAt, receivedAt time.Time) *fetchResult {
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt}
+	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt, uncompressed: resp.Uncompressed}
 	a := s.admit(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
 	reason := a.Reason
 	if reason == "" && resp.ContentLength > x.p.MaxBodyBytes {
