@@ -210,8 +210,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 		}
 		c.s.listEntry(ctx, p, im.x.req, nil, im.x.key, im.e)
 		if im.rekeys && im.e.Key != im.x.key {
-			f := found{indexed: true}
-			c.s.indexVariant(ctx, im.x, f, im.names, im.e.Key, im.e.Header)
+			c.s.indexVariant(ctx, im.x, im.names, im.e.Key, im.e.Header)
 		}
 	}
 	for _, a := range aliases {

@@ -27,11 +27,10 @@ type found struct {
 	// byLanguage: e is the variant in the language the request prefers,
 	// not the one its exact Accept-Language selects.
 	byLanguage bool
-	// What the primary key holds, for a write that follows: a response
-	// (primary; plain when it has no Vary, else primaryVary is its Vary
-	// header) and an alias (indexed: a Vary index or a redirect).
-	primary, plain, indexed bool
-	primaryVary             []string
+	// indexed: the primary key holds an alias (a Vary index or a
+	// redirect), for a plain write that follows. (A variant's write reads
+	// what the primary key holds then: indexVariant.)
+	indexed bool
 }
 
 // lookup finds the stored entry that may answer x, following the Vary
@@ -39,9 +38,7 @@ type found struct {
 // logged; a corrupt entry is deleted.
 func (s *Session) lookup(x *exchange) found {
 	var f found
-	if e, shared, ok := s.get(x, x.key); ok {
-		f.primaryVary = e.Header["Vary"]
-		f.primary, f.plain = true, len(f.primaryVary) == 0
+	if e, shared, ok := s.get(x.req.Context(), x.key); ok {
 		if x.selects(e, false) {
 			f.e, f.key, f.shared = e, x.key, shared
 			return s.filtered(x, f)
@@ -60,7 +57,7 @@ func (s *Session) lookup(x *exchange) found {
 	if target == "" || target == x.key {
 		return f
 	}
-	if e, shared, ok := s.get(x, target); ok && x.selects(e, false) {
+	if e, shared, ok := s.get(x.req.Context(), target); ok && x.selects(e, false) {
 		f.e, f.key, f.shared = e, target, shared
 		return s.filtered(x, f)
 	}
@@ -85,7 +82,7 @@ func (s *Session) languageVariant(x *exchange, f found) found {
 		}
 		return f
 	}
-	if e, shared, ok := s.get(x, target); ok && x.selects(e, true) {
+	if e, shared, ok := s.get(x.req.Context(), target); ok && x.selects(e, true) {
 		f.e, f.key, f.shared, f.byLanguage = e, target, shared, true
 		return s.filtered(x, f)
 	}
@@ -95,8 +92,7 @@ func (s *Session) languageVariant(x *exchange, f found) found {
 // get reads one entry, lent by the store when it can (shared tells); ok is
 // false on a miss, a store error (logged) or a corrupt entry (deleted and
 // logged).
-func (s *Session) get(x *exchange, key string) (e *stores.Entry, shared, ok bool) {
-	ctx := x.req.Context()
+func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared, ok bool) {
 	var err error
 	if s.peeker != nil {
 		e, err = s.peeker.Peek(ctx, key)

@@ -63,7 +63,6 @@ func (s *Session) filtered(x *exchange, f found) found {
 		s.deleteKeys(x.req.Context(), f.key)
 	}
 	f.e, f.key, f.shared, f.byLanguage = nil, "", false, false
-	f.primary, f.plain, f.primaryVary = false, false, nil
 	return f
 }
 

@@ -112,7 +112,7 @@ func (s *Session) saveEntry(ctx context.Context, x *exchange, f found, e *stores
 		// The primary key's lookup finds this variant through the index.
 		// (A variant stored under the primary key needs none: requests
 		// that do not match it look the index up anyway.)
-		s.indexVariant(ctx, x, f, names, e.Key, e.Header)
+		s.indexVariant(ctx, x, names, e.Key, e.Header)
 	case len(names) == 0 && f.indexed:
 		// A plain response replaces a Vary index or redirect alias.
 		if err := s.store.DeleteAlias(ctx, x.key); err != nil {
@@ -158,7 +158,7 @@ func (s *Session) undoIfOvertaken(ctx context.Context, x *exchange, uri, key str
 // indexVariant records a variant key under the primary key's Vary index
 // (and under its language, for languageVariant), and removes a plain entry
 // the primary key holds (it would answer every request).
-func (s *Session) indexVariant(ctx context.Context, x *exchange, f found, names []string, key string, header http.Header) {
+func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string, key string, header http.Header) {
 	var idx cachekey.VaryIndex
 	if v, err := s.store.GetAlias(ctx, x.key); err == nil {
 		idx, _ = cachekey.DecodeVaryIndex(v)
@@ -172,7 +172,11 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, f found, names 
 	if lang := languageOf(header); lang != "" {
 		s.setAlias(ctx, x.uriKey(), languageKey(x.key, lang), key)
 	}
-	if f.plain || f.primary && !sameNames(f.primaryVary, names) {
+	// What the primary key holds now, not what lookup found when x began:
+	// a trip for the same URL may have stored a plain response since
+	// (the oracle's reuse/not-most-recent, seed 40156). One more read per
+	// variant written.
+	if e, _, ok := s.get(ctx, x.key); ok && (len(e.Header["Vary"]) == 0 || !sameNames(e.Header["Vary"], names)) {
 		// A response without Vary would answer every request, and one
 		// varying on other headers is older than the origin's
 		// negotiation now: the new variant supersedes both.

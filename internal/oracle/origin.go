@@ -1,6 +1,8 @@
 package oracle
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -214,8 +216,19 @@ func (o *origin) serve(w http.ResponseWriter, req *http.Request) {
 	if status == http.StatusNoContent || status == http.StatusNotModified {
 		send = nil
 	}
+	// Gzip codes the body for a GET that accepts it — whether the caller
+	// asked or the Transport did below it — as origins do, with or
+	// without Vary: Accept-Encoding.
+	coded := reply.Gzip && status == 200 && req.Method == http.MethodGet && len(send) > 0 && !reply.Cut && !reply.EventStream && model.AcceptsGzip(req.Header)
+	if coded {
+		send = gzipped(send)
+		h.Set("Content-Encoding", "gzip")
+	}
 	x.Status = status
 	x.Rep = rep.body
+	if coded {
+		x.Rep = send // the representation, coded
+	}
 	if status == http.StatusNoContent {
 		x.Rep = nil
 	}
@@ -403,4 +416,13 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// gzipped is b in the gzip content coding.
+func gzipped(b []byte) []byte {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(b)
+	zw.Close()
+	return z.Bytes()
 }

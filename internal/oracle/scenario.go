@@ -90,6 +90,8 @@ type Reply struct {
 	// NilBody: the upstream hands a body-less response over with a nil
 	// Body (as test doubles and some RoundTrippers do).
 	NilBody bool
+	// Gzip: a GET that accepts gzip gets its body gzip-coded.
+	Gzip bool
 }
 
 // Generate makes the scenario of a seed: rounds rounds, drawn to meet
@@ -316,6 +318,9 @@ func (g gen) request(step int, s *Settings) Request {
 	if v := g.one("", "", "", "1", "2"); v != "" {
 		r.Header["X-Variant"] = v
 	}
+	if g.chance(0.25) {
+		r.Header["Accept-Encoding"] = g.one("gzip", "gzip", "gzip, br", "br", "*", "gzip;q=0", "identity")
+	}
 	if r.Method == "GET" && g.chance(0.08) {
 		r.Header["Range"] = g.one("bytes=0-9", "bytes=5-", "bytes=-4", "bytes=0-9,20-29")
 	}
@@ -390,6 +395,7 @@ func (g gen) reply(r *Request, s *Settings) Reply {
 	p.NoRange = g.chance(0.3)
 	p.EventStream = g.chance(0.03)
 	p.NilBody = g.chance(0.04)
+	p.Gzip = g.chance(0.3)
 	if s.MaxBodyBytes < 1000 && g.chance(0.3) {
 		p.Size = 300
 	}

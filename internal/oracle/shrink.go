@@ -156,6 +156,7 @@ var requestSimplifications = func() []func(*Request) {
 		func(r *Request) { r.Reply.NoRange = false },
 		func(r *Request) { r.Reply.EventStream = false },
 		func(r *Request) { r.Reply.NilBody = false },
+		func(r *Request) { r.Reply.Gzip = false },
 		func(r *Request) {
 			if r.Reply.Location == "" {
 				r.Reply.Status = 200

@@ -166,6 +166,12 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 		}
 		return violation(a, "error", "the cache failed a request the origin did not fail: %s", a.Err)
 	}
+	if ce := a.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && !AcceptsGzip(r.Header) {
+		// The origin codes only what a request accepts, and the Transport
+		// decodes what it asked for itself: a coding the caller did not
+		// accept came from a response stored for another caller.
+		return violation(a, "coding", "Content-Encoding %q for a request with Accept-Encoding %q", ce, r.Header.Get("Accept-Encoding"))
+	}
 	idText := a.Header.Get("X-Oracle-Id")
 	if idText == "" {
 		if a.Status == http.StatusGatewayTimeout && onlyIfCached {
@@ -244,6 +250,17 @@ func (c *checker) originFailedAround(a *Answer) bool {
 func (c *checker) bytes(a *Answer, e *Exchange) (Violation, bool) {
 	r := a.Req
 	body := a.Body
+	rep, sent := e.Rep, e.Body
+	if e.RespHeader.Get("Content-Encoding") == "gzip" && a.Header.Get("Content-Encoding") == "" {
+		// The Transport decoded what it asked for below the caller: the
+		// answer's representation is the decoded one (a gzip body is
+		// never cut: sent is all of it).
+		plain, ok := gunzip(sent)
+		if !ok {
+			return violation(a, "bytes", "exchange %d's gzip body does not decode", e.ID)
+		}
+		rep, sent = plain, plain
+	}
 	var want []byte
 	switch {
 	case r.Method == http.MethodHead:
@@ -253,19 +270,19 @@ func (c *checker) bytes(a *Answer, e *Exchange) (Violation, bool) {
 		return Violation{}, false
 	case a.Status == http.StatusPartialContent:
 		first, last, complete, ok := contentRange(a.Header.Get("Content-Range"))
-		if !ok || complete != int64(len(e.Rep)) {
-			return violation(a, "bytes", "206 with Content-Range %q for a representation of %d bytes (exchange %d)", a.Header.Get("Content-Range"), len(e.Rep), e.ID)
+		if !ok || complete != int64(len(rep)) {
+			return violation(a, "bytes", "206 with Content-Range %q for a representation of %d bytes (exchange %d)", a.Header.Get("Content-Range"), len(rep), e.ID)
 		}
 		if rf, rl, ok := ByteRange(r.Header.Get("Range"), complete); !ok || rf != first || rl != last {
 			return violation(a, "bytes", "206 %q does not answer Range %q", a.Header.Get("Content-Range"), r.Header.Get("Range"))
 		}
-		want = e.Rep[first : last+1]
+		want = rep[first : last+1]
 	default:
-		want = e.Rep
+		want = rep
 		if e.Status != http.StatusPartialContent {
-			want = e.Body
+			want = sent
 			if e.Cut {
-				want = e.Rep
+				want = rep
 			}
 		}
 	}

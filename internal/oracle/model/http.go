@@ -1,7 +1,10 @@
 package model
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -432,4 +435,36 @@ func contentRange(v string) (first, last, complete int64, ok bool) {
 	last, err2 = strconv.ParseInt(b, 10, 64)
 	complete, err3 = strconv.ParseInt(c, 10, 64)
 	return first, last, complete, err1 == nil && err2 == nil && err3 == nil && first <= last && last < complete
+}
+
+// AcceptsGzip reports whether a request header accepts the gzip content
+// coding: its Accept-Encoding lists gzip (or x-gzip), or "*", with a
+// weight above zero. A request without the header accepts none: in Go the
+// Transport asks for gzip below the caller and decompresses, so the
+// caller itself reads bytes as they come.
+func AcceptsGzip(h http.Header) bool {
+	ws, ok := parseWeighted(h, "Accept-Encoding")
+	if !ok {
+		return false
+	}
+	star := 0
+	for _, w := range ws {
+		switch w.token {
+		case "gzip", "x-gzip":
+			return w.weight > 0
+		case "*":
+			star = w.weight
+		}
+	}
+	return star > 0
+}
+
+// gunzip is the body an http.Transport hands over for a gzip one.
+func gunzip(b []byte) ([]byte, bool) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, false
+	}
+	out, err := io.ReadAll(zr)
+	return out, err == nil
 }
