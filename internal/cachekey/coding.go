@@ -43,19 +43,11 @@ func accepts(accept []string, coding string) bool {
 		for v != "" {
 			var member string
 			member, v, _ = strings.Cut(v, ",")
-			token, params, _ := strings.Cut(member, ";")
-			token = codingName(token)
-			w := 1000
-			if params = strings.TrimSpace(params); params != "" {
-				k, val, ok := strings.Cut(params, "=")
-				if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
-					continue
-				}
-				if w, ok = parseWeight(strings.TrimSpace(val)); !ok {
-					continue
-				}
+			token, w, ok := weightedMember(member)
+			if !ok {
+				continue
 			}
-			switch token {
+			switch codingName(token) {
 			case coding:
 				return w > 0
 			case "*":

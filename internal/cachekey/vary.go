@@ -141,20 +141,11 @@ func normalizeWeighted(parts []string) (string, bool) {
 	}
 	ms := make([]member, 0, len(parts))
 	for _, p := range parts {
-		token, params, _ := strings.Cut(p, ";")
-		m := member{token: strings.ToLower(strings.TrimSpace(token)), weight: 1000}
-		if params = strings.TrimSpace(params); params != "" {
-			k, v, ok := strings.Cut(params, "=")
-			if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
-				return "", false
-			}
-			w, ok := parseWeight(strings.TrimSpace(v))
-			if !ok {
-				return "", false
-			}
-			m.weight = w
+		token, weight, ok := weightedMember(p)
+		if !ok {
+			return "", false
 		}
-		ms = append(ms, m)
+		ms = append(ms, member{token: token, weight: weight})
 	}
 	sort.SliceStable(ms, func(i, j int) bool {
 		if ms[i].weight != ms[j].weight {
@@ -192,17 +183,9 @@ func TopLanguage(h http.Header) string {
 	}
 	best, bestWeight, tie := "", -1, false
 	for _, p := range parts {
-		token, params, _ := strings.Cut(p, ";")
-		token = strings.ToLower(strings.TrimSpace(token))
-		w := 1000
-		if params = strings.TrimSpace(params); params != "" {
-			k, v, ok := strings.Cut(params, "=")
-			if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
-				return ""
-			}
-			if w, ok = parseWeight(strings.TrimSpace(v)); !ok {
-				return ""
-			}
+		token, w, ok := weightedMember(p)
+		if !ok {
+			return ""
 		}
 		switch {
 		case w > bestWeight:
@@ -215,6 +198,24 @@ func TopLanguage(h http.Header) string {
 		return ""
 	}
 	return best
+}
+
+// weightedMember reads one member of a weighted list ("gzip", "fr;q=0.5"):
+// its token in lower case and its weight in thousandths (1000 when none
+// is given); ok is false for a parameter other than q or a weight that
+// does not parse.
+func weightedMember(m string) (token string, weight int, ok bool) {
+	token, params, _ := strings.Cut(m, ";")
+	token = strings.ToLower(strings.TrimSpace(token))
+	if params = strings.TrimSpace(params); params == "" {
+		return token, 1000, true
+	}
+	k, v, found := strings.Cut(params, "=")
+	if !found || !strings.EqualFold(strings.TrimSpace(k), "q") {
+		return token, 0, false
+	}
+	weight, ok = parseWeight(strings.TrimSpace(v))
+	return token, weight, ok
 }
 
 // parseWeight reads an RFC 9110 §12.4.2 qvalue ("0", "0.5", "1.000") in
