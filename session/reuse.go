@@ -25,9 +25,9 @@ import (
 // or answer 504 (internal/rules).
 
 // selects reports whether a stored response (e) answers x's request by
-// what selects a response beyond its key: its content coding, which the
-// request must accept (cachekey.AcceptsCoding: an http.Get never gets a
-// body stored compressed for a caller that asked for gzip itself); the
+// what selects a response beyond its key: its content coding (a request
+// without Accept-Encoding, an http.Get, never gets a coded body stored for
+// a caller that asked for gzip itself: cachekey.AcceptsCoding); the
 // headers it varies on (RFC 9111 §4.1), compared with the request that
 // stored it, or, when lookup found it by language, its one
 // Content-Language.

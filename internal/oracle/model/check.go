@@ -166,11 +166,13 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 		}
 		return violation(a, "error", "the cache failed a request the origin did not fail: %s", a.Err)
 	}
-	if ce := a.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && !AcceptsGzip(r.Header) {
-		// The origin codes only what a request accepts, and the Transport
-		// decodes what it asked for itself: a coding the caller did not
-		// accept came from a response stored for another caller.
-		return violation(a, "coding", "Content-Encoding %q for a request with Accept-Encoding %q", ce, r.Header.Get("Accept-Encoding"))
+	if ce := a.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && r.Header.Get("Accept-Encoding") == "" {
+		// A caller that sends no Accept-Encoding is an http.Get: its
+		// Transport asks for gzip and decodes below it, so it never reads
+		// a coding from the origin — one it reads came from a response
+		// stored for another caller. (One that sends Accept-Encoding
+		// decodes itself: without Vary any stored coding may answer it.)
+		return violation(a, "coding", "Content-Encoding %q for a request without Accept-Encoding", ce)
 	}
 	idText := a.Header.Get("X-Oracle-Id")
 	if idText == "" {
