@@ -165,6 +165,7 @@ func start(dir, addr string) (*Server, error) {
 		l.Close()
 	}
 	cmd := exec.Command(bin, "-listen", addr, "-dir", filepath.Join(dir, "data"))
+	dieWithParent(cmd)
 	logf, err := os.Create(filepath.Join(dir, "ferretdb.log"))
 	if err == nil {
 		cmd.Stdout, cmd.Stderr = logf, logf
