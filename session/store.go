@@ -176,7 +176,7 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string,
 	// a trip for the same URL may have stored a plain response since
 	// (the oracle's reuse/not-most-recent, seed 40156). One more read per
 	// variant written.
-	if e, _, ok := s.get(ctx, x.key); ok && (len(e.Header["Vary"]) == 0 || !sameNames(e.Header["Vary"], names)) {
+	if e, _, ok := s.get(ctx, x.key); ok && !sameNames(e.Header["Vary"], names) {
 		// A response without Vary would answer every request, and one
 		// varying on other headers is older than the origin's
 		// negotiation now: the new variant supersedes both.
