@@ -1,9 +1,9 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -51,20 +51,7 @@ func (c *Cache) Len(ctx context.Context) (int, error) { return c.s.store.Len(ctx
 // (CredentialKeyAlias): without it the next process would derive new keys,
 // and processes still running would stop sharing entries for requests with
 // credentials.
-func (c *Cache) Clear(ctx context.Context) error {
-	st := c.s.store
-	key, keyErr := st.GetAlias(ctx, CredentialKeyAlias)
-	if err := st.Clear(ctx); err != nil {
-		return err
-	}
-	if keyErr != nil {
-		return nil
-	}
-	if err := st.SetAlias(ctx, CredentialKeyAlias, key); err != nil {
-		return fmt.Errorf("reqcache: cleared, but the credential key was not kept: %w", err)
-	}
-	return nil
-}
+func (c *Cache) Clear(ctx context.Context) error { return c.s.clearStore(ctx) }
 
 // URLs returns the URLs of the stored responses that every filter given
 // selects (requests-cache's urls(**filter)), sorted and unique, as stored:
@@ -103,8 +90,9 @@ func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
 	now := c.s.now()
 	deleted := 0
 	scanSel := sel
-	if cd, ok := c.s.raw.(stores.ConditionalDeleter); ok && (sel.Expired || sel.OlderThan > 0) {
-		// The store does the time-based part where the data lives.
+	if sel.Expired || sel.OlderThan > 0 {
+		// The store does the time-based part where the data lives, when
+		// it can.
 		var cond stores.Condition
 		if sel.Expired {
 			cond.ExpiredAt = now
@@ -112,12 +100,14 @@ func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
 		if sel.OlderThan > 0 {
 			cond.CreatedBefore = now.Add(-sel.OlderThan)
 		}
-		n, err := cd.DeleteWhere(ctx, cond)
+		n, done, err := c.s.deleteWhere(ctx, cond)
 		if err != nil {
 			return 0, err
 		}
-		deleted += n
-		scanSel.Expired, scanSel.OlderThan = false, 0
+		if done {
+			deleted += n
+			scanSel.Expired, scanSel.OlderThan = false, 0
+		}
 	}
 	var keys []string
 	if err := c.visit(ctx, scanSel, func(k string) bool { keys = append(keys, k); return true }); err != nil {
@@ -128,7 +118,7 @@ func (c *Cache) Delete(ctx context.Context, sel Selector) (int, error) {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	n, err := c.s.store.Delete(ctx, keys...)
+	n, err := c.s.deleteEntries(ctx, keys...)
 	return deleted + n, err
 }
 
@@ -262,6 +252,15 @@ func (c *Cache) Responses(ctx context.Context, f Filter) iter.Seq2[*CachedRespon
 	}
 }
 
+// cloneEntry copies e deeply, for code that hands it to user functions.
+func cloneEntry(e *stores.Entry) *stores.Entry {
+	c := *e
+	c.Header = e.Header.Clone()
+	c.RequestHeader = e.RequestHeader.Clone()
+	c.Body = bytes.Clone(e.Body)
+	return &c
+}
+
 // ResetExpiration gives every stored response a new expiration counted from
 // now (requests-cache's reset_expiration). It returns how many were
 // updated.
@@ -283,12 +282,12 @@ func (c *Cache) ResetExpiration(ctx context.Context, exp config.Expiration) (int
 		if len(keys) == 0 {
 			return 0, nil
 		}
-		return c.s.store.Delete(ctx, keys...)
+		return c.s.deleteEntries(ctx, keys...)
 	}
 	n := 0
 	for _, e := range entries {
 		e.ExpiresAt = expiresAt
-		if err := c.s.store.Set(ctx, e); err != nil {
+		if err := c.s.rewriteExpiry(ctx, e); err != nil {
 			return n, err
 		}
 		n++

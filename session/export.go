@@ -12,7 +12,10 @@ import (
 	"sort"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/cachestatus"
 	"github.com/reqcache/reqcache/internal/jsonl"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -128,7 +131,10 @@ func (e *ImportError) Unwrap() error { return e.Err }
 // ImportOption changes how Import reads its input.
 type ImportOption func(*importOptions)
 
-type importOptions struct{ trustKeys bool }
+type importOptions struct {
+	trustKeys bool
+	refused   func(line int, why string)
+}
 
 // TrustKeys makes Import keep the key a line names when the line's request
 // cannot be keyed again (an entry keyed by its credentials under
@@ -136,22 +142,39 @@ type importOptions struct{ trustKeys bool }
 // and import the lines' aliases as they are: for files from this cache, or
 // from one sharing its credential key (`reqcache import -trust-keys`). A
 // line's key decides which requests the entry answers: from a file that is
-// not trusted, such a line is an error.
+// not trusted, such a line is an error. Only the key is trusted: a line's
+// response still passes the storability decision.
 func TrustKeys() ImportOption { return func(o *importOptions) { o.trustKeys = true } }
 
+// OnRefused has Import call fn for each line whose response the
+// storability decision refuses (why is its Cache-Status detail: "status",
+// "no-store", "set-cookie", ...); such lines are skipped, not an error.
+func OnRefused(fn func(line int, why string)) ImportOption {
+	return func(o *importOptions) { o.refused = fn }
+}
+
 // Import reads what Export writes and stores it, so that imported
-// responses answer the same requests. Each entry is keyed again from the
-// request its line records (method, URL, Host, matched headers), through
-// the same door as a response just received: a line whose key is not its
-// request's is an error unless TrustKeys (a forged line could otherwise
-// answer another URL's requests). The Vary index and language aliases are
-// rebuilt from the entries; alias lines are read only with TrustKeys.
-// Every line is checked before anything is stored: a malformed line, an
-// unknown version, a key that does not match or an empty input is an
-// *ImportError naming the line, and the cache is left as it was. Responses
-// stored with credentials under separate_credentials match only in a store
-// with the same credential key (the one the source store kept); elsewhere
-// they are misses. It returns how many responses it stored.
+// responses answer the same requests. Each line goes through the same
+// door as a response just received: it is keyed again from the request it
+// records (method, URL, Host, matched headers) — a line whose key is not
+// its request's is an error unless TrustKeys (a forged line could
+// otherwise answer another URL's requests) — and its response passes the
+// one storability decision under this session's settings, from the
+// exchange the line records (its request, headers and times): a response
+// this session would not have stored (a status outside allowable_codes,
+// no-store, Set-Cookie without separate_credentials, ...) is skipped and
+// reported to OnRefused, and the expiration is decided again as it was
+// when the response arrived (ResetExpiration sets another). What a store
+// never keeps (Set-Cookie, hop-by-hop fields) is dropped, and URL-bearing
+// fields are redacted, as for any write. The Vary index and language
+// aliases are rebuilt from the entries; alias lines are read only with
+// TrustKeys. Every line is checked before anything is stored: a malformed
+// line, an unknown version, a key that does not match or an empty input
+// is an *ImportError naming the line, and the cache is left as it was.
+// Responses stored with credentials under separate_credentials match only
+// in a store with the same credential key (the one the source store
+// kept); elsewhere they are misses. It returns how many responses it
+// stored.
 func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (int, error) {
 	var o importOptions
 	for _, opt := range opts {
@@ -162,13 +185,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 	p := c.s.policy.Load()
 	maxLine := 2*p.MaxBodyBytes + 1<<20 // a body in base64, and the rest
 	br := bufio.NewReader(r)
-	type imported struct {
-		e      *stores.Entry
-		x      *exchange // the request it records, keyed
-		names  []string
-		rekeys bool // its key was derived from its request
-	}
-	var entries []imported
+	var writes []imported
 	var aliases [][2]string
 	for n := 1; ; n++ {
 		line, err := jsonl.ReadLine(br, maxLine)
@@ -189,14 +206,12 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 			return 0, &ImportError{Line: n, Err: perr}
 		}
 		if e != nil {
-			x, names, derived, kerr := c.s.rekey(p, e)
+			im, kerr := c.s.admitImport(p, e, o.trustKeys)
 			if kerr != nil {
 				return 0, &ImportError{Line: n, Err: kerr}
 			}
-			if !derived && !o.trustKeys {
-				return 0, &ImportError{Line: n, Err: errors.New("its key is not the key of the request it records: an entry keyed by credentials, a request body or a custom key function imports only when the file is trusted (session.TrustKeys, reqcache import -trust-keys)")}
-			}
-			entries = append(entries, imported{e: e, x: x, names: names, rekeys: derived})
+			im.line = n
+			writes = append(writes, im)
 		} else if o.trustKeys {
 			aliases = append(aliases, alias)
 		}
@@ -204,31 +219,65 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 			break
 		}
 	}
-	for i, im := range entries {
-		if err := c.s.store.Set(ctx, im.e); err != nil {
-			return i, fmt.Errorf("reqcache: import: storing %s %s: %w", im.e.Method, im.e.URL, err)
-		}
-		c.s.listEntry(ctx, p, im.x.req, nil, im.x.key, im.e)
-		if im.rekeys && im.e.Key != im.x.key {
-			c.s.indexVariant(ctx, im.x, im.names, im.e.Key, im.e.Header)
+	stored := 0
+	for _, im := range writes {
+		ok, why := c.s.write(ctx, &im.w)
+		switch {
+		case ok:
+			stored++
+		case why == cachestatus.DetailStoreError || why == cachestatus.DetailTooLarge:
+			return stored, fmt.Errorf("reqcache: import: line %d: storing %s %s: %s", im.line, im.w.e.Method, im.w.e.URL, why)
+		default:
+			if ce := c.s.log.Check(zap.InfoLevel, "reqcache: import: response refused"); ce != nil {
+				ce.Write(zap.Int("line", im.line), zap.String("url", im.w.e.URL), zap.String("reason", string(why)))
+			}
+			if o.refused != nil {
+				o.refused(im.line, string(why))
+			}
 		}
 	}
 	for _, a := range aliases {
-		if err := c.s.store.SetAlias(ctx, a[0], a[1]); err != nil {
-			return len(entries), fmt.Errorf("reqcache: import: storing alias %s: %w", a[0], err)
+		if err := c.s.importAlias(ctx, a[0], a[1]); err != nil {
+			return stored, fmt.Errorf("reqcache: import: storing alias %s: %w", a[0], err)
 		}
 	}
-	return len(entries), nil
+	return stored, nil
 }
 
-// rekey derives an imported entry's key and resource from the request its
-// line records: derived reports that the line's key is that key (a
-// variant's when the response varies). The entry's URIKey is set in any
-// case: it comes from the URL, never from the line.
-func (s *Session) rekey(p *policy, e *stores.Entry) (x *exchange, names []string, derived bool, err error) {
+// imported is one line of an import on its way to the writer.
+type imported struct {
+	w    entryWrite
+	line int
+}
+
+// admitImport turns a line's entry into the write of a response just
+// received: its request keyed again (rekey), its response through admit
+// and entryFor as a miss's would be, its body and times the line's. A key
+// that is not its request's is an error unless trusted.
+func (s *Session) admitImport(p *policy, line *stores.Entry, trustKeys bool) (imported, error) {
+	x, derived, err := s.rekey(p, line)
+	if err != nil {
+		return imported{}, err
+	}
+	if !derived && !trustKeys {
+		return imported{}, errors.New("its key is not the key of the request it records: an entry keyed by credentials, a request body or a custom key function imports only when the file is trusted (session.TrustKeys, reqcache import -trust-keys)")
+	}
+	a := s.admit(x, line.StatusCode, line.Header, line.RequestedAt, line.CreatedAt)
+	e := s.entryFor(x, line.StatusCode, line.Header, a, line.RequestedAt, line.CreatedAt)
+	e.Body = line.Body
+	if !derived {
+		e.Key = line.Key // trusted
+	}
+	return imported{w: entryWrite{kind: writeImport, x: x, a: a, e: e, rekeyed: derived}}, nil
+}
+
+// rekey derives an imported entry's key from the request its line
+// records, as an exchange read like a request's: derived reports that the
+// line's key is that key (a variant's when the response varies).
+func (s *Session) rekey(p *policy, e *stores.Entry) (x *exchange, derived bool, err error) {
 	u, err := url.Parse(e.URL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, nil, false, fmt.Errorf("url %q is not an absolute URL", e.URL)
+		return nil, false, fmt.Errorf("url %q is not an absolute URL", e.URL)
 	}
 	req := &http.Request{Method: e.Method, URL: u, Header: e.RequestHeader.Clone(), Host: u.Host}
 	if h := req.Header.Get("Host"); h != "" {
@@ -236,13 +285,12 @@ func (s *Session) rekey(p *policy, e *stores.Entry) (x *exchange, names []string
 		req.Header.Del("Host")
 	}
 	req = req.WithContext(context.Background())
-	x = &exchange{req: req, p: p}
+	x = &exchange{req: req, p: p, since: s.invalidated.Now()}
+	x.readRequest()
 	x.key = s.keyFor(p, req, nil)
-	e.URIKey = x.uriKey()
-	names, _ = cachekey.VaryNames(e.Header)
 	want := x.key
-	if len(names) > 0 {
+	if names, _ := cachekey.VaryNames(e.Header); len(names) > 0 {
 		want = p.keys.VariantKey(x.key, names, req.Header)
 	}
-	return x, names, e.Key == want, nil
+	return x, e.Key == want, nil
 }

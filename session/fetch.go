@@ -328,7 +328,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		return res
 	}
 	ps := &res.pending
-	*ps = pendingStore{s: s, x: *x, f: f, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), names: a.names, resp: resp, ctx: ctx}
+	*ps = pendingStore{s: s, x: *x, f: f, a: a, e: s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt), resp: resp, ctx: ctx}
 	e := ps.e
 	res.shareable = true
 	res.selectors = cachekey.Selectors(x.req.Header, a.names)
@@ -351,16 +351,16 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 }
 
 // pendingStore is a response waiting for its body to be stored: what
-// saveEntry needs, in its fetchResult's allocation (the exchange copied,
+// the writer needs, in its fetchResult's allocation (the exchange copied,
 // so that the caller's stays on its stack).
 type pendingStore struct {
-	s     *Session
-	x     exchange
-	f     found
-	e     *stores.Entry
-	names []string
-	resp  *http.Response
-	ctx   context.Context
+	s    *Session
+	x    exchange
+	f    found
+	a    admission
+	e    *stores.Entry
+	resp *http.Response
+	ctx  context.Context
 }
 
 // Finish is the streamed body's end (streambody.Owner): the entry is saved.
@@ -376,7 +376,7 @@ func (ps *pendingStore) Background(abort func()) (func(), bool) {
 // caller's request: it happens when the body ends, whoever still reads.
 func (ps *pendingStore) store(body []byte) bool {
 	ps.e.Body = body
-	stored, why := ps.s.saveEntry(detached(ps.ctx), &ps.x, ps.f, ps.e, ps.names, ps.resp)
+	stored, why := ps.s.write(detached(ps.ctx), &entryWrite{kind: writeNew, x: &ps.x, f: ps.f, a: ps.a, e: ps.e, resp: ps.resp})
 	if !stored && why != "" {
 		if ce := ps.s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
 			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", string(why)))

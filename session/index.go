@@ -2,13 +2,11 @@ package session
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // This file is the one index of what the cache holds for a URL: where each
@@ -74,39 +72,12 @@ func (x *exchange) target(alias string) (key string, idx cachekey.VaryIndex, isI
 	return "", cachekey.VaryIndex{}, false
 }
 
-// setAlias sets an alias for x's resource: removed with it on
-// invalidation, where the store can (stores.URIIndex).
-func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
-	var err error
-	if ix, ok := s.raw.(stores.URIIndex); ok {
-		err = ix.SetAliasFor(ctx, uriKey, alias, value)
-	} else {
-		err = s.store.SetAlias(ctx, alias, value)
-	}
-	if err != nil {
-		s.storeError("set alias", err)
-	}
-}
-
 // bareKey is the key of a request for u, sent to host with method and
 // nothing else: no credentials, no matched headers, no body. Invalidation
 // finds the entries under it without the store's index; every other entry
 // is listed there (listEntry).
 func (s *Session) bareKey(p *policy, method string, u *url.URL, host string) string {
 	return s.keyFor(p, &http.Request{Method: method, URL: p.keys.BareURL(u), Host: host, Header: http.Header{}}, nil)
-}
-
-// listEntry lists an entry stored for req (whose key is key) under its
-// resource, unless invalidation finds it from the URI alone: keyed by its
-// method, URL and Host (bareKey), or that key's part.
-func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, body []byte, key string, e *stores.Entry) {
-	ix, ok := s.raw.(stores.URIIndex)
-	if !ok || (e.Key == key || e.Key == partKey(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
-		return
-	}
-	if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
-		s.storeError("index entry", err)
-	}
 }
 
 // keysFor returns the keys of what is stored for a request: the entry it
@@ -135,44 +106,17 @@ func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, bod
 }
 
 // invalidateURI makes every stored response for u, sent to host ("" for
-// u's own), unusable: it removes them, and the aliases set for u. A store
-// without stores.URIIndex is scanned for the entries (its aliases stay;
-// they lead nowhere once the entries are gone, but a redirect alias).
+// u's own), unusable: it marks the resource (internal/marks), then the
+// writer removes its entries and the aliases set for it (deleteURI). A
+// store without stores.URIIndex is scanned for the entries (its aliases
+// stay; they lead nowhere once the entries are gone, but a redirect alias).
 func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host string) int {
 	uri := p.keys.URIKeyOf(u, host)
 	s.invalidated.Mark(uri)
-	if ix, ok := s.raw.(stores.URIIndex); ok {
-		var bare []string
-		for _, m := range []string{http.MethodGet, http.MethodHead} {
-			k := s.bareKey(p, m, u, host)
-			bare = append(bare, k, partKey(k))
-		}
-		n, err := s.store.Delete(ctx, bare...)
-		if err != nil {
-			s.storeError("delete", err)
-		}
-		listed, err := ix.DeleteURI(ctx, uri)
-		if err != nil {
-			s.storeError("delete uri", err)
-		}
-		return n + listed
+	var bare []string
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		k := s.bareKey(p, m, u, host)
+		bare = append(bare, k, partKey(k))
 	}
-	var keys []string
-	err := s.store.Scan(ctx, func(e *stores.Entry) bool {
-		if e.URIKey == uri {
-			keys = append(keys, e.Key)
-		}
-		return true
-	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		s.storeError("scan", err)
-	}
-	if len(keys) == 0 {
-		return 0
-	}
-	n, err := s.store.Delete(ctx, keys...)
-	if err != nil {
-		s.storeError("delete", err)
-	}
-	return n
+	return s.deleteURI(ctx, uri, bare)
 }

@@ -115,10 +115,4 @@ func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared,
 	return nil, false, false
 }
 
-func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
-	if _, err := s.store.Delete(ctx, keys...); err != nil {
-		s.storeError("delete", err)
-	}
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

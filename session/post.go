@@ -19,48 +19,44 @@ import (
 
 // storedAsGet answers a POST whose response may be stored as the GET of its
 // URL: the caller reads the response as it streams while the cache keeps
-// it under the GET's key. ok is false when it may not.
-func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, receivedAt time.Time) (*http.Response, bool) {
+// it under the GET's key. ok is false when it may not; why is then the
+// storability decision's reason when the response named its URL but
+// admit refused it ("" when it never was a candidate).
+func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, receivedAt time.Time) (out *http.Response, why cachestatus.Detail, ok bool) {
 	p := x.p
 	if !p.CacheControl || !p.methods[http.MethodGet] {
-		return nil, false
+		return nil, "", false
 	}
 	loc := resp.Header.Get("Content-Location")
 	if loc == "" {
-		return nil, false
+		return nil, "", false
 	}
 	u, err := x.req.URL.Parse(loc)
 	if err != nil || u.String() != x.req.URL.String() {
-		return nil, false
+		return nil, "", false
 	}
 	respD := rules.Parse(resp.Header)
 	if life, ok := rules.ExplicitLifetime(resp.Header, &respD, receivedAt); !ok || life <= 0 {
-		return nil, false
-	}
-	if p.SeparateCredentials && !s.bodyHoldsNoCredentials(x) {
-		// The POST spoke for whoever its body's credentials name: no GET
-		// can carry them, so no GET may be answered with its response.
-		return nil, false
+		return nil, "", false
 	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
 	g := &exchange{req: get, p: p, opts: x.opts, up: x.up, since: s.invalidated.Now()} // after its own invalidation
-	g.rq.Expiration, g.rq.WrittenExpiration = p.requestExpiration(get, &g.opts)
-	g.rq.Directives = rules.Parse(x.req.Header)
-	g.rq.HasDirectives = len(x.req.Header["Cache-Control"]) > 0
+	g.readRequest()                                                                    // the POST's own directives and options: get has its header
+	g.bodyCredentials = p.SeparateCredentials && !s.bodyHoldsNoCredentials(x)
 	g.key = s.keyFor(p, get, nil)
 	f := s.lookup(g) // what the GET's key holds, for the write
 	res := s.receive(x.req.Context(), g, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
 	if res.stream != nil { // admit said no: resp is untouched
-		return nil, false
+		return nil, res.detail, false
 	}
-	out, err := s.respond(g, res, res.first, false, true)
+	out, err = s.respond(g, res, res.first, false, true)
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
 	// respond made out.Request a copy of the GET: the caller sent a POST.
 	out.Request.Method = x.req.Method
-	return out, true
+	return out, "", true
 }
 
 // bodyHoldsNoCredentials reports a POST whose body is known to carry no

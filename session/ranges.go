@@ -135,13 +135,14 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 	}
 	part := s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt)
 	part.Key = partKey(x.key)
-	xh := x.onHeap() // the body ends after this call returns
+	part.Header = part.Header.Clone() // joinPart sets its range: not the caller's map
+	xh := x.onHeap()                  // the body ends after this call returns
 	finish := func(body []byte) bool {
 		if int64(len(body)) != last-first+1 {
 			return false // the body disagrees with its Content-Range
 		}
 		part.Body = body
-		return s.joinPart(detached(xh.req.Context()), xh, f, part, resp)
+		return s.joinPart(detached(xh.req.Context()), xh, f, a, part, resp)
 	}
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
@@ -156,7 +157,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 // joinPart stores part, joined with the stored part of the same
 // representation when they overlap or touch; parts that cover the whole
 // representation are stored as its complete 200 instead.
-func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stores.Entry, resp *http.Response) bool {
+func (s *Session) joinPart(ctx context.Context, x *exchange, f found, a admission, part *stores.Entry, resp *http.Response) bool {
 	first, last, complete, _ := rules.ContentRange(part.Header.Get("Content-Range"))
 	tag, _ := rules.StrongETag(part.Header)
 	if old, err := s.store.Get(ctx, part.Key); err == nil {
@@ -178,22 +179,13 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, part *stor
 		full.Header = part.Header.Clone()
 		full.Header.Del("Content-Range")
 		full.Header.Set("Content-Length", itoa(complete))
-		stored, _ := s.saveEntry(ctx, x, f, &full, nil, resp)
+		stored, _ := s.write(ctx, &entryWrite{kind: writeNew, x: x, f: f, a: a, e: &full, resp: resp})
 		if stored {
-			if _, err := s.store.Delete(ctx, part.Key); err != nil {
-				s.storeError("delete", err)
-			}
+			s.deleteKeys(ctx, part.Key)
 		}
 		return stored
 	}
 	part.Header.Set("Content-Length", itoa(last-first+1))
-	if s.overtaken(x, part.URIKey) {
-		return false
-	}
-	if err := s.store.Set(ctx, part); err != nil {
-		s.storeError("set", err)
-		return false
-	}
-	s.listEntry(ctx, x.p, x.req, x.body, x.key, part)
-	return !s.undoIfOvertaken(ctx, x, part.URIKey, part.Key)
+	stored, _ := s.write(ctx, &entryWrite{kind: writePart, x: x, f: f, a: a, e: part})
+	return stored
 }

@@ -55,7 +55,11 @@ import (
 
 // Session is a caching http.RoundTripper. It is safe for concurrent use.
 type Session struct {
-	store    stores.Store // observed (observe.go) when an Observer is set
+	// store is the read half of the store, for every reader; writes is
+	// the store itself, used by the one writer alone (writer.go). Both
+	// are observed (observe.go) when an Observer is set.
+	store    stores.Reader
+	writes   stores.Store
 	raw      stores.Store // the store itself, for its optional interfaces
 	observer Observer
 	peeker   stores.Peeker // store, when it can lend entries to hits
@@ -171,7 +175,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		return nil, err
 	}
 	s := &Session{
-		store:    o.store,
+		writes:   o.store,
 		upstream: o.upstream,
 		log:      o.logger,
 		now:      o.now,
@@ -188,7 +192,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 	if s.upstream == nil {
 		s.upstream = http.DefaultTransport
 	}
-	if s.store == nil {
+	if s.writes == nil {
 		if cfg.Backend != "" && cfg.Backend != config.BackendMemory {
 			return nil, fmt.Errorf("reqcache: backend %q needs a store: pass session.WithStore or use reqcache.Install", cfg.Backend)
 		}
@@ -196,18 +200,19 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		if err != nil {
 			return nil, err
 		}
-		s.store = m
+		s.writes = m
 	}
-	s.raw = s.store
+	s.raw = s.writes
 	s.backend, s.maxBytes = cmp.Or(cfg.Backend, config.BackendMemory), 0
 	if s.backend != config.BackendMongo {
 		s.maxBytes = int64(cmp.Or(cfg.Memory.MaxSizeMB, config.Default().Memory.MaxSizeMB)) << 20
 	}
 	if o.observer != nil {
 		s.observer = o.observer
-		s.store = observe(s.store, o.observer)
+		s.writes = observe(s.writes, o.observer)
 	}
-	s.peeker, _ = s.store.(stores.Peeker)
+	s.store = s.writes
+	s.peeker, _ = s.writes.(stores.Peeker)
 	s.policy.Store(p)
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
@@ -234,7 +239,7 @@ func (s *Session) credentialSecret(ctx context.Context) []byte {
 	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	if err := s.store.SetAlias(ctx, CredentialKeyAlias, hex.EncodeToString(b)); err != nil {
+	if err := s.keepCredentialKey(ctx, hex.EncodeToString(b)); err != nil {
 		s.log.Warn("reqcache: cannot keep the credential key in the store; entries with credentials will not be shared with other processes", zap.Error(err))
 		return b
 	}
@@ -255,7 +260,7 @@ func (s *Session) Client() *http.Client { return &http.Client{Transport: s} }
 func (s *Session) Cache() *Cache { return &Cache{s: s} }
 
 // Store returns the session's store.
-func (s *Session) Store() stores.Store { return s.store }
+func (s *Session) Store() stores.Store { return s.writes }
 
 // Upstream returns the RoundTripper the session sends requests to.
 func (s *Session) Upstream() http.RoundTripper { return s.upstream }
@@ -301,5 +306,5 @@ func (s *Session) Close() error {
 	}
 	s.bg.Wait()
 	s.flights.running.Wait()
-	return s.store.Close()
+	return s.writes.Close()
 }

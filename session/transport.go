@@ -39,6 +39,10 @@ type exchange struct {
 	// since is the session's invalidation count when the exchange began:
 	// what its trips bring is not written over a later invalidation.
 	since uint64
+	// bodyCredentials: the request that produced the response carried
+	// credentials in a body the key does not hold (a POST stored as its
+	// URL's GET): admit refuses it under separate_credentials.
+	bodyCredentials bool
 }
 
 // uriKey names the resource x is for (stores.Entry.URIKey).
@@ -137,20 +141,12 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		}
 		return s.passThrough(x, why, rules.IsUnsafe(method) || overridden && rules.IsUnsafe(override))
 	}
-	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
-	x.rq.Expiration, x.rq.WrittenExpiration = x.p.requestExpiration(req, &x.opts)
+	x.readRequest()
 	if x.rq.Expiration.Kind() == config.NoCache {
 		if x.opts.onlyIfCached {
 			return s.gatewayTimeout(x), nil
 		}
 		return s.bypass(x, cachestatus.DetailDoNotCache)
-	}
-	if len(req.Header["Cache-Control"]) > 0 || len(req.Header["Pragma"]) > 0 {
-		x.rq.Directives = rules.Parse(req.Header)
-		x.rq.Directives.NoCache = x.rq.Directives.NoCache || rules.PragmaNoCache(req.Header)
-		x.rq.HasDirectives = true
-	} else {
-		x.rq.Directives = rules.Absent()
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		body, whole, err := reqbody.Read(req, x.p.MaxBodyBytes)
@@ -187,6 +183,22 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		return s.fetchShared(x, f, true)
 	default:
 		return s.fetchShared(x, f, false)
+	}
+}
+
+// readRequest fills x.rq, what the rules read of x's request: its
+// options, the expiration chosen before the response is known, and its
+// Cache-Control and Pragma directives. Every exchange that reaches the
+// rules is read here (a request, a POST stored as its GET, an import).
+func (x *exchange) readRequest() {
+	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
+	x.rq.Expiration, x.rq.WrittenExpiration = x.p.requestExpiration(x.req, &x.opts)
+	if h := x.req.Header; len(h["Cache-Control"]) > 0 || len(h["Pragma"]) > 0 {
+		x.rq.Directives = rules.Parse(h)
+		x.rq.Directives.NoCache = x.rq.Directives.NoCache || rules.PragmaNoCache(h)
+		x.rq.HasDirectives = true
+	} else {
+		x.rq.Directives = rules.Absent()
 	}
 }
 
@@ -255,8 +267,12 @@ func (s *Session) passThrough(x *exchange, why cachestatus.Detail, unsafe bool) 
 	if unsafe && resp.StatusCode < 400 && !x.p.ReadOnly {
 		s.invalidate(x.req.Context(), x, resp)
 		if why == cachestatus.DetailMethod && x.req.Method == http.MethodPost {
-			if out, ok := s.storedAsGet(x, resp, requestedAt, receivedAt); ok {
+			out, refusal, ok := s.storedAsGet(x, resp, requestedAt, receivedAt)
+			if ok {
 				return out, nil
+			}
+			if refusal == cachestatus.DetailBodyCredentials {
+				why = refusal // it named its URL, and was kept from the GET for its body
 			}
 		}
 	}

@@ -27,8 +27,8 @@ func conditionalRequest(req *http.Request, e *stores.Entry) (*http.Request, bool
 // notModified handles a 304 to a conditional request made for the entry f
 // found: it merges the 304's header into the entry (rules.Merge: what a
 // store never keeps, a 304 never brings in), passes the result through the
-// one storability decision, saves it when something changed (or deletes
-// it when it may no longer be stored), and answers from it.
+// one storability decision, has the writer save it when something changed
+// (or delete it when it may no longer be stored), and answers from it.
 func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *http.Response, requestedAt, receivedAt time.Time) *fetchResult {
 	e := f.e // read only: the store may have lent it
 	merged, changed := rules.Merge(e.Header, resp.Header)
@@ -45,15 +45,8 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	if !a.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
 		changed = true
 	}
-	switch {
-	case x.p.ReadOnly:
-	case a.Reason != "" || s.overtaken(x, updated.URIKey):
-		s.deleteKeys(ctx, f.key)
-	case changed:
-		if err := s.store.Set(ctx, &updated); err != nil {
-			s.storeError("set", err)
-		}
-		s.undoIfOvertaken(ctx, x, updated.URIKey, f.key)
+	if changed || a.Reason != "" || s.overtaken(x, updated.URIKey) {
+		s.write(ctx, &entryWrite{kind: writeMerge, x: x, f: f, a: a, e: &updated})
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
 }

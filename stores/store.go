@@ -129,6 +129,16 @@ type Store interface {
 	Close() error
 }
 
+// Reader is the read half of a Store: what the session's lookup, listing
+// and debug page use. Everything that writes or deletes goes through the
+// session's one writer (session/writer.go), which alone holds the Store.
+type Reader interface {
+	Get(ctx context.Context, key string) (*Entry, error)
+	GetAlias(ctx context.Context, alias string) (string, error)
+	Scan(ctx context.Context, fn func(*Entry) bool) error
+	Len(ctx context.Context) (int, error)
+}
+
 // Peeker is implemented by stores that can lend a stored entry without
 // copying it, for the read-only path of a cache hit. Peek answers like Get,
 // except that the entry and everything it references (maps, slices,

@@ -916,6 +916,33 @@ func (k *Keyer) RedactedHeader(h http.Header) http.Header {
 	return out
 }
 
+// RedactHeader is h with its credentials redacted as RedactedHeader does,
+// copied only when something in it is not redacted yet: h itself
+// otherwise (a header already redacted, or holding no credential, costs
+// no allocation).
+func (k *Keyer) RedactHeader(h http.Header) http.Header {
+	for name, vs := range h {
+		if k.needsRedaction(name, vs) {
+			return k.RedactedHeader(h)
+		}
+	}
+	return h
+}
+
+func (k *Keyer) needsRedaction(name string, vs []string) bool {
+	switch {
+	case isCredentialHeader(name) || k.IsIgnored(name):
+		return len(vs) != 1 || vs[0] != Redacted
+	case name == "Referer":
+		for _, v := range vs {
+			if k.HasCredentials(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // HasCredentials reports a URL (absolute or a reference, as a Location
 // names it) that carries credentials: user info or an ignored query
 // parameter.

@@ -31,7 +31,7 @@ type Source struct {
 	Backend  string
 	MaxBytes int64
 	// Store is read for Len, Scan and Get.
-	Store    stores.Store
+	Store    stores.Reader
 	Counters func() Counters
 	// Bytes is what the store holds, when it can say without a scan.
 	Bytes         func(ctx context.Context) (n int64, ok bool, err error)
