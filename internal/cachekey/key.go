@@ -212,7 +212,7 @@ func MethodOverride(req *http.Request) (method string, ok bool) {
 // keyFormat versions the key material (its first byte): a change to what
 // goes into a key changes it, so that entries stored under another format
 // are misses rather than answers to requests they were not meant for.
-const keyFormat = 2
+const keyFormat = 3
 
 // Key returns the cache key of a request with the given body: the first 128
 // bits, in hex, of SHA-256 over the byte keyFormat followed by these
@@ -653,9 +653,13 @@ func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]b
 	case strings.HasPrefix(mt, "multipart/") && !redact:
 		// Stored as sent; keyed by its parts, not by the random boundary.
 		// Every part takes part, credentials too (they then split keys).
-		if out, ok := multipartParts(body, params["boundary"]); ok {
-			return out, false
+		// The two forms are told apart by a first byte, so that no raw
+		// body equals another body's parts (a body that does not parse
+		// may hold anything: it counts as holding credentials).
+		if out, found, ok := k.multipartParts(body, params["boundary"]); ok {
+			return append([]byte{multipartParsed}, out...), found
 		}
+		return append([]byte{multipartRaw}, body...), true
 	case mt == "application/x-www-form-urlencoded":
 		out, found := k.appendQueryFound(nil, string(body), redact, false)
 		if len(out) == 0 {
@@ -670,21 +674,33 @@ func (k *Keyer) NormalizeBody(contentType string, body []byte, redact bool) ([]b
 	return body, false
 }
 
+// The first byte of a multipart body's key material: its parts, or its
+// raw bytes when it does not parse with its boundary.
+const (
+	multipartParsed = 'p'
+	multipartRaw    = 'r'
+)
+
 // multipartParts is a multipart body as length-prefixed fields, part by
-// part in order: its headers (sorted, boundary-free) and its contents. ok is
-// false for a body that does not parse as multipart with that boundary.
-func multipartParts(body []byte, boundary string) (out []byte, ok bool) {
+// part in order: its headers (sorted, boundary-free) and its contents;
+// found reports a part named by an ignored parameter (a form field such as
+// access_token). ok is false for a body that does not parse as multipart
+// with that boundary.
+func (k *Keyer) multipartParts(body []byte, boundary string) (out []byte, found, ok bool) {
 	if boundary == "" {
-		return nil, false
+		return nil, false, false
 	}
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		part, err := r.NextRawPart()
 		if err == io.EOF {
-			return out, true
+			return out, found, true
 		}
 		if err != nil {
-			return nil, false
+			return nil, false, false
+		}
+		if name := part.FormName(); name != "" && k.IsIgnored(name) {
+			found = true
 		}
 		names := make([]string, 0, len(part.Header))
 		for name := range part.Header {
@@ -702,20 +718,21 @@ func multipartParts(body []byte, boundary string) (out []byte, ok bool) {
 		out = closeField(out, at)
 		contents, err := io.ReadAll(part)
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
 		out = appendField(out, contents)
 	}
 }
 
 // BodyMayHoldCredentials reports whether a body of this Content-Type can
-// carry an ignored parameter: a form or JSON body, when any is ignored.
+// carry an ignored parameter: a form (urlencoded or multipart) or JSON
+// body, when any is ignored.
 func (k *Keyer) BodyMayHoldCredentials(contentType string) bool {
 	if len(k.ignored) == 0 {
 		return false
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "application/x-www-form-urlencoded" || mt == "application/json" || strings.HasSuffix(mt, "+json")
+	return mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/") || mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // queryName is a query parameter's name unescaped; ok is false for a name

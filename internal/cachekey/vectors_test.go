@@ -10,8 +10,9 @@ import (
 	"github.com/reqcache/reqcache/config"
 )
 
-// keyVectors pin the keys of key format 2 (keyFormat), as the session
-// computed them before this package existed. Keys persist in shared stores
+// keyVectors pin the keys of key format 3 (keyFormat). Format 3 told a
+// multipart body's parts from its raw bytes (issue 37: a raw body could
+// equal another body's parts). Keys persist in shared stores
 // (MongoDB): a change to any of these is a change of format, which must
 // bump keyFormat and say so in CHANGELOG.md, never happen by accident (a
 // refactoring of the key code must leave them as they are).
@@ -21,25 +22,25 @@ var keyVectors = []struct {
 	want, wantWithCredentials                  string
 }{
 	{name: "plain GET", method: "GET", url: "http://api.example.com/v1/items?id=42&page=1",
-		want: "d1f45d2ed90bf8e14055deaa8aee2fd7", wantWithCredentials: "d1f45d2ed90bf8e14055deaa8aee2fd7"},
+		want: "130a268921745cecfc0ce50004c260f8", wantWithCredentials: "130a268921745cecfc0ce50004c260f8"},
 	{name: "normalized URL", method: "GET", url: "HTTP://API.example.com:80/v1/items?page=1&id=42#frag",
-		want: "d1f45d2ed90bf8e14055deaa8aee2fd7", wantWithCredentials: "d1f45d2ed90bf8e14055deaa8aee2fd7"},
+		want: "130a268921745cecfc0ce50004c260f8", wantWithCredentials: "130a268921745cecfc0ce50004c260f8"},
 	{name: "ignored parameter", method: "GET", url: "https://api.example.com/v1?q=go&api_key=k1;access_token=k2",
-		want: "13598ca6e7f7f6062879dd3b8e2accd7", wantWithCredentials: "172fe79bfcd2a92e5eaaf922496cc6a1"},
+		want: "dc221a139cb8da089da37adcdffe9967", wantWithCredentials: "5cad0e4462af1b7b5649c8e912c9513f"},
 	{name: "Host override", method: "GET", url: "http://10.0.0.1/dashboard", host: "tenant-a.example",
-		want: "3f9caa7e3af7f092e0a354cf21df642a", wantWithCredentials: "3f9caa7e3af7f092e0a354cf21df642a"},
+		want: "b32368182ceadab47d76b6b9565aa852", wantWithCredentials: "b32368182ceadab47d76b6b9565aa852"},
 	{name: "JSON body", method: "POST", url: "https://api.example.com/search", contentType: "application/json",
-		body: `{"b":[1,2],"a":"x","api_key":"k"}`, want: "6a19a02a7e9e8cf102c96f8eb56418a7", wantWithCredentials: "48e82f817ba04101dfef57e4c47fd524"},
+		body: `{"b":[1,2],"a":"x","api_key":"k"}`, want: "bbf4edde484f2f7118baf058523a7885", wantWithCredentials: "72eb81facfb950b1e98f64a5bb5c95b4"},
 	{name: "form body", method: "POST", url: "https://api.example.com/search", contentType: "application/x-www-form-urlencoded; charset=UTF-8",
-		body: "b=2&a=1", want: "73e7cd71212f11d9fbcabd8d2b389ff9", wantWithCredentials: "73e7cd71212f11d9fbcabd8d2b389ff9"},
+		body: "b=2&a=1", want: "d5d0864f72e06e473357e87a9ea3515f", wantWithCredentials: "d5d0864f72e06e473357e87a9ea3515f"},
 	{name: "raw body", method: "PUT", url: "https://api.example.com/blob", contentType: "application/octet-stream",
-		body: "\x00\x01binary", want: "588cdcc5a1757a62ace7b8d8747a6dcc", wantWithCredentials: "588cdcc5a1757a62ace7b8d8747a6dcc"},
+		body: "\x00\x01binary", want: "fe9b050eb0725de76cf1832aca6a0576", wantWithCredentials: "fe9b050eb0725de76cf1832aca6a0576"},
 	{name: "multipart body", method: "POST", url: "https://api.example.com/upload", contentType: "multipart/form-data; boundary=b1",
 		body: "--b1\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nreport\r\n--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nx,y\n1,2\r\n--b1--\r\n",
-		want: "e090a62b7148d2cf6f5046918519a7b2", wantWithCredentials: "e090a62b7148d2cf6f5046918519a7b2"},
+		want: "a83ddfe1004bbdb1b760e167de4a47cd", wantWithCredentials: "a83ddfe1004bbdb1b760e167de4a47cd"},
 	{name: "matched header and credentials", method: "GET", url: "https://user:pw@api.example.com/me",
 		header: http.Header{"Accept": {"application/json"}, "Authorization": {"Bearer t"}, "Cookie": {"sid=1"}},
-		want:   "d55a0c30761182f1dd3994243e6e6d6d", wantWithCredentials: "9ec674694018b37da8744560f01b9a07"},
+		want:   "827e1a83f0a78b990185a3d263e8005a", wantWithCredentials: "f88523ba5d6cbcae49fee659aed758d1"},
 }
 
 func TestKeyVectors(t *testing.T) {
@@ -121,5 +122,50 @@ func TestMultipartKeyedByParts(t *testing.T) {
 	}
 	if broken("not multipart at all") == broken("not multipart at all!") {
 		t.Fatal("bodies that do not parse as multipart share a key")
+	}
+}
+
+// A multipart body that does not parse with its boundary is keyed by its
+// raw bytes, and one that does by its parts: the two never meet, even
+// when the raw bytes are exactly another body's parts (issue 37, finding 2).
+func TestMultipartRawBodyNeverTakesAParsedBodysKey(t *testing.T) {
+	k := New(config.DefaultIgnoredParameters(), false, nil)
+	u, _ := url.Parse("https://api.example.com/upload")
+	parsed := "--b1\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\nalice's query\r\n--b1--\r\n"
+	parts, _, ok := k.multipartParts([]byte(parsed), "b1")
+	if !ok {
+		t.Fatal("the body does not parse")
+	}
+	req := func(boundary string) *http.Request {
+		return &http.Request{Method: "POST", URL: u, Header: http.Header{"Content-Type": {"multipart/form-data; boundary=" + boundary}}}
+	}
+	// The raw body does not parse with its boundary "zz".
+	if _, _, ok := k.multipartParts(parts, "zz"); ok {
+		t.Fatal("the raw body parses")
+	}
+	if a, b := k.Key(req("b1"), []byte(parsed)), k.Key(req("zz"), parts); a == b {
+		t.Fatalf("a raw body equal to another body's parts has its key %s", a)
+	}
+}
+
+// A multipart form field named by an ignored parameter is a credential,
+// as in a urlencoded form; a body that does not parse may hold one.
+func TestMultipartCredentials(t *testing.T) {
+	k := New(config.DefaultIgnoredParameters(), false, nil)
+	ct := "multipart/form-data; boundary=b1"
+	if !k.BodyMayHoldCredentials(ct) {
+		t.Fatal("a multipart body is not known to hold credentials")
+	}
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"--b1\r\nContent-Disposition: form-data; name=\"access_token\"\r\n\r\nsecret\r\n--b1--\r\n", true},
+		{"--b1\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nreport\r\n--b1--\r\n", false},
+		{"not multipart at all", true},
+	} {
+		if _, found := k.NormalizeBody(ct, []byte(tc.body), false); found != tc.want {
+			t.Errorf("%q: credentials found %v, want %v", tc.body, found, tc.want)
+		}
 	}
 }
