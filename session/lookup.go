@@ -31,6 +31,9 @@ type found struct {
 	// redirect), for a plain write that follows. (A variant's write reads
 	// what the primary key holds then: indexVariant.)
 	indexed bool
+	// viaRedirect: e is the final response of a redirect the request's
+	// URL made once (a redirect alias), another resource's.
+	viaRedirect bool
 }
 
 // lookup finds the stored entry that may answer x, following the Vary
@@ -58,7 +61,7 @@ func (s *Session) lookup(x *exchange) found {
 		return f
 	}
 	if e, shared, ok := s.get(x.req.Context(), target); ok && x.selects(e, false) {
-		f.e, f.key, f.shared = e, target, shared
+		f.e, f.key, f.shared, f.viaRedirect = e, target, shared, !isIndex
 		return s.filtered(x, f)
 	}
 	if isIndex && len(idx.Names) == 1 && idx.Names[0] == "Accept-Language" {

@@ -166,6 +166,14 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 
 	f := s.lookup(x)
 	d := s.decide(x, f.e, false)
+	if f.viaRedirect && d.Action != rules.Serve && d.Action != rules.ServeStale {
+		// A redirect alias answers only as it is: its entry is another
+		// resource's, whose validators and fallback are not this URL's
+		// (a 304 speaks only for the resource it was asked about). The
+		// URL is fetched as if nothing were stored for it.
+		f = found{indexed: f.indexed}
+		d = s.decide(x, nil, false)
+	}
 	if len(req.Header["Range"]) > 0 {
 		return s.rangeRequest(x, f, d)
 	}

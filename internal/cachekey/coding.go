@@ -17,26 +17,55 @@ import (
 // (an SDK that sends Accept-Encoding: gzip itself) stored a compressed
 // body first.
 //
-// A request with Accept-Encoding takes any: its caller decodes, and which
-// codings may answer it is for the origin's Vary to say (RFC 9111 §4.1;
-// cache-tests' headers-store-Content-Encoding requires a stored coding
-// to be served to a client that did not list it).
+// A request with Accept-Encoding takes any coding it does not exclude: its
+// caller decodes, and which codings may answer it is for the origin's Vary
+// to say (RFC 9111 §4.1; cache-tests' headers-store-Content-Encoding
+// requires a stored coding to be served to a client that did not list
+// it). It excludes a coding by giving it q=0, by "*;q=0" without listing
+// it, or by asking for "identity" alone (RFC 9110 §12.5.3).
 func AcceptsCoding(resp, req http.Header) bool {
 	ce := resp["Content-Encoding"]
 	if len(ce) == 0 {
 		return true // the usual stored response: one map lookup
 	}
-	if ae := req["Accept-Encoding"]; len(ae) > 0 && ae[0] != "" {
-		return true // (an empty value is absent to the Transport: it asks for gzip itself)
-	}
+	ae := req["Accept-Encoding"]
+	coded := len(ae) > 0 && ae[0] != "" // (an empty value is absent to the Transport: it asks for gzip itself)
 	for _, v := range ce {
 		for v != "" {
 			var c string
 			c, v, _ = strings.Cut(v, ",")
-			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if c == "" || c == "identity" {
+				continue
+			}
+			if !coded || excludes(ae, c) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// excludes reports whether an Accept-Encoding value excludes coding: it
+// gives it q=0, or gives "*" q=0 without listing it, or lists nothing but
+// identity.
+func excludes(acceptEncoding []string, coding string) bool {
+	listed, star, starZero, onlyIdentity := false, false, false, true
+	for _, m := range SplitList(strings.Join(acceptEncoding, ",")) {
+		token, weight, ok := weightedMember(m)
+		if !ok {
+			continue
+		}
+		switch token {
+		case coding:
+			if weight == 0 {
+				return true
+			}
+			listed = true
+		case "*":
+			star, starZero = true, weight == 0
+		}
+		onlyIdentity = onlyIdentity && token == "identity"
+	}
+	return !listed && (star && starZero || !star && onlyIdentity)
 }

@@ -19,7 +19,17 @@ func TestAcceptsCoding(t *testing.T) {
 		{"identity, gzip", nil, false},
 		{"gzip", []string{"gzip"}, true},
 		{"gzip", []string{"br"}, true}, // the caller decodes; Vary is the origin's to send
-		{"gzip", []string{"identity"}, true},
+		// Explicit exclusions (issue 37, finding 6).
+		{"gzip", []string{"identity"}, false},
+		{"gzip", []string{"identity;q=1"}, false},
+		{"gzip", []string{"gzip;q=0"}, false},
+		{"gzip", []string{"GZIP;q=0.000, br"}, false},
+		{"gzip", []string{"*;q=0"}, false},
+		{"gzip", []string{"identity", "*;q=0"}, false},
+		{"gzip", []string{"*;q=0, gzip"}, true},
+		{"gzip", []string{"br, identity"}, true},
+		{"gzip", []string{"gzip;q=0.5"}, true},
+		{"br", []string{"gzip;q=0"}, true},
 		{"gzip", []string{""}, false}, // empty: the Transport asks for gzip itself, as with none
 		{"", []string{"gzip"}, true},
 	} {

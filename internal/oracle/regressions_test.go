@@ -19,6 +19,18 @@ var regressions = []struct {
 	sc    Scenario
 }{
 	{
+		name: "a stale redirect alias revalidated with its target's validators (issue 37, finding 11)",
+		kind: "reuse/stale",
+		sc: Scenario{
+			Seed:     1796625106503779937,
+			Settings: Settings{ExpireAfter: "30s", MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 1, Method: "GET", Path: "/r", Header: map[string]string{"Accept-Encoding": "gzip, br"}, Reply: Reply{Status: 301, LastModified: true, Location: "/a", Size: 20}}}},
+				{Advance: 61, Requests: []Request{{Step: 5, Method: "GET", Path: "/r", Header: map[string]string{"Accept-Encoding": "gzip, br"}, Reply: Reply{Status: 200, LastModified: true, Size: 20}}}},
+			},
+		},
+	},
+	{
 		name: "a POST's body credential answers an anonymous GET (issue 27, finding 1)",
 		kind: "reuse/principal",
 		sc: Scenario{

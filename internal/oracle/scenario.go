@@ -319,7 +319,7 @@ func (g gen) request(step int, s *Settings) Request {
 		r.Header["X-Variant"] = v
 	}
 	if g.chance(0.25) {
-		r.Header["Accept-Encoding"] = g.one("gzip", "gzip", "gzip, br", "br", "*", "gzip;q=0", "identity")
+		r.Header["Accept-Encoding"] = g.one("gzip", "gzip", "gzip, br", "br", "*", "gzip;q=0", "identity", "*;q=0")
 	}
 	if r.Method == "GET" && g.chance(0.08) {
 		r.Header["Range"] = g.one("bytes=0-9", "bytes=5-", "bytes=-4", "bytes=0-9,20-29")

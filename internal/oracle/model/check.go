@@ -173,6 +173,11 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 		// stored for another caller. (One that sends Accept-Encoding
 		// decodes itself: without Vary any stored coding may answer it.)
 		return violation(a, "coding", "Content-Encoding %q for a request without Accept-Encoding", ce)
+	} else if ce != "" && ExcludesCoding(r.Header, ce) {
+		// Unless it rules the coding out (identity alone, q=0): the
+		// origin never codes for it, so a coded answer was stored for
+		// another caller.
+		return violation(a, "coding", "Content-Encoding %q for a request whose Accept-Encoding %q excludes it", ce, r.Header.Get("Accept-Encoding"))
 	}
 	idText := a.Header.Get("X-Oracle-Id")
 	if idText == "" {

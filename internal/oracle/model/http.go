@@ -459,6 +459,35 @@ func AcceptsGzip(h http.Header) bool {
 	return star > 0
 }
 
+// ExcludesCoding reports whether a request's Accept-Encoding rules out a
+// content coding explicitly (RFC 9110 §12.5.3): the coding with q=0, "*"
+// with q=0 and the coding not listed above zero, or "identity" as the only
+// coding asked for. (Not listing a coding is no exclusion: without Vary,
+// a stored coding may answer such a request, RFC 9111 §4.1.)
+func ExcludesCoding(h http.Header, coding string) bool {
+	ws, ok := parseWeighted(h, "Accept-Encoding")
+	if !ok || len(ws) == 0 {
+		return false
+	}
+	coding = strings.ToLower(coding)
+	identityOnly, starZero, listed := true, false, false
+	for _, w := range ws {
+		if w.token == coding {
+			if w.weight == 0 {
+				return true
+			}
+			listed = true
+		}
+		if w.token == "*" {
+			starZero = w.weight == 0
+		}
+		if w.token != "identity" {
+			identityOnly = false
+		}
+	}
+	return !listed && (starZero || identityOnly)
+}
+
 // gunzip is the body an http.Transport hands over for a gzip one.
 func gunzip(b []byte) ([]byte, bool) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
