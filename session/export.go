@@ -221,7 +221,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 	}
 	stored := 0
 	for _, im := range writes {
-		ok, why := c.s.write(ctx, &im.w)
+		ok, why := c.s.write(ctx, im.x, &im.w)
 		switch {
 		case ok:
 			stored++
@@ -246,6 +246,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 
 // imported is one line of an import on its way to the writer.
 type imported struct {
+	x    *exchange
 	w    entryWrite
 	line int
 }
@@ -268,7 +269,7 @@ func (s *Session) admitImport(p *policy, line *stores.Entry, trustKeys bool) (im
 	if !derived {
 		e.Key = line.Key // trusted
 	}
-	return imported{w: entryWrite{kind: writeImport, x: x, a: a, e: e, rekeyed: derived}}, nil
+	return imported{x: x, w: entryWrite{kind: writeImport, a: a, e: e, rekeyed: derived}}, nil
 }
 
 // rekey derives an imported entry's key from the request its line

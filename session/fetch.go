@@ -175,7 +175,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		return resp, nil
 	}
 	info := res.info
-	info.Coalesced = shared
+	// A joined answer — early or late, another caller's trip — made no
+	// exchange of this caller's: it is from the cache (X-From-Cache,
+	// InfoOf), collapsed (Cache-Status), and says its Age.
+	info.Coalesced, info.FromCache = shared, shared
 	st := cachestatus.Status{Fwd: res.fwd, Collapsed: shared, Detail: res.detail}
 	if res.stream != nil {
 		resp := res.stream
@@ -197,6 +200,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		h = make(http.Header)
 	}
 	if shared {
+		h["X-From-Cache"] = []string{"1"}
 		// The cookie was set for the caller that made the trip.
 		delete(h, "Set-Cookie")
 		if x.p.CacheControl {
@@ -376,7 +380,7 @@ func (ps *pendingStore) Background(abort func()) (func(), bool) {
 // caller's request: it happens when the body ends, whoever still reads.
 func (ps *pendingStore) store(body []byte) bool {
 	ps.e.Body = body
-	stored, why := ps.s.write(detached(ps.ctx), &entryWrite{kind: writeNew, x: &ps.x, f: ps.f, a: ps.a, e: ps.e, resp: ps.resp})
+	stored, why := ps.s.write(detached(ps.ctx), &ps.x, &entryWrite{kind: writeNew, f: ps.f, a: ps.a, e: ps.e, resp: ps.resp})
 	if !stored && why != "" {
 		if ce := ps.s.log.Check(zap.DebugLevel, "reqcache: response not stored"); ce != nil {
 			ce.Write(zap.String("key", ps.e.Key), zap.String("reason", string(why)))

@@ -179,13 +179,13 @@ func (s *Session) joinPart(ctx context.Context, x *exchange, f found, a admissio
 		full.Header = part.Header.Clone()
 		full.Header.Del("Content-Range")
 		full.Header.Set("Content-Length", itoa(complete))
-		stored, _ := s.write(ctx, &entryWrite{kind: writeNew, x: x, f: f, a: a, e: &full, resp: resp})
+		stored, _ := s.write(ctx, x, &entryWrite{kind: writeNew, f: f, a: a, e: &full, resp: resp})
 		if stored {
 			s.deleteKeys(ctx, part.Key)
 		}
 		return stored
 	}
 	part.Header.Set("Content-Length", itoa(last-first+1))
-	stored, _ := s.write(ctx, &entryWrite{kind: writePart, x: x, f: f, a: a, e: part})
+	stored, _ := s.write(ctx, x, &entryWrite{kind: writePart, f: f, a: a, e: part})
 	return stored
 }

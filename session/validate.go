@@ -46,7 +46,7 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 		changed = true
 	}
 	if changed || a.Reason != "" || s.overtaken(x, updated.URIKey) {
-		s.write(ctx, &entryWrite{kind: writeMerge, x: x, f: f, a: a, e: &updated})
+		s.write(ctx, x, &entryWrite{kind: writeMerge, f: f, a: a, e: &updated})
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
 }

@@ -44,10 +44,12 @@ const (
 	writeImport
 )
 
-// entryWrite is one entry on its way into the store.
+// entryWrite is one entry on its way into the store, for the exchange
+// that produced it (write's x: a parameter of its own, so that a hit's
+// exchange stays on its stack — escape analysis does not tell a struct's
+// fields apart, and the entry escapes into the store).
 type entryWrite struct {
 	kind writeKind
-	x    *exchange // the exchange that produced it
 	// f is what lookup found for x: what the primary key held when x
 	// began (a plain write replaces an index there).
 	f found
@@ -65,8 +67,8 @@ type entryWrite struct {
 // began; it files the entry under its resource, its Vary index and the
 // redirect aliases that lead to it. It reports why not otherwise. A merge
 // that may no longer be stored deletes the entry it updated.
-func (s *Session) write(ctx context.Context, w *entryWrite) (bool, cachestatus.Detail) {
-	x, e := w.x, w.e
+func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, cachestatus.Detail) {
+	e := w.e
 	if x.p.ReadOnly {
 		return false, cachestatus.Detail("read-only")
 	}
