@@ -419,3 +419,38 @@ func goroutines() string {
 	b := make([]byte, 1<<20)
 	return string(b[:runtime.Stack(b, true)])
 }
+
+// The page shows a confirmation only for a change it made, once: the text
+// of a link's ?done= is never shown, on a read-only page or any other
+// (issue 37, finding 7).
+func TestPageConfirmsOnlyItsOwnChanges(t *testing.T) {
+	o := newOrigin(t, text("x"))
+	s := newSession(t, nil)
+	get(t, s.Client(), o.URL+"/one")
+	spoof := "?done=" + url.QueryEscape("Your account is suspended: call 555-0100")
+	for _, p := range []*page{mountPage(t, s), mountPage(t, s, session.AllowChanges())} {
+		if _, body := p.get("" + spoof); strings.Contains(body, "suspended") {
+			t.Fatal("the page shows a message from its link")
+		}
+	}
+	p := mountPage(t, s, session.AllowChanges())
+	_, body := p.get("")
+	token := csrfField.FindStringSubmatch(body)[1]
+	req, _ := http.NewRequest(http.MethodPost, p.URL+"/debug/reqcache/clear", strings.NewReader(url.Values{"csrf": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, "Cleared") {
+		t.Fatalf("clear: %d, Location %q", resp.StatusCode, loc)
+	}
+	if _, body := p.get(loc); !strings.Contains(body, "Cleared the cache.") {
+		t.Fatalf("the redirect's page does not confirm the change: %s", body)
+	}
+	if _, body := p.get(loc); strings.Contains(body, "Cleared the cache.") {
+		t.Fatal("the confirmation shows again")
+	}
+}

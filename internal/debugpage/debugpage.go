@@ -100,6 +100,10 @@ type State struct {
 	lastAt  time.Time
 	events  ring[Event]
 	cursors map[string]*cursor
+	// flashes are the confirmations of changes the page made, by the
+	// random id its redirect names (?done=ID): shown once, never text
+	// taken from a link.
+	flashes map[string]string
 
 	stop chan struct{}
 	done chan struct{}
@@ -120,6 +124,7 @@ func NewState(src Source, every time.Duration) *State {
 		samples: newRing[Sample](samplesKept),
 		events:  newRing[Event](eventsKept),
 		cursors: map[string]*cursor{},
+		flashes: map[string]string{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		last:    src.Counters(),
@@ -155,4 +160,35 @@ func (st *State) sampleEvery(every time.Duration) {
 			st.Sample()
 		}
 	}
+}
+
+// flashesKept bounds the confirmations waiting to be shown.
+const flashesKept = 16
+
+// flash keeps a confirmation of a change the page made and returns the id
+// its redirect names.
+func (st *State) flash(message string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.flashes) >= flashesKept {
+		clear(st.flashes) // confirmations nobody came back for
+	}
+	st.flashes[id] = message
+	return id
+}
+
+// takeFlash returns the confirmation kept under id, once ("" for an id the
+// page did not make).
+func (st *State) takeFlash(id string) string {
+	if id == "" {
+		return ""
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m := st.flashes[id]
+	delete(st.flashes, id)
+	return m
 }

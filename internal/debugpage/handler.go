@@ -124,7 +124,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	if p.ChangesAllowed {
 		p.CSRF = h.st.token
 	}
-	p.Flash = q.Get("done")
+	if p.ChangesAllowed {
+		// Only a confirmation this page made, for a change it made:
+		// the link's text is never shown (content spoofing).
+		p.Flash = h.st.takeFlash(q.Get("done"))
+	}
 	q.Del("format")
 	q.Del("done")
 	if enc := q.Encode(); enc != "" {
@@ -365,7 +369,7 @@ func (h *handler) change(w http.ResponseWriter, r *http.Request, view string) {
 		h.render(w, r, http.StatusOK, page{Data: map[string]any{"done": done, "deleted": n}})
 		return
 	}
-	http.Redirect(w, r, back+"?done="+url.QueryEscape(done), http.StatusSeeOther)
+	http.Redirect(w, r, back+"?done="+h.st.flash(done), http.StatusSeeOther)
 }
 
 // formatBytes writes n (an int or int64) in B, KiB, MiB or GiB.
