@@ -50,17 +50,22 @@ var errSnapshot = errors.New("unusable snapshot")
 // loadSnapshot fills the store from path. A missing file is an empty
 // cache, silently; any other problem — a file another user owns or could
 // have written included — is an empty cache and one warning.
+//
+// The file checked is the file read: it is opened once, and its owner,
+// mode and kind are those of the open handle (fstat), so that a path
+// swapped between a check and the read (a symlink pointed elsewhere)
+// cannot bring in a file the check never saw. A symlinked path is
+// followed: the file it leads to is the one checked and read (the save
+// then renames a regular file over the link).
 func (s *Store) loadSnapshot(path string, now time.Time) {
-	fi, err := os.Stat(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}
 	var data []byte
 	if err == nil {
-		err = checkOwner(fi)
-	}
-	if err == nil {
-		data, err = os.ReadFile(path)
+		defer f.Close()
+		data, err = readChecked(f)
 	}
 	if err == nil {
 		err = s.applySnapshot(data, now)
@@ -69,6 +74,27 @@ func (s *Store) loadSnapshot(path string, now time.Time) {
 		s.log.Warn("reqcache: memory snapshot not loaded, starting empty", zap.String("path", path), zap.Error(err))
 		_ = s.Clear(context.Background())
 	}
+}
+
+// afterSnapshotCheck runs between the check of an opened snapshot and its
+// read (a test seam: a test swaps the path there).
+var afterSnapshotCheck = func() {}
+
+// readChecked reads an opened snapshot whole once its handle passes the
+// owner and mode check: a regular file no other user could have written.
+func readChecked(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file (%v)", errSnapshot, fi.Mode().Type())
+	}
+	if err := checkOwner(fi); err != nil {
+		return nil, err
+	}
+	afterSnapshotCheck()
+	return io.ReadAll(f)
 }
 
 // applySnapshot checks data whole, then stores its records.

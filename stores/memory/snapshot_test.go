@@ -295,3 +295,52 @@ func TestSnapshotPathExpandsHome(t *testing.T) {
 		t.Fatalf("~user/ accepted: %v", err)
 	}
 }
+
+// The file checked is the file read (issue 37, finding 5): a snapshot
+// path that is a symlink, pointed at a file others could write between
+// the check and the read, loads the file that was checked, never the
+// planted one. A symlink to an acceptable file is followed.
+func TestSnapshotCheckedByTheFileRead(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good, planted := filepath.Join(dir, "good.snapshot"), filepath.Join(dir, "planted.snapshot")
+	for name, key := range map[string]string{good: "good", planted: "planted"} {
+		a, _ := snapshotStore(t, name, 0)
+		if err := a.Set(ctx, storetest.NewEntry(key)); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(planted, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "cache.snapshot")
+	if err := os.Symlink(good, link); err != nil {
+		t.Fatal(err)
+	}
+	swapped := false
+	afterSnapshotCheck = func() {
+		swapped = true
+		tmp := link + ".tmp"
+		if err := os.Symlink(planted, tmp); err != nil {
+			t.Error(err)
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { afterSnapshotCheck = func() {} }()
+	b, logs := snapshotStore(t, link, 0)
+	defer b.Close()
+	if !swapped {
+		t.Fatal("the path was never swapped: the test tests nothing")
+	}
+	if _, err := b.Get(ctx, "planted"); err == nil {
+		t.Fatal("the planted snapshot, writable by others, was loaded")
+	}
+	if _, err := b.Get(ctx, "good"); err != nil {
+		t.Fatalf("the checked snapshot (through the symlink) was not loaded: %v; %v", err, logs.All())
+	}
+}
