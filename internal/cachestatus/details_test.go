@@ -5,9 +5,11 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/reqcache/reqcache/internal/rules"
@@ -67,6 +69,78 @@ func TestCacheStatusDetailsAreDocumented(t *testing.T) {
 	for _, d := range documented {
 		if !slices.Contains(inCode, d) {
 			t.Errorf("docs/installing.md lists %q, which the session never writes", d)
+		}
+	}
+}
+
+// Every declared detail is produced: the session's code names it
+// (cachestatus.DetailX), or the rules give it as a reason (Reason: "x",
+// which the session passes on as a detail). A detail declared and
+// documented but never written (body-credentials was, issue 37 finding 9)
+// fails here.
+func TestEveryDetailIsProduced(t *testing.T) {
+	declared := map[string]string{} // constant name → value
+	f, err := parser.ParseFile(token.NewFileSet(), "cachestatus.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if v, ok := n.(*ast.ValueSpec); ok && v.Type != nil && v.Type.(*ast.Ident).Name == "Detail" {
+			for i, val := range v.Values {
+				if lit, ok := val.(*ast.BasicLit); ok {
+					if s, _ := strconv.Unquote(lit.Value); s != "" {
+						declared[v.Names[i].Name] = s
+					}
+				}
+			}
+		}
+		return true
+	})
+	produced := map[string]bool{}
+	for _, dir := range []string{"../../session", "../rules"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			pf, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(pf, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					if x, ok := n.X.(*ast.Ident); ok && x.Name == "cachestatus" {
+						produced[declared[n.Sel.Name]] = true
+					}
+				case *ast.KeyValueExpr:
+					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Reason" {
+						if lit, ok := n.Value.(*ast.BasicLit); ok {
+							s, _ := strconv.Unquote(lit.Value)
+							produced[s] = true
+						}
+					}
+				case *ast.ValueSpec: // the rules' Reason constants
+					for _, val := range n.Values {
+						if lit, ok := val.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							s, _ := strconv.Unquote(lit.Value)
+							produced[s] = true
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	if len(declared) < 20 {
+		t.Fatalf("found only %d details", len(declared))
+	}
+	for name, v := range declared {
+		if !produced[v] {
+			t.Errorf("detail %s (%q) is declared but nothing in session/ or internal/rules produces it", name, v)
 		}
 	}
 }
