@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -330,6 +331,25 @@ func (d *driver) build(r Request) (*http.Request, []byte) {
 			parts = append(parts, fmt.Sprintf("%q:%q", f[0], f[1]))
 		}
 		body = []byte("{" + strings.Join(parts, ",") + "}")
+	case "multipart":
+		// mime/multipart's writer, as SDKs upload forms: a random
+		// boundary every time, the fields as parts.
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, f := range fields {
+			mw.WriteField(f[0], f[1])
+		}
+		mw.Close()
+		body, ct = buf.Bytes(), mw.FormDataContentType()
+	case "badmultipart":
+		// A multipart body that does not parse with its boundary: its
+		// raw bytes are the key's, and it may hold anything.
+		ct = "multipart/form-data; boundary=zz"
+		var parts []string
+		for _, f := range fields {
+			parts = append(parts, f[0]+"="+f[1])
+		}
+		body = []byte("--not-zz\r\n" + strings.Join(parts, "&"))
 	}
 	var rd io.Reader
 	if body != nil {

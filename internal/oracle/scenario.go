@@ -57,7 +57,7 @@ type Request struct {
 	Who      string // "alice", "bob" or "" (anonymous)
 	Where    string // where the credential goes: bearer, basic, cookie, api-key, sigv4, query, presigned, form, json
 	Header   map[string]string
-	Body     string // "form" or "json" (its fields in one of two orders: "form2", "json2")
+	Body     string // "form", "json" or "multipart" (its fields in one of two orders: "form2", ...), or "badmultipart" (does not parse)
 	Options  []string
 	Deadline bool   // a context with a deadline (the cancellable path)
 	Read     string // "" reads the body whole; "close" stops after a few bytes
@@ -301,12 +301,12 @@ func (g gen) request(step int, s *Settings) Request {
 		}
 	}
 	if r.Method == "POST" || r.Method == "PUT" {
-		r.Body = g.one("form", "form2", "json", "json2")
+		r.Body = g.one("form", "form2", "json", "json2", "multipart", "badmultipart")
 		if r.Where == "json" {
 			r.Body = g.one("json", "json2")
 		}
 		if r.Where == "form" {
-			r.Body = g.one("form", "form2")
+			r.Body = g.one("form", "form2", "multipart", "multipart2")
 		}
 	}
 	if v := g.one("", "", "", "de", "fr;q=0.5, de", "de, fr;q=0.5", "en", "EN", "fr"); v != "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"sort"
@@ -253,12 +254,56 @@ func (s *Settings) bodyFields(r *Request, creds bool) map[string]string {
 				out[k] = string(b)
 			}
 		}
+	case strings.HasPrefix(mt, "multipart/"):
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		fields, ok := multipartFields(r.Body, params["boundary"])
+		if !ok {
+			// Unparsable: it may hold anything, so it is a credential
+			// of its own as much as what selects.
+			out["\x00raw"] = string(r.Body)
+			return out
+		}
+		for k, v := range fields {
+			if s.isCredentialParam(k) == creds {
+				out[k] = v
+			}
+		}
 	default:
 		if !creds {
 			out["\x00raw"] = string(r.Body)
 		}
 	}
 	return out
+}
+
+// multipartFields reads a multipart form's fields (name to value; the
+// values of a repeated name joined); ok is false when it does not parse.
+func multipartFields(body []byte, boundary string) (map[string]string, bool) {
+	if boundary == "" {
+		return nil, false
+	}
+	out := map[string]string{}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return out, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return nil, false
+		}
+		if name := p.FormName(); name != "" {
+			if old, ok := out[name]; ok {
+				out[name] = old + "\x00" + string(v)
+			} else {
+				out[name] = string(v)
+			}
+		}
+	}
 }
 
 // bodyForm is the body as it selects a response: its type and its fields
