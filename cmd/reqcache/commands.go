@@ -551,7 +551,13 @@ func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if err := e.open(ctx); err != nil {
 			return err
 		}
-		var opts []session.ImportOption
+		refused := 0
+		opts := []session.ImportOption{session.OnRefused(func(line int, why string) {
+			// A response this cache would not have stored from the
+			// origin either: skipped, said on stderr.
+			refused++
+			fmt.Fprintf(e.stderr, "line %d: not stored (%s)\n", line, why)
+		})}
 		if *trust {
 			opts = append(opts, session.TrustKeys())
 		}
@@ -560,9 +566,12 @@ func cmdImport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 			return err
 		}
 		if e.json {
-			return writeJSON(e.stdout, map[string]int{"imported": n})
+			return writeJSON(e.stdout, map[string]int{"imported": n, "refused": refused})
 		}
 		_, err = fmt.Fprintf(e.stdout, "imported %d %s\n", n, plural(n, "response", "responses"))
+		if err == nil && refused > 0 {
+			_, err = fmt.Fprintf(e.stdout, "refused %d (the storability decision: see stderr)\n", refused)
+		}
 		return err
 	}
 }

@@ -115,9 +115,11 @@ an empty file or a line whose key is not its request's is an error naming
 the line, and the cache is left as it was. Entries keyed by credentials
 (separate_credentials), request bodies or a key function import only with
 -trust-keys, for a file this cache or one sharing its credential key
-wrote; it also reads the redirect aliases. Prints how many responses were
-stored.`,
-		jsonDesc: `{"imported":3}`,
+wrote; it also reads the redirect aliases. Each response then passes the
+storability decision under this configuration, as one just received
+would: a line it refuses (a status outside allowable_codes, no-store, ...)
+is skipped and named on stderr. Prints how many responses were stored.`,
+		jsonDesc: `{"imported":3,"refused":0}`,
 		setup:    cmdImport,
 	},
 	{

@@ -694,7 +694,7 @@ collection = %q
 		t.Fatalf("import of credential-keyed entries without -trust-keys: exit %d %q", code, stderr)
 	}
 	code, out, stderr = cli(t, "", "-config", other, "-json", "import", "-trust-keys", file)
-	var imported struct{ Imported int }
+	var imported struct{ Imported, Refused int }
 	mustJSON(t, out, &imported)
 	if code != exitOK || imported.Imported != f.entries {
 		t.Fatalf("import: exit %d %q %q", code, out, stderr)
