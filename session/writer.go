@@ -57,7 +57,7 @@ type entryWrite struct {
 	e *stores.Entry
 	// resp is the response, for the filter (nil: made from e).
 	resp *http.Response
-	// imported is set for an import whose key was derived from its
+	// rekeyed is set for an import whose key was derived from its
 	// request (its Vary index is rebuilt).
 	rekeyed bool
 }
@@ -70,29 +70,20 @@ type entryWrite struct {
 func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, cachestatus.Detail) {
 	e := w.e
 	if x.p.ReadOnly {
-		return false, cachestatus.Detail("read-only")
+		return false, cachestatus.DetailReadOnly
+	}
+	refuse := func(why cachestatus.Detail) (bool, cachestatus.Detail) {
+		if w.kind == writeMerge {
+			s.deleteKeys(ctx, e.Key) // the entry it updated may no longer answer
+		}
+		return false, why
 	}
 	if !w.a.Store {
-		if w.kind == writeMerge {
-			s.deleteKeys(ctx, e.Key)
-		}
-		return false, cachestatus.Detail(w.a.Reason) // rules.NewResponse's reasons are details
+		return refuse(cachestatus.Detail(w.a.Reason)) // rules.NewResponse's reasons are details
 	}
 	redactStored(x.p.keys, e)
-	if s.filter != nil && w.kind != writePart {
-		probe := responseFrom(cloneEntry(e), x.req, nil)
-		if w.resp != nil {
-			probe = new(http.Response)
-			*probe = *w.resp
-			probe.Header = w.resp.Header.Clone()
-			probe.Body = newBody(e.Body)
-		}
-		if !s.filter(probe) {
-			if w.kind == writeMerge {
-				s.deleteKeys(ctx, e.Key)
-			}
-			return false, cachestatus.DetailFilter
-		}
+	if s.filter != nil && w.kind != writePart && !s.filter(s.filterProbe(x, w)) {
+		return refuse(cachestatus.DetailFilter)
 	}
 	if w.kind == writeNew || w.kind == writeImport && w.rekeyed {
 		switch {
@@ -109,10 +100,7 @@ func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, 
 		}
 	}
 	if s.overtaken(x, e.URIKey) {
-		if w.kind == writeMerge {
-			s.deleteKeys(ctx, e.Key)
-		}
-		return false, cachestatus.DetailInvalidated
+		return refuse(cachestatus.DetailInvalidated)
 	}
 	if err := s.writes.Set(ctx, e); err != nil {
 		if errors.Is(err, stores.ErrTooLarge) {
@@ -139,6 +127,18 @@ func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, 
 		ce.Write(zap.String("key", e.Key), zap.String("url", e.URL), zap.Int("status", e.StatusCode), zap.Time("expires", e.ExpiresAt))
 	}
 	return true, cachestatus.DetailNone
+}
+
+// filterProbe is the response the filter judges a write by: the
+// response itself with the entry's body, or one made from the entry.
+func (s *Session) filterProbe(x *exchange, w *entryWrite) *http.Response {
+	if w.resp == nil {
+		return responseFrom(cloneEntry(w.e), x.req, nil)
+	}
+	probe := *w.resp
+	probe.Header = w.resp.Header.Clone()
+	probe.Body = newBody(w.e.Body)
+	return &probe
 }
 
 // redactStored redacts every URL-bearing field of an entry about to be
@@ -308,9 +308,8 @@ func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) int 
 	return n
 }
 
-// deleteSelected removes the entries a Cache.Delete selected: by condition
-// where the store can (stores.ConditionalDeleter; ok false when it cannot),
-// then by key.
+// deleteWhere removes the entries a condition selects, where the store
+// can (stores.ConditionalDeleter); ok is false when it cannot.
 func (s *Session) deleteWhere(ctx context.Context, cond stores.Condition) (n int, ok bool, err error) {
 	cd, ok := s.raw.(stores.ConditionalDeleter)
 	if !ok {
