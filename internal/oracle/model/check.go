@@ -337,7 +337,7 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	if alias := c.redirectAlias(a, e); alias != nil {
 		target = alias // an alias from r's URL to e's: e answers r as it answers a request for its own URL
 	}
-	if why := c.storable(e, q); why != "" && !(e.End > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) &&
+	if why := c.storable(e, q); why != "" && !(c.flightEnd(e) > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) &&
 		!(why == "body cut" && (a.BodyErr != "" || a.Partial)) {
 		// (A caller that joined a trip before its body ended shares the
 		// body as it comes: its length and end are not known yet. One
@@ -384,6 +384,18 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 		return violation(a, "reuse/no-age", "a stored response (exchange %d) used without validation carries no Age (RFC 9111 §4.2.3)", e.ID)
 	}
 	return Violation{}, false
+}
+
+// flightEnd is when the cache had read all of e's body: no earlier than
+// the origin's handler returned, and as late as the caller that read it
+// through the cache finished (the bytes reach the cache as that caller
+// reads them, so a caller may join the trip after the handler returned).
+func (c *checker) flightEnd(e *Exchange) int64 {
+	end := e.End
+	if a := c.ansOf[e]; a != nil && a.End > end {
+		end = a.End
+	}
+	return end
 }
 
 func (c *checker) describe(e *Exchange, q, r *Request, why string) string {

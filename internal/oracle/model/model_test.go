@@ -164,6 +164,18 @@ func TestModelRules(t *testing.T) {
 			b.tr.Answers[0].Body, b.tr.Answers[0].BodyErr = x.Body, "unexpected EOF"
 			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
 		}, "bytes"},
+		{"a caller joins a too-large body's trip after the handler returned, while the cache still reads it", func(b *build) {
+			b.tr.Settings.MaxBodyBytes = 2
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			leader := b.tr.Answers[0]
+			joiner := b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+			joiner.Start, joiner.End, leader.End = x.End+1, x.End+2, x.End+3 // (CI, memory seed 20)
+		}, ""},
+		{"a too-large body is not reused once the trip is over", func(b *build) {
+			b.tr.Settings.MaxBodyBytes = 2
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+		}, "reuse/unstorable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBuild()
