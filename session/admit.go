@@ -72,7 +72,7 @@ func (s *Session) entryFor(x *exchange, status int, h http.Header, a admission, 
 		RequestedAt:   requestedAt,
 		CreatedAt:     receivedAt,
 		ExpiresAt:     a.ExpiresAt,
-		Heuristic:     a.Heuristic,
+		Lifetime:      a.Lifetime,
 	}
 	if host := x.req.Host; host != "" && host != x.req.URL.Host {
 		// The Host it was sent to selects it too (keys hold it): what is

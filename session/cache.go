@@ -286,7 +286,7 @@ func (c *Cache) ResetExpiration(ctx context.Context, exp config.Expiration) (int
 	}
 	n := 0
 	for _, e := range entries {
-		e.ExpiresAt = expiresAt
+		e.ExpiresAt, e.Lifetime = expiresAt, stores.LifetimeReset
 		if err := c.s.rewriteExpiry(ctx, e); err != nil {
 			return n, err
 		}

@@ -454,3 +454,93 @@ func TestPageConfirmsOnlyItsOwnChanges(t *testing.T) {
 		t.Fatal("the confirmation shows again")
 	}
 }
+
+// The page says where an entry's lifetime came from as the storability
+// decision recorded it (issue 37, finding 10): not re-derived from the
+// stored headers, which cannot know cache_control, the request's max-age or
+// WithExpireAfter.
+func TestPageEntrySaysWhereItsLifetimeCameFrom(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		set      func(*config.Config)
+		req      func(*http.Request) *http.Request
+		header   map[string]string
+		lifetime string
+		says     string
+	}{
+		{"the response's max-age", nil, nil, map[string]string{"Cache-Control": "max-age=60"}, "max-age", "max-age=60"},
+		{"the response's Expires", nil, nil, map[string]string{"Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, "expires", "Expires"},
+		{"max-age ignored without cache_control", func(c *config.Config) { c.CacheControl = false; c.ExpireAfter = config.After(time.Hour) }, nil,
+			map[string]string{"Cache-Control": "max-age=60"}, "expire_after", "lifetime of 1h0m0s: the expire_after setting"},
+		{"WithExpireAfter", nil, func(r *http.Request) *http.Request {
+			return r.WithContext(session.WithExpireAfter(r.Context(), config.After(10*time.Minute)))
+		}, nil, "option", "10m0s: WithExpireAfter"},
+		{"the request's max-age", nil, func(r *http.Request) *http.Request { r.Header.Set("Cache-Control", "max-age=30"); return r },
+			nil, "request-max-age", "30s: the request that stored it said Cache-Control: max-age"},
+		{"a urls_expire_after pattern", func(c *config.Config) {
+			c.URLsExpireAfter = []config.URLExpiration{{Pattern: "*/doc", ExpireAfter: config.After(2 * time.Minute)}}
+		}, nil, nil, "urls_expire_after", "2m0s: a pattern of urls_expire_after"},
+		{"a no-cache response", nil, nil, map[string]string{"Cache-Control": "no-cache", "ETag": `"v"`}, "no-cache", "stale as it arrived"},
+		{"a heuristic", func(c *config.Config) { c.ExpireAfter = config.NeverExpire }, nil, map[string]string{"Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, "heuristic", "heuristic"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range c.header {
+					w.Header().Set(k, v)
+				}
+				io.WriteString(w, "doc")
+			})
+			s := newSession(t, func(cf *config.Config) {
+				cf.ExpireAfter = config.After(5 * time.Minute)
+				if c.set != nil {
+					c.set(cf)
+				}
+			})
+			p := mountPage(t, s)
+			req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+			if c.req != nil {
+				req = c.req(req)
+			}
+			_, resp := do(t, s.Client(), req)
+			info := session.InfoOf(resp)
+			if !info.Stored {
+				t.Fatalf("not stored: %+v", info)
+			}
+			var e struct {
+				Lifetime  string
+				Freshness []string
+			}
+			p.json("entry?key="+info.Key, &e)
+			if got := strings.Join(e.Freshness, " "); e.Lifetime != c.lifetime || !strings.Contains(got, c.says) {
+				t.Errorf("lifetime %q, %q; want %q, saying %q", e.Lifetime, got, c.lifetime, c.says)
+			}
+		})
+	}
+}
+
+// ResetExpiration gives stale entries a new life, and the entry says so.
+func TestResetExpirationRevivesAndSaysSo(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=1")
+		io.WriteString(w, "doc")
+	})
+	clk := newClock()
+	s := newSession(t, nil, session.WithClock(clk.Now))
+	p := mountPage(t, s)
+	_, resp := do(t, s.Client(), mustRequest(t, http.MethodGet, o.URL+"/doc", nil))
+	key := session.InfoOf(resp).Key
+	clk.Advance(2 * time.Second)
+	n, err := s.Cache().ResetExpiration(t.Context(), config.After(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("ResetExpiration = %d, %v; want 1 entry", n, err)
+	}
+	_, resp = do(t, s.Client(), mustRequest(t, http.MethodGet, o.URL+"/doc", nil))
+	if o.count() != 1 || !session.InfoOf(resp).FromCache {
+		t.Fatalf("after the reset: %d origin requests, from cache %v; want 1, a hit", o.count(), session.InfoOf(resp).FromCache)
+	}
+	var e struct{ Lifetime string }
+	p.json("entry?key="+key, &e)
+	if e.Lifetime != "reset" {
+		t.Errorf("lifetime %q, want reset", e.Lifetime)
+	}
+}

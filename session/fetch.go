@@ -336,8 +336,8 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 	e := ps.e
 	res.shareable = true
 	res.selectors = cachekey.Selectors(x.req.Header, a.names)
-	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: a.Heuristic}
-	if a.Heuristic {
+	res.info = Info{Key: e.Key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Heuristic: a.Heuristic()}
+	if a.Heuristic() {
 		res.detail = cachestatus.DetailHeuristic
 	}
 	if resp.ContentLength == 0 || resp.Body == http.NoBody || x.req.Method == http.MethodHead {

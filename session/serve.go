@@ -96,7 +96,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 	hs := &hitState{}
 	info := Info{
 		FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: how.stale,
-		Revalidated: how.revalidated, Coalesced: how.collapsed, FleetWait: how.fleetWait, Heuristic: e.Heuristic,
+		Revalidated: how.revalidated, Coalesced: how.collapsed, FleetWait: how.fleetWait, Heuristic: e.Heuristic(),
 	}
 	st := cachestatus.Status{Hit: !how.revalidated, Collapsed: how.collapsed}.WithTTL(e.ExpiresAt, now)
 	switch {
@@ -106,7 +106,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 		st.Detail = cachestatus.Detail(how.reason)
 	case how.fleetWait:
 		st.Detail = cachestatus.DetailFleetWait
-	case e.Heuristic:
+	case e.Heuristic():
 		st.Detail = cachestatus.DetailHeuristic
 	}
 	resp := &hs.resp

@@ -200,7 +200,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 // rules is read here (a request, a POST stored as its GET, an import).
 func (x *exchange) readRequest() {
 	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
-	x.rq.Expiration, x.rq.WrittenExpiration = x.p.requestExpiration(x.req, &x.opts)
+	x.rq.Expiration, x.rq.WrittenExpiration, x.rq.ExpirationFrom = x.p.requestExpiration(x.req, &x.opts)
 	if h := x.req.Header; len(h["Cache-Control"]) > 0 || len(h["Pragma"]) > 0 {
 		x.rq.Directives = rules.Parse(h)
 		x.rq.Directives.NoCache = x.rq.Directives.NoCache || rules.PragmaNoCache(h)

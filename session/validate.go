@@ -39,7 +39,7 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	updated.URIKey = x.uriKey()
 
 	a := s.admit(x, e.StatusCode, merged, requestedAt, receivedAt)
-	updated.ExpiresAt, updated.Heuristic = a.ExpiresAt, a.Heuristic
+	updated.ExpiresAt, updated.Lifetime = a.ExpiresAt, a.Lifetime
 	staleBefore := !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(e.CreatedAt)
 	staleNow := !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(receivedAt)
 	if !a.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {

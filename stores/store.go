@@ -7,6 +7,7 @@ package stores
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -14,7 +15,9 @@ import (
 // ModelVersion is the version of the Entry model written by this build.
 // Stores that read an entry of another version report ErrCorrupt. Version
 // 2 added URIKey and Heuristic: entries written before carry no resource
-// name, could never be invalidated by it, and are misses.
+// name, could never be invalidated by it, and are misses. (Lifetime, which
+// grew out of Heuristic, reads version 2 entries: it needed no new
+// version.)
 const ModelVersion = 2
 
 var (
@@ -60,10 +63,91 @@ type Entry struct {
 	// the method, variant or principal: DeleteURI removes every entry of a
 	// resource at once.
 	URIKey string
-	// Heuristic: ExpiresAt is a heuristic lifetime (RFC 9111 §4.2.2),
-	// not one the response or the settings gave.
-	Heuristic bool
+	// Lifetime is where ExpiresAt came from, decided when the response
+	// was stored (LifetimeUnrecorded for entries written before it was
+	// recorded).
+	Lifetime Lifetime
 }
+
+// Heuristic reports whether e's lifetime is a heuristic (RFC 9111
+// §4.2.2), not one the response or the settings gave.
+func (e *Entry) Heuristic() bool { return e.Lifetime == LifetimeHeuristic }
+
+// Lifetime names where a stored response's freshness lifetime came from:
+// the storability decision records it (internal/rules), the debug page and
+// exports show it.
+type Lifetime uint8
+
+// The sources of a lifetime. Their numbers are stored (the memory store
+// keeps them in 4 bits, LifetimeHeuristic where model version 2's
+// heuristic bit was): never renumber them.
+const (
+	// LifetimeUnrecorded: written before the source was recorded.
+	LifetimeUnrecorded Lifetime = iota
+	// LifetimeHeuristic: 10% of the time since Last-Modified
+	// (heuristic_freshness), as nothing gave one.
+	LifetimeHeuristic
+	// LifetimeNoCache: the response's Cache-Control: no-cache, stale at
+	// once.
+	LifetimeNoCache
+	// LifetimeImmutable: the response's Cache-Control: immutable, never
+	// stale.
+	LifetimeImmutable
+	// LifetimeMaxAge: the response's s-maxage or max-age.
+	LifetimeMaxAge
+	// LifetimeExpires: the response's Expires, counted from its Date.
+	LifetimeExpires
+	// LifetimeRequestMaxAge: the request's Cache-Control: max-age.
+	LifetimeRequestMaxAge
+	// LifetimeOption: WithExpireAfter on the request's context.
+	LifetimeOption
+	// LifetimeURLRule: a urls_expire_after pattern.
+	LifetimeURLRule
+	// LifetimeExpireAfter: the expire_after setting (its default, never,
+	// included).
+	LifetimeExpireAfter
+	// LifetimeReset: Cache.ResetExpiration, after it was stored.
+	LifetimeReset
+	numLifetimes
+)
+
+var lifetimeNames = [numLifetimes]string{"", "heuristic", "no-cache", "immutable", "max-age", "expires", "request-max-age", "option", "urls_expire_after", "expire_after", "reset"}
+
+// String is the name exports and the debug page use ("" when unrecorded).
+func (l Lifetime) String() string {
+	if l < numLifetimes {
+		return lifetimeNames[l]
+	}
+	return fmt.Sprintf("lifetime(%d)", uint8(l))
+}
+
+// ParseLifetime is the Lifetime String names; ok is false for a name no
+// build of this version wrote.
+func ParseLifetime(name string) (l Lifetime, ok bool) {
+	for i, n := range lifetimeNames {
+		if n == name {
+			return Lifetime(i), true
+		}
+	}
+	return LifetimeUnrecorded, false
+}
+
+// StoredLifetime reads a lifetime stored by name beside the heuristic flag
+// that came before it: a name this build does not know (a newer build's)
+// is unrecorded, not an error; a record from before names were written has
+// only the flag.
+func StoredLifetime(name string, heuristic bool) Lifetime {
+	if l, ok := ParseLifetime(name); ok && l != LifetimeUnrecorded {
+		return l
+	}
+	if heuristic {
+		return LifetimeHeuristic
+	}
+	return LifetimeUnrecorded
+}
+
+// Valid reports whether l is one of the sources above.
+func (l Lifetime) Valid() bool { return l < numLifetimes }
 
 // Expired reports whether e is no longer fresh at now.
 func (e *Entry) Expired(now time.Time) bool {

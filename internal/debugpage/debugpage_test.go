@@ -45,8 +45,8 @@ func TestChartScalesToThePeak(t *testing.T) {
 
 func TestExplainSaysWhereTheLifetimeCameFrom(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	entry := func(h http.Header, lifetime time.Duration, heuristic bool) *stores.Entry {
-		e := &stores.Entry{Header: h, CreatedAt: now.Add(-10 * time.Second), Heuristic: heuristic}
+	entry := func(h http.Header, lifetime time.Duration, from stores.Lifetime) *stores.Entry {
+		e := &stores.Entry{Header: h, CreatedAt: now.Add(-10 * time.Second), Lifetime: from}
 		if lifetime != 0 {
 			e.ExpiresAt = e.CreatedAt.Add(lifetime)
 		}
@@ -57,15 +57,20 @@ func TestExplainSaysWhereTheLifetimeCameFrom(t *testing.T) {
 		e    *stores.Entry
 		want []string
 	}{
-		{"max-age", entry(http.Header{"Cache-Control": {"max-age=60, must-revalidate"}, "Etag": {`"x"`}}, time.Minute, false),
+		{"max-age", entry(http.Header{"Cache-Control": {"max-age=60, must-revalidate"}, "Etag": {`"x"`}}, time.Minute, stores.LifetimeMaxAge),
 			[]string{"Fresh until", "50s left", "max-age=60", "If-None-Match", "must-revalidate"}},
-		{"expires", entry(http.Header{"Expires": {"Thu, 01 Jan 2026 12:00:05 GMT"}, "Date": {"Thu, 01 Jan 2026 11:59:50 GMT"}}, 15*time.Second, false),
-			[]string{"Fresh until", "Expires (15s from its Date)", "no validator"}},
-		{"heuristic", entry(http.Header{"Last-Modified": {"Thu, 01 Jan 2026 10:00:00 GMT"}}, 5*time.Second, true),
+		{"expires", entry(http.Header{"Expires": {"Thu, 01 Jan 2026 12:00:05 GMT"}, "Date": {"Thu, 01 Jan 2026 11:59:50 GMT"}}, 15*time.Second, stores.LifetimeExpires),
+			[]string{"Fresh until", "lifetime of 15s: the response's Expires", "no validator"}},
+		{"heuristic", entry(http.Header{"Last-Modified": {"Thu, 01 Jan 2026 10:00:00 GMT"}}, 5*time.Second, stores.LifetimeHeuristic),
 			[]string{"Stale since", "heuristic", "If-Modified-Since"}},
-		{"settings", entry(http.Header{}, time.Hour, false), []string{"from the settings"}},
-		{"never", entry(http.Header{"Vary": {"Accept"}}, 0, false), []string{"never expires", "Vary: Accept"}},
-		{"no-cache", entry(http.Header{"Cache-Control": {"no-cache, stale-if-error=300"}}, time.Hour, false), []string{"revalidated with the origin first", "stale-if-error=300"}},
+		{"settings", entry(http.Header{}, time.Hour, stores.LifetimeExpireAfter), []string{"the expire_after setting"}},
+		// The headers say max-age, the decision said expire_after
+		// (cache_control = false): the decision is what is shown.
+		{"the decision, not the headers", entry(http.Header{"Cache-Control": {"max-age=60"}}, time.Hour, stores.LifetimeExpireAfter), []string{"1h0m0s: the expire_after setting"}},
+		{"never", entry(http.Header{"Vary": {"Accept"}}, 0, stores.LifetimeExpireAfter), []string{"never expires", "Vary: Accept"}},
+		{"no-cache", entry(http.Header{"Cache-Control": {"no-cache, stale-if-error=300"}}, time.Nanosecond, stores.LifetimeNoCache),
+			[]string{"stale as it arrived", "revalidated with the origin first", "stale-if-error=300"}},
+		{"written before it was recorded", entry(http.Header{}, time.Hour, stores.LifetimeUnrecorded), []string{"did not record where it came from"}},
 	} {
 		got := strings.Join(explain(c.e, now), " ")
 		for _, w := range c.want {

@@ -10,32 +10,22 @@ import (
 
 // explain says, in sentences, whether e is fresh at now and why: where its
 // lifetime came from, what happens once it is stale. It reads the stored
-// entry only (the expiration was chosen when the response was stored, by
-// the rules in internal/rules under the settings of that moment).
+// entry only: the expiration and where it came from were decided when the
+// response was stored, by the rules in internal/rules under the settings
+// and the request of that moment (which this page cannot know again).
 func explain(e *stores.Entry, now time.Time) []string {
 	d := rules.Parse(e.Header)
 	var out []string
 	switch {
 	case e.ExpiresAt.IsZero():
-		out = append(out, "Fresh: it never expires (expire_after = \"never\" and no lifetime in its headers, or a setting that says so).")
+		out = append(out, "Fresh: it never expires.")
 	case e.Expired(now):
 		out = append(out, fmt.Sprintf("Stale since %s (%s ago).", e.ExpiresAt.UTC().Format(time.RFC3339), roundDuration(now.Sub(e.ExpiresAt))))
 	default:
 		out = append(out, fmt.Sprintf("Fresh until %s (%s left).", e.ExpiresAt.UTC().Format(time.RFC3339), roundDuration(e.ExpiresAt.Sub(now))))
 	}
-	if !e.ExpiresAt.IsZero() {
-		lifetime := roundDuration(e.ExpiresAt.Sub(e.CreatedAt))
-		lt, explicit := rules.ExplicitLifetime(e.Header, &d, e.CreatedAt)
-		switch {
-		case e.Heuristic:
-			out = append(out, fmt.Sprintf("Its lifetime of %s is a heuristic: 10%% of the time since its Last-Modified (heuristic_freshness), as nothing gave one.", lifetime))
-		case explicit && d.MaxAge >= 0:
-			out = append(out, fmt.Sprintf("Its lifetime of %s: the response says max-age=%d (its Age, if any, already counted).", lifetime, int64(d.MaxAge/time.Second)))
-		case explicit:
-			out = append(out, fmt.Sprintf("Its lifetime of %s: the response's Expires (%s from its Date).", lifetime, roundDuration(lt)))
-		default:
-			out = append(out, fmt.Sprintf("Its lifetime of %s comes from the settings (expire_after or urls_expire_after).", lifetime))
-		}
+	if sentence := lifetimeSentence(e, &d); sentence != "" {
+		out = append(out, sentence)
 	}
 	if d.NoCache {
 		out = append(out, "Cache-Control: no-cache: every use is revalidated with the origin first.")
@@ -64,6 +54,41 @@ func explain(e *stores.Entry, now time.Time) []string {
 		out = append(out, fmt.Sprintf("Vary: %s: it answers only requests whose %s match the stored request's.", v, v))
 	}
 	return out
+}
+
+// lifetimeSentence says where e's lifetime came from, as the storability
+// decision recorded it.
+func lifetimeSentence(e *stores.Entry, d *rules.Directives) string {
+	lifetime := "no end"
+	if !e.ExpiresAt.IsZero() {
+		lifetime = roundDuration(e.ExpiresAt.Sub(e.CreatedAt)).String()
+	}
+	switch e.Lifetime {
+	case stores.LifetimeHeuristic:
+		return fmt.Sprintf("Its lifetime of %s is a heuristic: 10%% of the time since its Last-Modified (heuristic_freshness), as nothing gave one.", lifetime)
+	case stores.LifetimeNoCache:
+		return "It was stale as it arrived: the response said Cache-Control: no-cache."
+	case stores.LifetimeImmutable:
+		return "It never goes stale: the response said Cache-Control: immutable."
+	case stores.LifetimeMaxAge:
+		return fmt.Sprintf("Its lifetime of %s: the response says max-age=%d (its Age, if any, already counted).", lifetime, int64(d.MaxAge/time.Second))
+	case stores.LifetimeExpires:
+		return fmt.Sprintf("Its lifetime of %s: the response's Expires, counted from its Date.", lifetime)
+	case stores.LifetimeRequestMaxAge:
+		return fmt.Sprintf("Its lifetime of %s: the request that stored it said Cache-Control: max-age.", lifetime)
+	case stores.LifetimeOption:
+		return fmt.Sprintf("Its lifetime of %s: WithExpireAfter on the request that stored it.", lifetime)
+	case stores.LifetimeURLRule:
+		return fmt.Sprintf("Its lifetime of %s: a pattern of urls_expire_after matched its URL.", lifetime)
+	case stores.LifetimeExpireAfter:
+		return fmt.Sprintf("Its lifetime of %s: the expire_after setting (nothing in the response or the request gave one).", lifetime)
+	case stores.LifetimeReset:
+		return "Its expiration was set by Cache.ResetExpiration, after it was stored."
+	}
+	if e.ExpiresAt.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("Its lifetime of %s was decided when it was stored, by a version of reqcache that did not record where it came from.", lifetime)
 }
 
 // roundDuration is d to the second, or to the millisecond under a second.

@@ -246,6 +246,7 @@ type Entry struct {
 	ExpiresAt      time.Time    `json:"expires_at"`
 	DiscardAt      time.Time    `json:"discard_at"`
 	Heuristic      bool         `json:"heuristic"`
+	Lifetime       string       `json:"lifetime"` // where ExpiresAt came from (stores.Lifetime), "" when unrecorded
 	RequestHeader  []HeaderLine `json:"request_header"`
 	ResponseHeader []HeaderLine `json:"response_header"`
 	Freshness      []string     `json:"freshness"`
@@ -280,7 +281,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 	now := src.Now()
 	v := Entry{
 		Row: rowOf(e, now, src.RedactURL), BodyBytes: len(e.Body), URIKey: e.URIKey,
-		RequestedAt: e.RequestedAt, ExpiresAt: e.ExpiresAt, DiscardAt: e.DiscardAt, Heuristic: e.Heuristic,
+		RequestedAt: e.RequestedAt, ExpiresAt: e.ExpiresAt, DiscardAt: e.DiscardAt, Heuristic: e.Heuristic(), Lifetime: e.Lifetime.String(),
 		RequestHeader:  h.headerLines(e.RequestHeader),
 		ResponseHeader: h.headerLines(e.Header),
 		Freshness:      explain(e, now),

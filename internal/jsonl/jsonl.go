@@ -38,7 +38,8 @@ type Line struct {
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"` // absent: never
 	DiscardAt   *time.Time `json:"discard_at,omitempty"`
-	Heuristic   bool       `json:"heuristic,omitempty"` // the lifetime is a heuristic
+	Heuristic   bool       `json:"heuristic,omitempty"` // the lifetime is a heuristic (as before lifetime was written)
+	Lifetime    string     `json:"lifetime,omitempty"`  // where the lifetime came from (stores.Lifetime)
 	// An alias.
 	Alias string  `json:"alias,omitempty"`
 	Value *string `json:"value,omitempty"`
@@ -47,7 +48,7 @@ type Line struct {
 // Entry is the line of a stored response.
 func Entry(e *stores.Entry) Line {
 	l := Line{
-		V: Version, Heuristic: e.Heuristic, Key: e.Key, Method: e.Method, URL: e.URL,
+		V: Version, Heuristic: e.Heuristic(), Lifetime: e.Lifetime.String(), Key: e.Key, Method: e.Method, URL: e.URL,
 		RequestHeaders: e.RequestHeader, Status: e.StatusCode, Headers: e.Header,
 		RequestedAt: timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
 		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
@@ -131,7 +132,7 @@ func Parse(line []byte) (*stores.Entry, [2]string, error) {
 		return nil, [2]string{}, errors.New("an entry without created_at")
 	}
 	e := &stores.Entry{
-		Key: l.Key, Method: l.Method, URL: l.URL, StatusCode: l.Status, Heuristic: l.Heuristic,
+		Key: l.Key, Method: l.Method, URL: l.URL, StatusCode: l.Status, Lifetime: stores.StoredLifetime(l.Lifetime, l.Heuristic),
 		Header: l.Headers, RequestHeader: l.RequestHeaders,
 	}
 	if e.Header == nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // This file decides what to do with what the cache holds for a request
@@ -95,6 +96,9 @@ type Request struct {
 	// that is a duration or a time.
 	Expiration        config.Expiration
 	WrittenExpiration bool
+	// ExpirationFrom is the setting Expiration came from: a stored
+	// response whose lifetime it gives records it.
+	ExpirationFrom stores.Lifetime
 }
 
 // Settings are the settings the rules read, compiled once by Compile

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // One t.Run per case, in the order of the RFC 9111 sections they implement.
@@ -27,7 +28,11 @@ func newResponse(set Settings, status int, exp config.Expiration, own bool, reqC
 	if set.Codes == nil {
 		set.Codes = map[int]bool{status: true}
 	}
-	req := Request{Directives: Parse(header("Cache-Control", reqCC)), Expiration: exp, WrittenExpiration: own}
+	from := stores.LifetimeExpireAfter
+	if own {
+		from = stores.LifetimeOption
+	}
+	req := Request{Directives: Parse(header("Cache-Control", reqCC)), Expiration: exp, WrittenExpiration: own, ExpirationFrom: from}
 	return NewResponse(&req, &Response{Status: status, Header: h, RequestedAt: t0, ReceivedAt: t0}, &set)
 }
 
@@ -176,13 +181,13 @@ func TestNewResponse(t *testing.T) {
 	}{
 		{"request no-store", true, never, "no-store", "max-age=60", Freshness{Reason: "request-no-store"}},
 		{"response no-store", true, never, "", "no-store", Freshness{Reason: "no-store"}},
-		{"response no-store ignored without cache_control", false, never, "", "no-store", Freshness{Store: true}},
+		{"response no-store ignored without cache_control", false, never, "", "no-store", Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"no-cache without a validator: not stored", true, never, "", "no-cache", Freshness{Reason: "no-validator"}},
-		{"immutable never expires", true, config.After(time.Second), "", "immutable", Freshness{Store: true}},
-		{"max-age beats expire_after", true, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+		{"immutable never expires", true, config.After(time.Second), "", "immutable", Freshness{Store: true, Lifetime: stores.LifetimeImmutable}},
+		{"max-age beats expire_after", true, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Minute), Lifetime: stores.LifetimeMaxAge}},
 		{"max-age=0 needs a validator, none: not stored", true, never, "", "max-age=0", Freshness{Reason: "no-validator"}},
-		{"request max-age beats expire_after", true, config.After(time.Hour), "max-age=30", "", Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second)}},
-		{"expire_after", false, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Hour)}},
+		{"request max-age beats expire_after", true, config.After(time.Hour), "max-age=30", "", Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second), Lifetime: stores.LifetimeRequestMaxAge}},
+		{"expire_after", false, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Lifetime: stores.LifetimeExpireAfter}},
 		{"do_not_cache", false, config.DoNotCache, "", "", Freshness{Reason: "do_not_cache"}},
 		{"immediately needs a validator, none: not stored", false, config.ExpireImmediately, "", "", Freshness{Reason: "no-validator"}},
 	} {
@@ -210,33 +215,33 @@ func TestHeuristicFreshness(t *testing.T) {
 		want      Freshness
 	}{
 		{"10% of the time since Last-Modified", 200, on, "", header("Last-Modified", lm(10*time.Hour)),
-			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Lifetime: stores.LifetimeHeuristic}},
 		{"capped by the setting", 200, on, "", header("Last-Modified", lm(100*24*time.Hour)),
-			Freshness{Store: true, ExpiresAt: t0.Add(24 * time.Hour), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(24 * time.Hour), Lifetime: stores.LifetimeHeuristic}},
 		{"true: no cap", 200, config.StaleLimit{Enabled: true}, "", header("Last-Modified", lm(100*24*time.Hour)),
-			Freshness{Store: true, ExpiresAt: t0.Add(10 * 24 * time.Hour), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(10 * 24 * time.Hour), Lifetime: stores.LifetimeHeuristic}},
 		{"measured from Date, less the age since it", 404, on, "", header("Last-Modified", lm(21*time.Hour), "Date", t0.Add(-time.Hour).Format(http.TimeFormat)),
-			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Lifetime: stores.LifetimeHeuristic}},
 		{"the Age already spent counts", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Age", "600"),
-			Freshness{Store: true, ExpiresAt: t0.Add(50 * time.Minute), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(50 * time.Minute), Lifetime: stores.LifetimeHeuristic}},
 		{"every heuristically cacheable status", 501, on, "", header("Last-Modified", lm(10*time.Hour)),
-			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Heuristic: true}},
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Lifetime: stores.LifetimeHeuristic}},
 		{"not for other statuses: expire_after", 302, on, "", header("Last-Modified", lm(10*time.Hour)),
-			Freshness{Store: true}},
+			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"explicit max-age wins", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Cache-Control", "max-age=60"),
-			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute), Lifetime: stores.LifetimeMaxAge}},
 		{"Expires wins", 200, on, "", header("Last-Modified", lm(10*time.Hour), "Expires", t0.Add(time.Minute).Format(http.TimeFormat)),
-			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute)}},
+			Freshness{Store: true, ExpiresAt: t0.Add(time.Minute), Lifetime: stores.LifetimeExpires}},
 		{"request max-age wins", 200, on, "max-age=30", header("Last-Modified", lm(10*time.Hour)),
-			Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second)}},
+			Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second), Lifetime: stores.LifetimeRequestMaxAge}},
 		{"off: expire_after", 200, config.StaleLimit{}, "", header("Last-Modified", lm(10*time.Hour)),
-			Freshness{Store: true}},
+			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"Last-Modified in the future: expire_after", 200, on, "", header("Last-Modified", t0.Add(time.Hour).Format(http.TimeFormat)),
-			Freshness{Store: true}},
+			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"invalid Last-Modified: expire_after", 200, on, "", header("Last-Modified", "yesterday"),
-			Freshness{Store: true}},
+			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"no Last-Modified: expire_after", 200, on, "", header("ETag", `"x"`),
-			Freshness{Store: true}},
+			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := newResponse(Settings{CacheControl: true, HeuristicFreshness: tc.heuristic}, tc.status, config.NeverExpire, false, tc.reqCC, tc.h)
@@ -247,14 +252,14 @@ func TestHeuristicFreshness(t *testing.T) {
 	}
 	t.Run("not without cache_control", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
-		if got := newResponse(Settings{HeuristicFreshness: on}, 200, config.NeverExpire, false, "", h); got.Heuristic {
+		if got := newResponse(Settings{HeuristicFreshness: on}, 200, config.NeverExpire, false, "", h); got.Heuristic() {
 			t.Fatalf("NewResponse = %+v", got)
 		}
 	})
 	t.Run("a lifetime the user wrote wins", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
 		got := newResponse(Settings{CacheControl: true, HeuristicFreshness: on}, 200, config.After(5*time.Minute), true, "", h)
-		if want := (Freshness{Store: true, ExpiresAt: t0.Add(5 * time.Minute)}); got != want {
+		if want := (Freshness{Store: true, ExpiresAt: t0.Add(5 * time.Minute), Lifetime: stores.LifetimeOption}); got != want {
 			t.Fatalf("NewResponse = %+v, want %+v", got, want)
 		}
 	})

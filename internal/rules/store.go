@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // This file decides whether a new response may be stored and until when,
@@ -24,10 +25,13 @@ type Freshness struct {
 	// storing when it can be revalidated.
 	NeedsValidator bool
 	Reason         string // why it is not stored
-	// Heuristic: the lifetime is a heuristic (§4.2.2), not the
-	// response's own.
-	Heuristic bool
+	// Lifetime is where ExpiresAt came from, decided here once: the
+	// entry keeps it, the debug page shows it.
+	Lifetime stores.Lifetime
 }
+
+// Heuristic reports a heuristic lifetime (§4.2.2), not the response's own.
+func (f *Freshness) Heuristic() bool { return f.Lifetime == stores.LifetimeHeuristic }
 
 // Response is what the storability decision reads of a response.
 type Response struct {
@@ -102,36 +106,40 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 			return Freshness{Reason: "no-store"}
 		}
 		if respD.NoCache {
-			return Freshness{Store: true, ExpiresAt: receivedAt, NeedsValidator: true}
+			return Freshness{Store: true, ExpiresAt: receivedAt, NeedsValidator: true, Lifetime: stores.LifetimeNoCache}
 		}
 		if respD.Immutable {
-			return Freshness{Store: true}
+			return Freshness{Store: true, Lifetime: stores.LifetimeImmutable}
 		}
 		if life, ok := ExplicitLifetime(h, respD, receivedAt); ok {
 			exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
-			return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt)}
+			from := stores.LifetimeExpires
+			if respD.MaxAge >= 0 {
+				from = stores.LifetimeMaxAge
+			}
+			return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt), Lifetime: from}
 		}
 		// A lifetime the user wrote (WithExpireAfter, urls_expire_after,
 		// expire_after) beats a guess.
 		if set.HeuristicFreshness.Enabled && !req.WrittenExpiration && reqD.MaxAge < 0 {
 			if life, ok := HeuristicLifetime(resp.Status, h, receivedAt, set.HeuristicFreshness.Max); ok {
 				exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
-				return Freshness{Store: true, ExpiresAt: exp, Heuristic: true, NeedsValidator: !exp.After(receivedAt)}
+				return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt), Lifetime: stores.LifetimeHeuristic}
 			}
 		}
 	}
-	reqExp := req.Expiration
+	reqExp, from := req.Expiration, req.ExpirationFrom
 	if !reqExp.IsSet() {
-		reqExp = config.NeverExpire
+		reqExp, from = config.NeverExpire, stores.LifetimeExpireAfter
 	}
 	if reqD.MaxAge >= 0 {
-		reqExp = config.After(reqD.MaxAge)
+		reqExp, from = config.After(reqD.MaxAge), stores.LifetimeRequestMaxAge
 	}
 	exp, ok := reqExp.ExpiresAt(receivedAt)
 	if !ok {
 		return Freshness{Reason: "do_not_cache"}
 	}
-	f := Freshness{Store: true, ExpiresAt: exp}
+	f := Freshness{Store: true, ExpiresAt: exp, Lifetime: from}
 	if reqExp.Kind() == config.Immediately || (!exp.IsZero() && !exp.After(receivedAt)) {
 		f.NeedsValidator = true
 	}

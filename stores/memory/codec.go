@@ -20,8 +20,9 @@ import (
 //	metaLen   uvarint length of the meta section that follows
 //	meta      metaLen bytes:
 //	  flags     1 byte: bit i set when time i is present (0 RequestedAt,
-//	            1 CreatedAt, 2 ExpiresAt, 3 DiscardAt); bit 4 Heuristic;
-//	            other bits zero
+//	            1 CreatedAt, 2 ExpiresAt, 3 DiscardAt); bits 4-7 the
+//	            stores.Lifetime (1, heuristic, is where model version
+//	            2's heuristic bit was, so its entries read unchanged)
 //	  times     for each present time, in that order: 8 bytes int64 Unix
 //	            seconds, 4 bytes uint32 nanoseconds (< 1e9)
 //	  status    uvarint, zig-zag encoded StatusCode
@@ -51,7 +52,7 @@ const (
 	headerPrefix       = 2                   // magic + version
 	timeSize           = 12
 	numTimes           = 4
-	heuristicFlag      = 1 << numTimes
+	lifetimeShift      = numTimes // the Lifetime's 4 bits above the times'
 )
 
 var (
@@ -150,9 +151,7 @@ func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 			flags |= 1 << i
 		}
 	}
-	if e.Heuristic {
-		flags |= heuristicFlag
-	}
+	flags |= byte(e.Lifetime) << lifetimeShift
 	dst = append(dst, flags)
 	for _, t := range ts {
 		if !t.IsZero() {
@@ -365,7 +364,8 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 
 	var t [numTimes]time.Time
 	flags := r.byte()
-	if flags&^(1<<numTimes-1|heuristicFlag) != 0 {
+	lifetime := stores.Lifetime(flags >> lifetimeShift)
+	if !lifetime.Valid() {
 		return nil, errMeta
 	}
 	for i := range t {
@@ -405,7 +405,7 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 		return nil, errValueSize
 	}
 	e.Key, e.URIKey, e.Method, e.URL = key, uriKey, method, url
-	e.Heuristic = flags&heuristicFlag != 0
+	e.Lifetime = lifetime
 	e.StatusCode = int(status)
 	e.RequestedAt, e.CreatedAt, e.ExpiresAt, e.DiscardAt = t[0], t[1], t[2], t[3]
 	e.Body = body

@@ -3,6 +3,7 @@ package memory
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -64,6 +65,27 @@ func TestRoundTripExact(t *testing.T) {
 	}
 	if _, err := decodeShared(b[len("prefix"):]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every lifetime source round-trips; the one entries of model version 2
+// marked with their heuristic bit (bit 4) reads as the heuristic.
+func TestLifetimeRoundTrips(t *testing.T) {
+	for l := stores.LifetimeUnrecorded; l.Valid(); l++ {
+		e := benchEntry("lifetime")
+		e.Lifetime = l
+		got, err := decodeShared(encode(e))
+		if err != nil || got.Lifetime != l {
+			t.Fatalf("%v came back as %v, %v", l, got.Lifetime, err)
+		}
+	}
+	e := benchEntry("v2")
+	e.Lifetime = stores.LifetimeUnrecorded
+	b := encode(e)
+	_, n := binary.Uvarint(b[headerPrefix:])
+	b[headerPrefix+n] |= 1 << 4 // the flags, after magic, version and metaLen
+	if got, err := decodeShared(b); err != nil || got.Lifetime != stores.LifetimeHeuristic || !got.Heuristic() {
+		t.Fatalf("a version 2 heuristic entry: %+v, %v", got, err)
 	}
 }
 

@@ -250,7 +250,8 @@ type document struct {
 	ID             string        `bson:"_id"`
 	V              int           `bson:"v"`
 	URI            string        `bson:"uri,omitempty"`
-	Heuristic      bool          `bson:"heuristic,omitempty"`
+	Heuristic      bool          `bson:"heuristic,omitempty"` // kept beside lifetime for builds before it
+	Lifetime       string        `bson:"lifetime,omitempty"`  // stores.Lifetime's name
 	Method         string        `bson:"method"`
 	URL            string        `bson:"url"`
 	Status         int           `bson:"status"`
@@ -404,7 +405,7 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 		ExpiresAt:     timeOf(d.ExpiresAt),
 		DiscardAt:     timeOf(d.DiscardAt),
 		URIKey:        d.URI,
-		Heuristic:     d.Heuristic,
+		Lifetime:      stores.StoredLifetime(d.Lifetime, d.Heuristic),
 	}, nil
 }
 
@@ -414,7 +415,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		return err
 	}
 	d := document{
-		ID: e.Key, V: stores.ModelVersion, URI: e.URIKey, Heuristic: e.Heuristic, Method: e.Method, URL: e.URL, Status: e.StatusCode,
+		ID: e.Key, V: stores.ModelVersion, URI: e.URIKey, Heuristic: e.Heuristic(), Lifetime: e.Lifetime.String(), Method: e.Method, URL: e.URL, Status: e.StatusCode,
 		Headers: toFields(e.Header), BodySize: int64(len(e.Body)),
 		RequestHeaders: toFields(e.RequestHeader),
 		RequestedAt:    timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),

@@ -66,7 +66,7 @@ func NewEntry(key string) *stores.Entry {
 		ExpiresAt:   now.Add(time.Hour + 123456*time.Nanosecond),
 		DiscardAt:   now.Add(24*time.Hour + 654321*time.Nanosecond),
 		URIKey:      "uri-of-" + key,
-		Heuristic:   len(key)%2 == 0,
+		Lifetime:    stores.Lifetime(len(key) % int(stores.LifetimeReset+1)), // every source, over the suite's keys
 	}
 }
 
@@ -116,8 +116,8 @@ func Compare(want, got *stores.Entry) error {
 	if got.Method != want.Method {
 		add("Method = %q, want %q", got.Method, want.Method)
 	}
-	if got.URIKey != want.URIKey || got.Heuristic != want.Heuristic {
-		add("URIKey, Heuristic = %q, %v, want %q, %v", got.URIKey, got.Heuristic, want.URIKey, want.Heuristic)
+	if got.URIKey != want.URIKey || got.Lifetime != want.Lifetime {
+		add("URIKey, Lifetime = %q, %v, want %q, %v", got.URIKey, got.Lifetime, want.URIKey, want.Lifetime)
 	}
 	if got.URL != want.URL {
 		add("URL = %q, want %q", got.URL, want.URL)
