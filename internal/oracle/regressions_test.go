@@ -19,6 +19,56 @@ var regressions = []struct {
 	sc    Scenario
 }{
 	{
+		name: "a forged import line's Set-Cookie replayed to the next GET (issue 37, finding 4)",
+		kind: "reuse/set-cookie",
+		sc: Scenario{
+			Seed:     59,
+			Settings: Settings{SeparateCredentials: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 20, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 23, Method: "GET", Path: "/a", Import: "forge:set-cookie", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 24, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "an imported line keeps the expiration it was exported with, not its own headers' (issue 37, finding 4)",
+		kind: "reuse/stale",
+		sc: Scenario{
+			Seed:     140,
+			Settings: Settings{CacheControl: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 1, Method: "GET", Path: "/r", Reply: Reply{Status: 307, Location: "/a", Size: 20}}}},
+				{Advance: 3601, Requests: []Request{{Step: 3, Method: "GET", Path: "/a", Import: "forge:plain", Reply: Reply{Status: 200, Size: 20}}}},
+				{Requests: []Request{{Step: 12, Method: "GET", Path: "/r", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
+		name: "a 304's Content-Location stored with its token in the clear (issue 37, finding 3)",
+		kind: "secret",
+		sc: Scenario{
+			Seed:     156,
+			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216, AlwaysRevalidate: true},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 17, Method: "GET", Path: "/c?x=1&y=2", Who: "bob", Where: "query", Reply: Reply{Status: 200, ETag: "weak", Size: 20, On304: "credential"}}}},
+				{Requests: []Request{{Step: 18, Method: "GET", Path: "/c?x=1&y=2", Who: "bob", Where: "query", Reply: Reply{Status: 200, ETag: "weak", Size: 20, On304: "credential"}}}},
+			},
+		},
+	},
+	{
+		name: "a stored gzip body answers a request that accepts only identity (issue 37, finding 6)",
+		kind: "coding",
+		sc: Scenario{
+			Seed:     136,
+			Settings: Settings{SeparateCredentials: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 2, Method: "GET", Path: "/b", Header: map[string]string{"Accept-Encoding": "gzip, br"}, Reply: Reply{Status: 200, Size: 20, Gzip: true}}}},
+				{Requests: []Request{{Step: 13, Method: "GET", Path: "/b", Header: map[string]string{"Accept-Encoding": "identity"}, Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
 		name: "a stale redirect alias revalidated with its target's validators (issue 37, finding 11)",
 		kind: "reuse/stale",
 		sc: Scenario{

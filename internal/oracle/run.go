@@ -93,7 +93,7 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 	// The debug page, made before the first request so that it records
 	// every one: its views are searched for credentials with the store.
 	page := sess.Cache().Handler()
-	d := &driver{sess: sess, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings, page: page}
+	d := &driver{sess: sess, origin: o, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings, page: page}
 	for _, round := range sc.Rounds {
 		clk.advance(time.Duration(round.Advance) * time.Second)
 		if hung := d.round(round); hung != "" {
@@ -108,6 +108,7 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 			}
 		}
 	}
+	res.Violations = append(res.Violations, d.problems...)
 	if len(res.Violations) == 0 {
 		res.Violations = append(res.Violations, d.secrets(ctx, sess, logs)...)
 	}
@@ -246,6 +247,7 @@ func (n nilBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 // driver makes a scenario's requests and records what they got.
 type driver struct {
 	sess     *session.Session
+	origin   *origin
 	base     string
 	clock    *clock
 	seq      *atomic.Int64
@@ -255,6 +257,7 @@ type driver struct {
 	mu       sync.Mutex
 	answers  []*model.Answer
 	leakable []string
+	problems []model.Violation // what the run got wrong that is not an answer
 }
 
 // round makes a round's requests, each after its delay, and waits for them
@@ -443,6 +446,10 @@ func options(r Request) model.Options {
 // do makes one step's request through a client that follows redirects,
 // recording each hop.
 func (d *driver) do(r Request) {
+	if r.Import != "" {
+		d.importStep(r)
+		return
+	}
 	req, body := d.build(r)
 	if r.Deadline {
 		ctx, cancel := context.WithTimeout(req.Context(), hangAfter+time.Second)

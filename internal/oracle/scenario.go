@@ -61,7 +61,14 @@ type Request struct {
 	Options  []string
 	Deadline bool   // a context with a deadline (the cancellable path)
 	Read     string // "" reads the body whole; "close" stops after a few bytes
-	Reply    Reply
+	// Import makes the step an import instead of a request: "replay"
+	// exports the cache and imports the export (trusted keys), as a
+	// program restoring a file would; "forge:<how>" imports one stored
+	// line for the step's URL, forged (untrusted), as an attacker who can
+	// write an import file would: "set-cookie", "no-store", "status" (a
+	// 203), "key" (another stored line's key) or "plain" (a new id only).
+	Import string
+	Reply  Reply
 }
 
 // Reply is what the origin answers a step with (the target of a redirect
@@ -92,6 +99,11 @@ type Reply struct {
 	NilBody bool
 	// Gzip: a GET that accepts gzip gets its body gzip-coded.
 	Gzip bool
+	// On304 is what a 304 to this step's conditional request says beyond
+	// the reply's validators and freshness: "set-cookie", "credential" (a
+	// Content-Location carrying a token), "no-store" or "max-age" (a new
+	// Cache-Control: max-age=600).
+	On304 string
 }
 
 // Generate makes the scenario of a seed: rounds rounds, drawn to meet
@@ -130,6 +142,13 @@ func Generate(seed int64, rounds int) Scenario {
 				// A sibling of a request of this round: it may join its
 				// trip, or race it.
 				r = g.sibling(round.Requests[g.r.IntN(j)], step, &sc.Settings)
+			case len(earlier) > 0 && g.chance(0.05):
+				// An import of what the cache holds for an earlier
+				// request's URL: the cache's own export, or a line forged
+				// from it.
+				r = g.sibling(earlier[g.r.IntN(len(earlier))], step, &sc.Settings)
+				r.Import = g.one("replay", "replay", "forge:set-cookie", "forge:no-store", "forge:status", "forge:key", "forge:plain")
+				r.Method, r.Body, r.Override, r.Options = "GET", "", "", nil
 			case len(earlier) > 0 && g.chance(0.45):
 				// The same request again later: a hit, a revalidation,
 				// or an answer that must not come from the cache.
@@ -188,7 +207,7 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 			c.Where = "query"
 		}
 	}
-	for _, h := range []string{"Accept-Language", "Accept", "X-Variant", "Range", "Cache-Control", "Pragma"} {
+	for _, h := range []string{"Accept-Language", "Accept", "X-Variant", "Range", "Cache-Control", "Pragma", "Accept-Encoding"} {
 		if g.chance(0.2) {
 			if v, ok := fresh.Header[h]; ok {
 				c.Header[h] = v
@@ -196,6 +215,11 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 				delete(c.Header, h)
 			}
 		}
+	}
+	if g.chance(0.08) {
+		// A client that refuses the codings another one accepted reads
+		// the same URL (a stored coded body must not answer it).
+		c.Header["Accept-Encoding"] = g.one("identity", "gzip;q=0", "*;q=0")
 	}
 	if g.chance(0.35) {
 		c.Options = fresh.Options
@@ -396,6 +420,9 @@ func (g gen) reply(r *Request, s *Settings) Reply {
 	p.EventStream = g.chance(0.03)
 	p.NilBody = g.chance(0.04)
 	p.Gzip = g.chance(0.3)
+	if g.chance(0.25) {
+		p.On304 = g.one("set-cookie", "credential", "credential", "no-store", "max-age")
+	}
 	if s.MaxBodyBytes < 1000 && g.chance(0.3) {
 		p.Size = 300
 	}

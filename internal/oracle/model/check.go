@@ -50,6 +50,7 @@ type checker struct {
 	byID  map[int64]*Exchange
 	reqOf map[*Exchange]*Request
 	ansOf map[*Exchange]*Answer // the answer of the request that made it
+	hopOf map[*Exchange]*Answer // the answer of the hop that made the trip, whatever it answered with
 	// invalidations are the successful unsafe requests, in start order.
 	invalidations []invalidation
 }
@@ -65,7 +66,7 @@ type invalidation struct {
 }
 
 func newChecker(t *Trace) *checker {
-	c := &checker{s: &t.Settings, t: t, byID: map[int64]*Exchange{}, reqOf: map[*Exchange]*Request{}, ansOf: map[*Exchange]*Answer{}}
+	c := &checker{s: &t.Settings, t: t, byID: map[int64]*Exchange{}, reqOf: map[*Exchange]*Request{}, ansOf: map[*Exchange]*Answer{}, hopOf: map[*Exchange]*Answer{}}
 	type hop struct {
 		step   int
 		uri    string
@@ -77,11 +78,22 @@ func newChecker(t *Trace) *checker {
 	}
 	for _, x := range t.Exchanges {
 		c.byID[x.ID] = x
+		if x.Imported != nil {
+			c.reqOf[x] = x.Imported
+			continue
+		}
 		if a := answers[hop{x.Step, x.Path, x.Method}]; a != nil {
 			c.reqOf[x] = a.Req
+			c.hopOf[x] = a
 			// The answer that read this exchange, when its request's
 			// answer did (a background refresh's did not).
 			if a.Header.Get("X-Oracle-Id") == strconv.FormatInt(x.ID, 10) {
+				c.ansOf[x] = a
+			}
+			if x.Status == http.StatusNotModified && a.End > x.End {
+				// The answer that waited for this 304: the update was
+				// made by its end (one made in the background has no
+				// known end).
 				c.ansOf[x] = a
 			}
 		}
@@ -326,7 +338,7 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	if exp, _ := s.requestLifetime(r); exp.Kind == DoNotCache {
 		return violation(a, "reuse/do-not-cache", "answered from exchange %d under do_not_cache", e.ID)
 	}
-	if a.Header.Get("Set-Cookie") != "" {
+	if sc := a.Header.Values("Set-Cookie"); len(sc) > 0 && !c.ownSetCookie(a, sc) {
 		return violation(a, "reuse/set-cookie", "exchange %d's Set-Cookie replayed", e.ID)
 	}
 	q := c.reqOf[e]
@@ -371,6 +383,9 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 			}
 		}
 	}
+	if v, bad := c.unstorableSince(a, e, q, validated); bad {
+		return v, bad
+	}
 	if v, bad := c.invalidated(a, e, q); bad {
 		return v, bad
 	}
@@ -386,13 +401,53 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	return Violation{}, false
 }
 
+// unstorableSince reports a reuse of e after a 304 made it unstorable: its
+// header, updated by the 304 (RFC 9111 §4.3.4), says no-store, so the
+// cache must stop using it then. The answer to the request that made that
+// 304 is the updated response, for that caller; a validation still under
+// way when a began may store it again.
+func (c *checker) unstorableSince(a *Answer, e *Exchange, q *Request, validated *validation) (Violation, bool) {
+	if !c.s.CacheControl || validated != nil && validated.x.Step == a.Req.Step {
+		return Violation{}, false
+	}
+	var last *validation
+	for _, v := range c.validations(e, q)[1:] {
+		switch {
+		case c.ansOf[v.x] != nil && v.end < a.Start:
+			last = &v
+		case v.x.Start < a.Start:
+			return Violation{}, false // under way beside it, or its end unknown
+		}
+	}
+	if last != nil && parseCC(last.header).noStore {
+		return violation(a, "reuse/unstorable", "exchange %d used after step %d's 304 (exchange %d) made it no-store", e.ID, last.x.Step, last.x.ID)
+	}
+	return Violation{}, false
+}
+
+// ownSetCookie reports cookies a 304 to a's own conditional request set:
+// they are for a's caller (and only for it).
+func (c *checker) ownSetCookie(a *Answer, cookies []string) bool {
+	x := c.ownExchange(a, func(x *Exchange) bool { return x.Status == http.StatusNotModified })
+	return x != nil && slices.Equal(x.RespHeader.Values("Set-Cookie"), cookies)
+}
+
 // flightEnd is when the cache had read all of e's body: no earlier than
 // the origin's handler returned, and as late as the caller that read it
 // through the cache finished (the bytes reach the cache as that caller
 // reads them, so a caller may join the trip after the handler returned).
-func (c *checker) flightEnd(e *Exchange) int64 {
-	end := e.End
-	if a := c.ansOf[e]; a != nil && a.End > end {
+func (c *checker) flightEnd(e *Exchange) int64 { return c.tripEnd(e) }
+
+// tripEnd is when a trip was over for the callers that could join it: no
+// earlier than the origin's handler returned, and as late as the answer of
+// the hop that made it (the cache reads the response, decides and answers
+// after the handler returned; a caller arriving meanwhile joins).
+func (c *checker) tripEnd(x *Exchange) int64 {
+	end := x.End
+	if a := c.hopOf[x]; a != nil && a.End > end {
+		end = a.End
+	}
+	if a := c.ansOf[x]; a != nil && a.End > end {
 		end = a.End
 	}
 	return end
@@ -930,7 +985,7 @@ func (c *checker) staleIfErrorAllowed(a *Answer, d directives, staleness time.Du
 	for _, x := range c.t.Exchanges {
 		// A failure seen while the request waited: its own trip's, or
 		// the trip it joined.
-		if x.End < a.Start || x.Start > a.End {
+		if c.tripEnd(x) < a.Start || x.Start > a.End {
 			continue
 		}
 		q := c.reqOf[x]
@@ -1040,7 +1095,11 @@ func Summary(t *Trace) string {
 		lines = append(lines, line{a.Start, fmt.Sprintf("[%d-%d] t=%s step %d.%d %s %s%s → %s %q", a.Start, a.End, r.Time.Format(time.TimeOnly), r.Step, r.Hop, r.Method, requestURI(r.URL), opts, got, a.Header.Get("Cache-Status"))})
 	}
 	for _, x := range t.Exchanges {
-		lines = append(lines, line{x.Start, fmt.Sprintf("[%d-%d]   origin: step %d %s %s → %d id %d%s", x.Start, x.End, x.Step, x.Method, x.Path, x.Status, x.ID, ccText(x))})
+		by := "origin"
+		if x.Imported != nil {
+			by = "import"
+		}
+		lines = append(lines, line{x.Start, fmt.Sprintf("[%d-%d]   %s: step %d %s %s → %d id %d%s", x.Start, x.End, by, x.Step, x.Method, x.Path, x.Status, x.ID, ccText(x))})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].seq < lines[j].seq })
 	var b strings.Builder

@@ -146,4 +146,8 @@ type Exchange struct {
 	Cut bool
 	// Dropped: the connection was closed before a response.
 	Dropped bool
+	// Imported is the request an imported line records, when the
+	// exchange is not the origin's but a line an import stored at Start
+	// (a forged one: its own id, the line's times).
+	Imported *Request
 }
