@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/internal/cachestatus"
 	"github.com/reqcache/reqcache/internal/jsonl"
@@ -164,7 +165,9 @@ func OnRefused(fn func(line int, why string)) ImportOption {
 // this session would not have stored (a status outside allowable_codes,
 // no-store, Set-Cookie without separate_credentials, ...) is skipped and
 // reported to OnRefused, and the expiration is decided again as it was
-// when the response arrived (ResetExpiration sets another). What a store
+// when the response arrived — except a lifetime no header records, which
+// WithExpireAfter gave or ResetExpiration set (the line's Lifetime): the
+// line's stands (ResetExpiration sets another). What a store
 // never keeps (Set-Cookie, hop-by-hop fields) is dropped, and URL-bearing
 // fields are redacted, as for any write. The Vary index and language
 // aliases are rebuilt from the entries; alias lines are read only with
@@ -262,6 +265,16 @@ func (s *Session) admitImport(p *policy, line *stores.Entry, trustKeys bool) (im
 	}
 	if !derived && !trustKeys {
 		return imported{}, errors.New("its key is not the key of the request it records: an entry keyed by credentials, a request body or a custom key function imports only when the file is trusted (session.TrustKeys, reqcache import -trust-keys)")
+	}
+	if line.Lifetime == stores.LifetimeOption || line.Lifetime == stores.LifetimeReset {
+		// A lifetime the exchange's context gave (WithExpireAfter) or
+		// ResetExpiration set: nothing in the line decides it again, so
+		// the line's stands, as that option would for the request.
+		exp := config.NeverExpire
+		if !line.ExpiresAt.IsZero() {
+			exp = config.At(line.ExpiresAt)
+		}
+		x.rq.Expiration, x.rq.WrittenExpiration, x.rq.ExpirationFrom = exp, true, line.Lifetime
 	}
 	a := s.admit(x, line.StatusCode, line.Header, line.RequestedAt, line.CreatedAt)
 	e := s.entryFor(x, line.StatusCode, line.Header, a, line.RequestedAt, line.CreatedAt)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
@@ -205,5 +206,35 @@ func TestExportByHost(t *testing.T) {
 	host := strings.TrimPrefix(a.URL, "http://")
 	if n, err := s.Cache().Export(context.Background(), &buf, session.Filter{Host: host}); err != nil || n != 1 || !strings.Contains(buf.String(), "/from-a") {
 		t.Fatalf("Export(host %s) = %d, %v:\n%s", host, n, err, buf.String())
+	}
+}
+
+// A lifetime the request's context gave (WithExpireAfter) or that
+// ResetExpiration set is not in the line's headers: Import keeps it
+// rather than deciding again from the settings (under which the entry
+// would never expire here).
+func TestImportKeepsALifetimeNoHeaderRecords(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "doc") })
+	clk := newClock()
+	src := newSession(t, nil, session.WithClock(clk.Now))
+	req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+	do(t, src.Client(), req.WithContext(session.WithExpireAfter(req.Context(), config.After(10*time.Minute))))
+	var buf bytes.Buffer
+	if _, err := src.Cache().Export(context.Background(), &buf, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	dst := newSession(t, nil, session.WithClock(clk.Now))
+	if n, err := dst.Cache().Import(context.Background(), &buf); err != nil || n != 1 {
+		t.Fatalf("Import = %d, %v", n, err)
+	}
+	clk.Advance(5 * time.Minute)
+	if _, resp := do(t, dst.Client(), mustRequest(t, http.MethodGet, o.URL+"/doc", nil)); !session.InfoOf(resp).FromCache {
+		t.Fatalf("5 minutes in: not a hit (%s)", resp.Header.Get("Cache-Status"))
+	}
+	clk.Advance(6 * time.Minute)
+	before := o.count()
+	do(t, dst.Client(), mustRequest(t, http.MethodGet, o.URL+"/doc", nil))
+	if o.count() != before+1 {
+		t.Fatalf("11 minutes in, the imported 10-minute entry answered (%d origin requests, want %d)", o.count(), before+1)
 	}
 }
