@@ -277,6 +277,12 @@ func (s *Session) admitImport(p *policy, line *stores.Entry, trustKeys bool) (im
 		x.rq.Expiration, x.rq.WrittenExpiration, x.rq.ExpirationFrom = exp, true, line.Lifetime
 	}
 	a := s.admit(x, line.StatusCode, line.Header, line.RequestedAt, line.CreatedAt)
+	if a.Store && s.invalidated.MarkedSince(x.uriKey(), line.CreatedAt) {
+		// The resource changed here after the line's response arrived
+		// (an unsafe request invalidated it): storing it again would
+		// bring the old representation back.
+		a = refused(cachestatus.DetailInvalidated)
+	}
 	e := s.entryFor(x, line.StatusCode, line.Header, a, line.RequestedAt, line.CreatedAt)
 	e.Body = line.Body
 	if !derived {

@@ -238,3 +238,32 @@ func TestImportKeepsALifetimeNoHeaderRecords(t *testing.T) {
 		t.Fatalf("11 minutes in, the imported 10-minute entry answered (%d origin requests, want %d)", o.count(), before+1)
 	}
 }
+
+// An import does not bring back what an unsafe request invalidated after
+// the line's response arrived (the oracle's replay import racing a DELETE,
+// tiered seed 500016): the file is older than what this process knows.
+func TestImportDoesNotUndoAnInvalidation(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "doc")
+	})
+	clk := newClock()
+	s := newSession(t, nil, session.WithClock(clk.Now))
+	get(t, s.Client(), o.URL+"/doc")
+	var buf bytes.Buffer
+	if _, err := s.Cache().Export(context.Background(), &buf, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	do(t, s.Client(), mustRequest(t, http.MethodDelete, o.URL+"/doc", nil))
+	var why []string
+	n, err := s.Cache().Import(context.Background(), &buf, session.OnRefused(func(_ int, w string) { why = append(why, w) }))
+	if err != nil || n != 0 || len(why) != 1 || why[0] != "invalidated" {
+		t.Fatalf("Import after the DELETE = %d, %v, refused %v; want 0, refused as invalidated", n, err, why)
+	}
+	before := o.count()
+	get(t, s.Client(), o.URL+"/doc")
+	if o.count() != before+1 {
+		t.Fatal("the invalidated response came back from the import")
+	}
+}

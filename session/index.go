@@ -112,7 +112,7 @@ func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, bod
 // stay; they lead nowhere once the entries are gone, but a redirect alias).
 func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host string) int {
 	uri := p.keys.URIKeyOf(u, host)
-	s.invalidated.Mark(uri)
+	s.invalidated.Mark(uri, s.now())
 	var bare []string
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		k := s.bareKey(p, m, u, host)

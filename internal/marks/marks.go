@@ -23,6 +23,7 @@ package marks
 import (
 	"hash/maphash"
 	"sync/atomic"
+	"time"
 )
 
 // buckets is how many buckets resources' names are spread over (32 KiB).
@@ -35,18 +36,32 @@ var seed = maphash.MakeSeed()
 type Marks struct {
 	count atomic.Uint64
 	at    [buckets]atomic.Uint64
+	when  [buckets]atomic.Int64 // the time of each bucket's last mark (Unix ns)
 }
 
 // Now is the number of invalidations so far: what a trip records as it
 // begins.
 func (m *Marks) Now() uint64 { return m.count.Load() }
 
-// Mark records an invalidation of the resource named uri.
-func (m *Marks) Mark(uri string) {
+// Mark records an invalidation of the resource named uri, made at now.
+func (m *Marks) Mark(uri string, now time.Time) {
 	a, b := pair(uri)
 	n := m.count.Add(1)
+	m.when[a].Store(now.UnixNano())
+	m.when[b].Store(now.UnixNano())
 	m.at[a].Store(n)
 	m.at[b].Store(n)
+}
+
+// MarkedSince reports an invalidation of uri's buckets at or after t, for
+// a response that did not come from a trip of this process (an import): one
+// that arrived by then is older than the invalidation. (Two marks apart on
+// a clock that went back look older than they are: a write lost, never a
+// stale one kept.)
+func (m *Marks) MarkedSince(uri string, t time.Time) bool {
+	a, b := pair(uri)
+	tn := t.UnixNano()
+	return m.when[a].Load() >= tn && m.when[b].Load() >= tn
 }
 
 // Since reports an invalidation of uri's buckets after count was read.
