@@ -205,6 +205,11 @@ func (e *env) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r, ok := st.(interface{ SnapshotRefused() error }); ok && r.SnapshotRefused() != nil {
+		// Said whatever the [logging] level: the table that follows
+		// would otherwise look like an empty cache.
+		fmt.Fprintln(e.stderr, "warning: "+message(r.SnapshotRefused()))
+	}
 	sess, err := session.New(e.cfg, session.WithStore(st), session.WithLogger(logger))
 	if err != nil {
 		st.Close()

@@ -767,3 +767,37 @@ func TestMemorySnapshot(t *testing.T) {
 		t.Fatalf("stats after clear: exit %d %q", code, out)
 	}
 }
+
+// A snapshot the command refuses is never written over, and the command
+// says so on stderr with the fix (issue 41, finding 1): before, `ls` printed
+// an empty table, exited 0, and the operator's file was replaced at exit.
+func TestRefusedSnapshotIsKeptAndSaid(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "cache.snapshot")
+	cfgPath := writeConfig(t, "reqcache.toml", fmt.Sprintf("[memory]\nsnapshot = %q\n", snap))
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") }))
+	defer origin.Close()
+	if code, _, stderr := cli(t, "", "-config", cfgPath, "get", origin.URL+"/a"); code != exitOK {
+		t.Fatalf("get: exit %d %q", code, stderr)
+	}
+	if err := os.Chmod(snap, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(snap)
+	for _, cmd := range []string{"ls", "stats"} {
+		_, _, stderr := cli(t, "", "-config", cfgPath, cmd)
+		if !strings.Contains(stderr, "not loaded") || !strings.Contains(stderr, "chmod 600 "+snap) {
+			t.Errorf("%s said nothing of the refused snapshot: %q", cmd, stderr)
+		}
+		if after, err := os.ReadFile(snap); err != nil || !bytes.Equal(before, after) {
+			t.Fatalf("%s wrote over the refused snapshot (%v)", cmd, err)
+		}
+	}
+	// Fixed as told, the snapshot is there again.
+	if err := os.Chmod(snap, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := cli(t, "", "-config", cfgPath, "stats"); code != exitOK || tableValue(out, "entries") != "1" {
+		t.Fatalf("stats after chmod 600: exit %d %q", code, out)
+	}
+}

@@ -70,6 +70,10 @@ type Store struct {
 	changes      atomic.Int64
 	saved        atomic.Int64
 	snapshotOnce sync.Once
+	// A snapshot that was there and was refused: why and what became of
+	// it; kept, it is never written (set when the store opens).
+	snapshotRefused error
+	snapshotKept    bool
 }
 
 type caches struct {
@@ -151,6 +155,13 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 		if err != nil {
 			entries.Close()
 			aliases.Close()
+			records.Close()
+			return nil, err
+		}
+		if err := checkSnapshotPath(path); err != nil {
+			entries.Close()
+			aliases.Close()
+			records.Close()
 			return nil, err
 		}
 		s.snapshot = path

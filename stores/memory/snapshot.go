@@ -47,9 +47,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // errSnapshot marks a snapshot that cannot be used.
 var errSnapshot = errors.New("unusable snapshot")
 
+// untrusted is a snapshot refused for who could have written it, with the
+// operator's fix (a format with the path for its %s).
+type untrusted struct {
+	error
+	fix string
+}
+
+func (u untrusted) Unwrap() error { return u.error }
+
 // loadSnapshot fills the store from path. A missing file is an empty
-// cache, silently; any other problem — a file another user owns or could
-// have written included — is an empty cache and one warning.
+// cache, silently. A file it refuses is never written over, and the store
+// starts empty with one warning naming the reason and the fix: a file
+// another user owns or could have written is kept as it is (this store
+// then writes no snapshot); one that cannot be read as a snapshot
+// (corrupt, another format version) is set aside beside itself, renamed
+// byte for byte to PATH.refused, and a new snapshot is written at PATH.
+// SnapshotRefused says which, for a command to tell its user.
 //
 // The file checked is the file read: it is opened once, and its owner,
 // mode and kind are those of the open handle (fstat), so that a path
@@ -70,10 +84,76 @@ func (s *Store) loadSnapshot(path string, now time.Time) {
 	if err == nil {
 		err = s.applySnapshot(data, now)
 	}
-	if err != nil {
-		s.log.Warn("reqcache: memory snapshot not loaded, starting empty", zap.String("path", path), zap.Error(err))
-		_ = s.Clear(context.Background())
+	if err == nil {
+		return
 	}
+	_ = s.Clear(context.Background())
+	var u untrusted
+	aside := ""
+	if !errors.As(err, &u) {
+		aside = setAside(path)
+	}
+	if aside == "" {
+		fix := "move it away to start a new one"
+		if u.fix != "" {
+			fix = fmt.Sprintf(u.fix, path)
+		}
+		s.snapshotKept = true
+		s.snapshotRefused = fmt.Errorf("reqcache: memory snapshot %s not loaded (%v): kept as it is, and not written by this process; fix: %s", path, err, fix)
+		s.log.Warn("reqcache: memory snapshot not loaded, starting empty; the file is kept as it is and not written by this process",
+			zap.String("path", path), zap.Error(err), zap.String("fix", fix))
+		return
+	}
+	s.snapshotRefused = fmt.Errorf("reqcache: memory snapshot %s not loaded (%v): set aside as %s, a new one is written in its place", path, err, aside)
+	s.log.Warn("reqcache: memory snapshot not loaded, starting empty; the file is set aside and a new one written in its place",
+		zap.String("path", path), zap.String("set_aside_as", aside), zap.Error(err))
+}
+
+// setAside renames a snapshot that could not be read to PATH.refused
+// (PATH.refused-N when that is taken): the bytes stay as they were for the
+// operator, and PATH is free for a new snapshot. "" when it cannot be.
+func setAside(path string) string {
+	for i := 0; i < 100; i++ {
+		aside := path + ".refused"
+		if i > 0 {
+			aside = fmt.Sprintf("%s.refused-%d", path, i)
+		}
+		if _, err := os.Lstat(aside); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if os.Rename(path, aside) == nil {
+			return aside
+		}
+		return ""
+	}
+	return ""
+}
+
+// SnapshotRefused is why the snapshot at [memory] snapshot was not loaded
+// and what became of it (nil when it was, or when there was none): a
+// command tells its user, as the log tells a program's operator.
+func (s *Store) SnapshotRefused() error { return s.snapshotRefused }
+
+// checkSnapshotPath makes sure a snapshot can be written at path, so that
+// a wrong [memory] snapshot fails when the store opens, not at Close
+// (which programs defer and ignore): a missing directory is created (mode
+// 0700), a directory given as the file or a directory this user cannot
+// write is an error naming the setting.
+func checkSnapshotPath(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("reqcache: memory.snapshot %q is a directory: name a file in it (for example %q)", path, filepath.Join(path, "reqcache.snapshot"))
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("reqcache: memory.snapshot %q: its directory cannot be created: %w", path, err)
+	}
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".probe-*")
+	if err != nil {
+		return fmt.Errorf("reqcache: memory.snapshot %q: no snapshot can be written in %s: %w (set memory.snapshot to a file in a directory this user can write)", path, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
 }
 
 // afterSnapshotCheck runs between the check of an opened snapshot and its
@@ -88,7 +168,7 @@ func readChecked(f *os.File) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: not a regular file (%v)", errSnapshot, fi.Mode().Type())
+		return nil, untrusted{fmt.Errorf("%w: not a regular file (%v)", errSnapshot, fi.Mode().Type()), "set memory.snapshot to a regular file (%s is left as it is)"}
 	}
 	if err := checkOwner(fi); err != nil {
 		return nil, err
@@ -263,7 +343,7 @@ func (s *Store) snapshotEvery(path string, interval time.Duration, stop <-chan s
 // one, and logs a failure.
 func (s *Store) saveSnapshot(path string) error {
 	changes := s.changes.Load()
-	if changes == s.saved.Load() {
+	if changes == s.saved.Load() || s.snapshotKept {
 		return nil
 	}
 	s.snapMu.Lock()

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -117,7 +118,6 @@ func TestBadSnapshotIsAnEmptyCacheAndOneWarning(t *testing.T) {
 				os.WriteFile(path, tc.content, 0o600)
 			}
 			s, logs := snapshotStore(t, path, 0)
-			defer s.Close()
 			if n, _ := s.Len(ctx); n != 0 {
 				t.Fatalf("%d entries loaded from a bad snapshot", n)
 			}
@@ -126,6 +126,25 @@ func TestBadSnapshotIsAnEmptyCacheAndOneWarning(t *testing.T) {
 			}
 			// The store works, and writes a good snapshot once it changes.
 			s.Set(ctx, storetest.NewEntry("new"))
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.content == nil {
+				return
+			}
+			// The refused file was set aside byte for byte, never
+			// written over (issue 41, finding 1), and said so.
+			if kept, err := os.ReadFile(path + ".refused"); err != nil || !bytes.Equal(kept, tc.content) {
+				t.Fatalf("the refused snapshot was not set aside as it was: %v", err)
+			}
+			if why := s.SnapshotRefused(); why == nil || !strings.Contains(why.Error(), "set aside as "+path+".refused") {
+				t.Fatalf("SnapshotRefused = %v", why)
+			}
+			again, _ := snapshotStore(t, path, 0)
+			defer again.Close()
+			if _, err := again.Get(ctx, "new"); err != nil {
+				t.Fatalf("no new snapshot in its place: %v", err)
+			}
 		})
 	}
 }
@@ -264,13 +283,70 @@ func TestSnapshotWritableByOthersIsRefused(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, logs := snapshotStore(t, path, 0)
-	defer b.Close()
 	if n, _ := b.Len(ctx); n != 0 {
 		t.Fatalf("%d entries loaded from a world-writable snapshot", n)
 	}
-	if logs.FilterMessageSnippet("not loaded").Len() != 1 || !strings.Contains(fmt.Sprint(logs.All()[0].ContextMap()), "writable by group or others") {
-		t.Fatalf("no warning naming the problem: %v", logs.All())
+	if logs.FilterMessageSnippet("not loaded").Len() != 1 || !strings.Contains(fmt.Sprint(logs.All()[0].ContextMap()), "writable by group or others") ||
+		!strings.Contains(fmt.Sprint(logs.All()[0].ContextMap()), "chmod 600 "+path) {
+		t.Fatalf("no warning naming the problem and the fix: %v", logs.All())
+	}
+	// The operator's file is kept as it was, whatever this process
+	// stores (issue 41, finding 1).
+	if err := b.Set(ctx, storetest.NewEntry("later")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(path)
+	if fi, _ := os.Stat(path); err != nil || !bytes.Equal(before, after) || fi.Mode().Perm() != 0o666 {
+		t.Fatalf("the refused snapshot was written over (%v)", err)
+	}
+	if why := b.SnapshotRefused(); why == nil || !strings.Contains(why.Error(), "kept as it is") || !strings.Contains(why.Error(), "chmod 600 "+path) {
+		t.Fatalf("SnapshotRefused = %v", why)
+	}
+}
+
+// A snapshot that cannot be written fails when the store opens (issue 41,
+// finding 2), naming the setting; a missing directory is created.
+func TestSnapshotPathCheckedWhenOpened(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"a directory": dir, "under a plain file": filepath.Join(plain, "cache.snapshot")} {
+		_, err := New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: path}, nil)
+		if err == nil || !strings.Contains(err.Error(), "memory.snapshot") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: New = %v, want an error naming memory.snapshot and %s", name, err, path)
+		}
+	}
+	if os.Getuid() != 0 { // root writes anywhere
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o500)
+		if _, err := New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: filepath.Join(ro, "cache.snapshot")}, nil); err == nil || !strings.Contains(err.Error(), "memory.snapshot") {
+			t.Errorf("a directory this user cannot write: New = %v", err)
+		}
+	}
+	missing := filepath.Join(dir, "new", "dir", "cache.snapshot")
+	s, err := New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: missing}, nil)
+	if err != nil {
+		t.Fatalf("a missing directory: %v", err)
+	}
+	s.Set(context.Background(), storetest.NewEntry("k"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Dir(missing)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the directory made for the snapshot: %v %v", fi, err)
+	}
+	if _, err := os.Stat(missing); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -116,13 +116,13 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
-		return nil, fmt.Errorf("reqcache: mongo %s: %s", masked, scrub(err, cfg.URI))
+		return nil, fmt.Errorf("reqcache: mongo.uri %s: %s (want mongodb://user:password@host:port/ or mongodb+srv://…; docs/mongodb.md)", masked, scrub(err, cfg.URI))
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if err := client.Ping(cctx, nil); err != nil {
 		_ = client.Disconnect(context.Background())
-		return nil, fmt.Errorf("reqcache: mongo %s: cannot connect within %v: %s", masked, connectTimeout, scrub(err, cfg.URI))
+		return nil, fmt.Errorf("reqcache: mongo.uri %s: no MongoDB answered within mongo.connect_timeout (%v): %s; %s", masked, connectTimeout, scrub(err, cfg.URI), connectHint(err))
 	}
 	db := client.Database(cfg.Database)
 	s := &Store{
@@ -155,6 +155,21 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		ce.Write(zap.String("uri", masked), zap.String("database", cfg.Database), zap.String("collection", cfg.Collection))
 	}
 	return s, nil
+}
+
+// connectHint is the likely fix for a failed first connection, in the
+// settings' names, as configuration errors give one.
+func connectHint(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "auth"):
+		return "check the user and password in mongo.uri (and its authSource)"
+	case strings.Contains(msg, "no such host"):
+		return "the host in mongo.uri does not resolve: check its spelling"
+	case strings.Contains(msg, "connection refused"):
+		return "nothing listens at mongo.uri's host and port: is MongoDB running there?"
+	}
+	return "is MongoDB running and reachable at mongo.uri? For a slow network, raise mongo.connect_timeout"
 }
 
 // scrub keeps a driver error from repeating the URI with its password.

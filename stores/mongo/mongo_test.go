@@ -163,6 +163,17 @@ func TestUnreachableServerFailsFastWithMaskedPassword(t *testing.T) {
 	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("error must name the host and hide the password: %v", err)
 	}
+	// It names the settings and the likely fix, as configuration errors
+	// do (issue 41, finding 3).
+	for _, want := range []string{"mongo.uri", "mongo.connect_timeout (1s)", "is MongoDB running"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	c.URI = "postgres://reqcache:hunter2@127.0.0.1:1/"
+	if _, err := mongo.New(context.Background(), c, nil); err == nil || !strings.Contains(err.Error(), "mongo.uri") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a URI that is not MongoDB's: %v", err)
+	}
 }
 
 func TestOutageAndRecovery(t *testing.T) {

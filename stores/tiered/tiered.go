@@ -174,6 +174,15 @@ func (s *Store) Peek(ctx context.Context, key string) (*stores.Entry, error) {
 	return s.Get(ctx, key)
 }
 
+// SnapshotRefused is the front's (memory.Store.SnapshotRefused): why its
+// snapshot was not loaded and what became of it; nil otherwise.
+func (s *Store) SnapshotRefused() error {
+	if r, ok := s.front.(interface{ SnapshotRefused() error }); ok {
+		return r.SnapshotRefused()
+	}
+	return nil
+}
+
 // CheckLent reports entries Peek lent that a caller has changed since,
 // when the front can tell (memory.Store.CheckLent); nil otherwise.
 func (s *Store) CheckLent(ctx context.Context) error {
