@@ -244,12 +244,42 @@ func cmdLs(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		t := newTable(e.stdout)
 		t.row("KEY", "METHOD", "STATUS", "SIZE", "CREATED", "EXPIRES", "URL")
+		expired := 0
 		for _, r := range rows {
 			t.row(r.Key[:min(12, len(r.Key))], r.Method, strconv.Itoa(r.Status), humanBytes(int64(r.Size)),
 				stamp(r.CreatedAt), expiresText(r), r.URL)
+			if r.Expired {
+				expired++
+			}
 		}
-		return t.flush()
+		if err := t.flush(); err != nil {
+			return err
+		}
+		// The count on stderr, so that the table stays what a script
+		// reads: an empty table says why it is empty.
+		fmt.Fprintln(e.stderr, lsSummary(len(rows), expired, filter()))
+		return nil
 	}
+}
+
+// lsSummary says what ls listed: how many, how many expired (which answer
+// only once revalidated, or stale where stale_if_error allows), and, for
+// an empty list, what the filters left out.
+func lsSummary(n, expired int, f session.Filter) string {
+	if n == 0 {
+		if f != (session.Filter{}) {
+			return "no cached response matches the filters (ls without them lists every one)"
+		}
+		return "no cached response"
+	}
+	out := fmt.Sprintf("%d %s", n, plural(n, "response", "responses"))
+	switch {
+	case expired == n:
+		out += ", all expired: each is fetched again (or revalidated) when next requested; ls -expired lists only these"
+	case expired > 0:
+		out += fmt.Sprintf(", %d expired (ls -fresh lists the others)", expired)
+	}
+	return out
 }
 
 // shown is a response as show prints it.

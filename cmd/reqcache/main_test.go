@@ -20,6 +20,8 @@ import (
 	"github.com/reqcache/reqcache/internal/mongotest"
 	"github.com/reqcache/reqcache/session"
 	"github.com/reqcache/reqcache/stores/backend"
+	"github.com/reqcache/reqcache/stores/memory"
+	"github.com/reqcache/reqcache/stores/storetest"
 )
 
 func TestMain(m *testing.M) { mongotest.Main(m) }
@@ -799,5 +801,38 @@ func TestRefusedSnapshotIsKeptAndSaid(t *testing.T) {
 	}
 	if code, out, _ := cli(t, "", "-config", cfgPath, "stats"); code != exitOK || tableValue(out, "entries") != "1" {
 		t.Fatalf("stats after chmod 600: exit %d %q", code, out)
+	}
+}
+
+// The quick start's ls, once its entry expired (issue 41, finding 4): the
+// snapshot held it, but it was not loaded, and ls printed a header alone.
+// Expired entries are loaded and listed, and ls says how many it listed.
+func TestLsListsExpiredEntriesAndCounts(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "cache.snapshot")
+	cfgPath := writeConfig(t, "reqcache.toml", fmt.Sprintf("[memory]\nsnapshot = %q\n", snap))
+	st, err := memory.New(config.Memory{MaxSizeMB: 4, Shards: 4, Snapshot: snap}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := storetest.NewEntry("quickstart")
+	e.URL = "https://api.example.com/quick"
+	e.ExpiresAt = time.Now().Add(-time.Minute)
+	e.Header.Del("ETag")
+	e.Header.Del("Last-Modified")
+	if err := st.Set(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := cli(t, "", "-config", cfgPath, "ls")
+	if code != exitOK || !strings.Contains(out, "https://api.example.com/quick") || !strings.Contains(out, "(expired)") {
+		t.Fatalf("ls: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(stderr, "1 response, all expired") {
+		t.Fatalf("ls said %q", stderr)
+	}
+	if _, _, stderr := cli(t, "", "-config", cfgPath, "ls", "-fresh"); !strings.Contains(stderr, "no cached response matches the filters") {
+		t.Fatalf("ls -fresh said %q", stderr)
 	}
 }

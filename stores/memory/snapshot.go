@@ -16,7 +16,6 @@ import (
 	"github.com/allegro/bigcache/v3"
 	"go.uber.org/zap"
 
-	"github.com/reqcache/reqcache/stores"
 )
 
 // A snapshot keeps the memory store across restarts, for short-lived
@@ -29,8 +28,10 @@ import (
 //
 // An entry's value is its stored encoding (the codec's own model version
 // inside), so writing copies bytes and loading decodes only to skip
-// entries past their DiscardAt, and expired ones without a validator (they
-// could only be answered stale). It is written to a temporary file in the
+// entries past their DiscardAt. Expired ones are loaded, as the running
+// store keeps them: stale-if-error may answer with them, a 304 revive one
+// with a validator, and `reqcache ls` shows them (it showed nothing once
+// the quick start's entry expired). It is written to a temporary file in the
 // same directory and renamed into place: a reader sees the old file or the
 // new one, never half of one; of two processes writing one path, the last
 // rename wins. It holds what the store holds: credentials redacted, and the
@@ -219,7 +220,7 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 			if err != nil {
 				return fmt.Errorf("%w: entry %q: %v", errSnapshot, key, err)
 			}
-			if e.Discarded(now) || e.Expired(now) && !revalidatable(e) {
+			if e.Discarded(now) {
 				continue
 			}
 			_ = c.entries.Set(string(key), value) // a full store evicts, as always
@@ -236,12 +237,6 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 		return fmt.Errorf("%w: %d records, the trailer says %d", errSnapshot, n, count)
 	}
 	return nil
-}
-
-// revalidatable reports an entry with a validator: expired, it still
-// saves a body (a 304); without one it could only be answered stale.
-func revalidatable(e *stores.Entry) bool {
-	return e.Header.Get("ETag") != "" || e.Header.Get("Last-Modified") != ""
 }
 
 func cutField(b []byte) (field, rest []byte, ok bool) {
