@@ -53,6 +53,11 @@ if ! command -v chromium >/dev/null 2>&1; then
     || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
     || echo "   could not install chromium: the browser test fails under CI, skips elsewhere"
 fi
+browser_note=""
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+  browser_note="   SKIPPED: the debug page's browser test (browsertest/): no Chromium here, and apt-get could not install it (needs root or sudo)"
+  echo "$browser_note"
+fi
 
 echo "== go test -race"
 # The load tests (a soak run, a million stored responses) run here, not in
@@ -68,3 +73,4 @@ echo "== go test (real client libraries, the browser), go test -race (contrib ad
 # The debug page in headless Chromium, against examples/debugpage running.
 (cd browsertest && go test -count=1 -timeout 5m ./...)
 for mod in contrib/*/; do (cd "$mod" && go test -race -count=1 -timeout 10m ./...); done
+if [ -n "$browser_note" ]; then echo "$browser_note"; fi   # said again where the run ends
