@@ -162,6 +162,12 @@ func TestPageInChromium(t *testing.T) {
 		if forms {
 			t.Fatal("the read-only overview offers forms")
 		}
+		// Its first seconds span a minute's slots of the chart, not a
+		// strip at the right edge (issue 41, finding 5: 4 px a bar).
+		drawn := run(t, ctx, chromedp.Evaluate[float64](`Array.from(document.querySelectorAll('#chart rect.bar')).reduce((s, r) => s + parseFloat(r.getAttribute('width')), 0)`))
+		if drawn < 40 {
+			t.Fatalf("the first seconds' bars are %.0f px wide together, want a minute's slot of the chart", drawn)
+		}
 		if shots != "" {
 			screenshot(t, ctx, filepath.Join(shots, "debug-overview.png"))
 		}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -542,5 +543,42 @@ func TestResetExpirationRevivesAndSaysSo(t *testing.T) {
 	p.json("entry?key="+key, &e)
 	if e.Lifetime != "reset" {
 		t.Errorf("lifetime %q, want reset", e.Lifetime)
+	}
+}
+
+// Rows of one URL stored under Vary say what selects each, and the store
+// size is what the entries hold, not what bigcache allocated (issue 41,
+// finding 5: "2.7 MiB of 256 MiB" for 24 entries of ~360 B).
+func TestPageTellsVariantsApartAndSizesWhatIsHeld(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, "doc in "+r.Header.Get("Accept-Language"))
+	})
+	s := newSession(t, nil)
+	p := mountPage(t, s)
+	for _, lang := range []string{"de", "fr"} {
+		req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+		req.Header.Set("Accept-Language", lang)
+		do(t, s.Client(), req)
+	}
+	var l struct {
+		Entries []struct{ Selects string } `json:"entries"`
+	}
+	p.json("entries", &l)
+	var got []string
+	for _, r := range l.Entries {
+		got = append(got, r.Selects)
+	}
+	slices.Sort(got)
+	if want := []string{"Accept-Language: de", "Accept-Language: fr"}; !slices.Equal(got, want) {
+		t.Errorf("the variants' rows say %q, want %q", got, want)
+	}
+	var b struct {
+		Bytes int64 `json:"bytes"`
+	}
+	p.json("", &b)
+	if b.Bytes <= 0 || b.Bytes > 16<<10 {
+		t.Errorf("store size %d bytes for two small entries", b.Bytes)
 	}
 }

@@ -15,7 +15,7 @@
 //	reqcache_store_errors_total{op}                   store operations that failed
 //	reqcache_corrupt_entries_total                    stored entries that could not be decoded (deleted)
 //	reqcache_entries                                  responses held by the store (read at scrape time)
-//	reqcache_store_bytes                              bytes the store takes, as it counts them: memory allocated (up to max_size_mb), MongoDB collection size (no scan)
+//	reqcache_store_bytes                              bytes the store holds, as it counts them: memory entries, MongoDB collection size (no scan)
 //
 // The counters read from the session (corrupt entries) restart from zero
 // when reqcache is installed again, as a process's counters do when it
@@ -72,7 +72,7 @@ func New() *Collector {
 		}, []string{"op"}),
 		corrupt:   prometheus.NewDesc("reqcache_corrupt_entries_total", "Stored entries that could not be decoded (deleted).", nil, nil),
 		entries:   prometheus.NewDesc("reqcache_entries", "Responses held by the store.", nil, nil),
-		bytesHeld: prometheus.NewDesc("reqcache_store_bytes", "Bytes the store takes, as it counts them (memory: allocated, up to max_size_mb; MongoDB: collection size).", nil, nil),
+		bytesHeld: prometheus.NewDesc("reqcache_store_bytes", "Bytes the store holds, as it counts them (memory: its entries; MongoDB: collection size).", nil, nil),
 		session:   reqcache.Installed,
 		timeout:   time.Second,
 	}

@@ -17,7 +17,14 @@ type chart struct {
 	PeakRate      float64
 	Minutes       int
 	Every         time.Duration
+	// Full: the samples span the whole window; until then the chart
+	// spreads what it has (at least a minute's slots) over its width.
+	Full bool
 }
+
+// minSlots is the fewest slots the chart divides its width into: a
+// minute, so that the first bars are not the whole width.
+const minSlots = int(time.Minute / SampleEvery)
 
 type bar struct {
 	X, Y, W, H float64
@@ -29,7 +36,12 @@ func chartOf(samples []Sample) chart {
 	for _, s := range samples {
 		c.PeakRate = max(c.PeakRate, s.PerSecond())
 	}
-	slot := float64(c.Width) / samplesKept
+	// As many slots as samples (a minute's at least), up to the window:
+	// a page opened a minute after the program started shows that
+	// minute across its width, not a strip at its right edge.
+	slots := min(max(len(samples), minSlots), samplesKept)
+	c.Full = len(samples) >= samplesKept
+	slot := float64(c.Width) / float64(slots)
 	// The newest interval at the right edge, as a scrolling strip chart.
 	x0 := float64(c.Width) - slot*float64(len(samples))
 	var line []string

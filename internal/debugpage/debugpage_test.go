@@ -80,3 +80,27 @@ func TestExplainSaysWhereTheLifetimeCameFrom(t *testing.T) {
 		}
 	}
 }
+
+// For its first minutes the chart spreads what it has over its width
+// (issue 41, finding 5): three samples were a 15-pixel strip at the right.
+func TestChartSpreadsTheFirstMinutes(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	samples := func(n int) []Sample {
+		var out []Sample
+		for i := range n {
+			out = append(out, Sample{At: at.Add(time.Duration(i) * SampleEvery), Seconds: 5, Requests: 5, Cached: 5})
+		}
+		return out
+	}
+	c := chartOf(samples(minSlots))
+	if first := c.Bars[0]; first.X > 1 || c.Full {
+		t.Fatalf("a minute of samples starts at x=%v (full %v), want the left edge", first.X, c.Full)
+	}
+	c = chartOf(samples(3))
+	if w := c.Bars[0].W; w < float64(c.Width)/float64(minSlots)-2 {
+		t.Fatalf("three samples: bars %v wide, want a minute's slot", w)
+	}
+	if c = chartOf(samples(samplesKept)); !c.Full || c.Bars[0].X > 1 {
+		t.Fatalf("ten minutes: full %v, first bar at %v", c.Full, c.Bars[0].X)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"iter"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -51,19 +52,43 @@ type Row struct {
 	TTLSeconds *int64 `json:"ttl_seconds,omitempty"`
 	Fresh      bool   `json:"fresh"`
 	Vary       string `json:"vary,omitempty"`
+	// Selects is what selects this variant of its URL: the values the
+	// stored request sent for the headers the response varies on
+	// ("Accept-Language: de"), as stored (credentials REDACTED).
+	Selects string `json:"selects,omitempty"`
 }
 
 func rowOf(e *stores.Entry, now time.Time, redact func(string) string) Row {
 	r := Row{
 		Key: e.Key, Method: e.Method, URL: redact(e.URL), Status: e.StatusCode, Size: e.Size(),
 		CreatedAt: e.CreatedAt, AgeSeconds: int64(now.Sub(e.CreatedAt) / time.Second),
-		Fresh: !e.Expired(now), Vary: e.Header.Get("Vary"),
+		Fresh: !e.Expired(now), Vary: e.Header.Get("Vary"), Selects: selects(e),
 	}
 	if !e.ExpiresAt.IsZero() {
 		ttl := int64(e.ExpiresAt.Sub(now) / time.Second)
 		r.TTLSeconds = &ttl
 	}
 	return r
+}
+
+// selects names the request header values a variant was stored for, so
+// that rows of one URL under Vary tell apart.
+func selects(e *stores.Entry) string {
+	var parts []string
+	for _, v := range e.Header.Values("Vary") {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" || name == "*" {
+				continue
+			}
+			value := strings.Join(e.RequestHeader.Values(name), ", ")
+			if value == "" {
+				value = "(none)"
+			}
+			parts = append(parts, http.CanonicalHeaderKey(name)+": "+value)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // Listing is one page of a listing.

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"sync"
@@ -70,6 +71,9 @@ type Store struct {
 	changes      atomic.Int64
 	saved        atomic.Int64
 	snapshotOnce sync.Once
+	// held counts the bytes the entries hold (setEntry, entryRemoved).
+	held     atomic.Int64
+	setLocks [64]sync.Mutex
 	// A snapshot that was there and was refused: why and what became of
 	// it; kept, it is never written (set when the store opens).
 	snapshotRefused error
@@ -128,7 +132,9 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	aShards := fitShards(aliasShards, aliasMB)
 	s.maxAlias = aliasMB<<20/aShards/2 - 1
 	bl := bigcacheLogger{logger}
-	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl))
+	ecfg := bigcacheConfig(shards, entryMB, bl)
+	ecfg.OnRemoveWithReason = s.entryRemoved
+	entries, err := bigcache.New(context.Background(), ecfg)
 	if err != nil {
 		return nil, fmt.Errorf("reqcache: memory store: %w", err)
 	}
@@ -355,7 +361,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		*bp = make([]byte, 0, max(n, 4<<10))
 	}
 	buf := appendEncoded((*bp)[:0], e, m, values)
-	err = c.entries.Set(e.Key, buf) // copies buf
+	err = s.setEntry(c, e.Key, buf) // copies buf
 	c.hot.remove(e.Key)
 	if cap(buf) <= maxPooledBuf {
 		*bp = buf[:0]
@@ -515,16 +521,52 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return c.entries.Len(), nil
 }
 
-// Bytes implements stores.Sizer: the bytes bigcache has allocated for
-// entries and aliases (its own count, no scan). It grows with use up to
-// max_size_mb and does not shrink when entries are deleted.
+// Bytes implements stores.Sizer: the bytes the stored entries hold (their
+// encodings and keys, counted as they are stored and removed; no scan).
+// What bigcache has allocated is more: it grows with use up to
+// max_size_mb and does not shrink (Allocated).
 func (s *Store) Bytes(ctx context.Context) (int64, error) {
+	if _, err := s.open(ctx); err != nil {
+		return 0, err
+	}
+	return s.held.Load(), nil
+}
+
+// Allocated is the memory bigcache has allocated for entries and aliases:
+// it grows with use up to max_size_mb and does not shrink when entries are
+// deleted.
+func (s *Store) Allocated(ctx context.Context) (int64, error) {
 	c, err := s.open(ctx)
 	if err != nil {
 		return 0, err
 	}
 	return int64(c.entries.Capacity() + c.aliases.Capacity()), nil
 }
+
+// setEntry stores an encoding under key and counts the bytes it holds. A
+// key already stored is deleted first: bigcache replaces an entry without
+// telling (no removal callback), so the count would keep the old one; the
+// stripe makes the delete and the set one step for that key.
+func (s *Store) setEntry(c *caches, key string, value []byte) error {
+	mu := &s.setLocks[maphash.String(setSeed, key)%uint64(len(s.setLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	_ = c.entries.Delete(key)
+	if err := c.entries.Set(key, value); err != nil {
+		return err
+	}
+	s.held.Add(int64(len(key) + len(value)))
+	return nil
+}
+
+// entryRemoved is bigcache's callback for an entry deleted or evicted for
+// room: its bytes leave the count.
+func (s *Store) entryRemoved(key string, value []byte, _ bigcache.RemoveReason) {
+	s.held.Add(-int64(len(key) + len(value)))
+}
+
+// setSeed hashes keys to setEntry's stripes.
+var setSeed = maphash.MakeSeed()
 
 // Clear removes every entry and alias.
 func (s *Store) Clear(ctx context.Context) error {
@@ -534,6 +576,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.changes.Add(1)
 	_ = c.entries.Reset()
+	s.held.Store(0) // a reset tells no callback
 	c.hot.clear()
 	_ = c.aliases.Reset()
 	_ = c.uris.records.Reset()

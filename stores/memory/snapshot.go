@@ -15,7 +15,6 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 	"go.uber.org/zap"
-
 )
 
 // A snapshot keeps the memory store across restarts, for short-lived
@@ -223,7 +222,7 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 			if e.Discarded(now) {
 				continue
 			}
-			_ = c.entries.Set(string(key), value) // a full store evicts, as always
+			_ = s.setEntry(c, string(key), value) // a full store evicts, as always
 		case 'a':
 			_ = c.aliases.Set(string(key), value)
 		case 'u':
