@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/bits"
 	"sync"
@@ -71,9 +70,8 @@ type Store struct {
 	changes      atomic.Int64
 	saved        atomic.Int64
 	snapshotOnce sync.Once
-	// held counts the bytes the entries hold (setEntry, entryRemoved).
-	held     atomic.Int64
-	setLocks [64]sync.Mutex
+	// storedBytes and storedCount are what setEntry stored, for Bytes.
+	storedBytes, storedCount atomic.Int64
 	// A snapshot that was there and was refused: why and what became of
 	// it; kept, it is never written (set when the store opens).
 	snapshotRefused error
@@ -132,9 +130,7 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	aShards := fitShards(aliasShards, aliasMB)
 	s.maxAlias = aliasMB<<20/aShards/2 - 1
 	bl := bigcacheLogger{logger}
-	ecfg := bigcacheConfig(shards, entryMB, bl)
-	ecfg.OnRemoveWithReason = s.entryRemoved
-	entries, err := bigcache.New(context.Background(), ecfg)
+	entries, err := bigcache.New(context.Background(), bigcacheConfig(shards, entryMB, bl))
 	if err != nil {
 		return nil, fmt.Errorf("reqcache: memory store: %w", err)
 	}
@@ -521,15 +517,22 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return c.entries.Len(), nil
 }
 
-// Bytes implements stores.Sizer: the bytes the stored entries hold (their
-// encodings and keys, counted as they are stored and removed; no scan).
-// What bigcache has allocated is more: it grows with use up to
-// max_size_mb and does not shrink (Allocated).
+// Bytes implements stores.Sizer: about the bytes the stored entries hold
+// (their encodings and keys), as their number times the mean size of the
+// entries stored so far — exact for entries of one size. No scan, and
+// nothing on the paths that store and remove: bigcache tells neither the
+// size of an entry it replaces nor, without copying it, of one it removes.
+// What bigcache has allocated is Allocated.
 func (s *Store) Bytes(ctx context.Context) (int64, error) {
-	if _, err := s.open(ctx); err != nil {
+	c, err := s.open(ctx)
+	if err != nil {
 		return 0, err
 	}
-	return s.held.Load(), nil
+	n, stored := int64(c.entries.Len()), s.storedCount.Load()
+	if stored == 0 {
+		return 0, nil
+	}
+	return n * s.storedBytes.Load() / stored, nil
 }
 
 // Allocated is the memory bigcache has allocated for entries and aliases:
@@ -543,30 +546,15 @@ func (s *Store) Allocated(ctx context.Context) (int64, error) {
 	return int64(c.entries.Capacity() + c.aliases.Capacity()), nil
 }
 
-// setEntry stores an encoding under key and counts the bytes it holds. A
-// key already stored is deleted first: bigcache replaces an entry without
-// telling (no removal callback), so the count would keep the old one; the
-// stripe makes the delete and the set one step for that key.
+// setEntry stores an encoding under key, counted for Bytes' mean.
 func (s *Store) setEntry(c *caches, key string, value []byte) error {
-	mu := &s.setLocks[maphash.String(setSeed, key)%uint64(len(s.setLocks))]
-	mu.Lock()
-	defer mu.Unlock()
-	_ = c.entries.Delete(key)
 	if err := c.entries.Set(key, value); err != nil {
 		return err
 	}
-	s.held.Add(int64(len(key) + len(value)))
+	s.storedBytes.Add(int64(len(key) + len(value)))
+	s.storedCount.Add(1)
 	return nil
 }
-
-// entryRemoved is bigcache's callback for an entry deleted or evicted for
-// room: its bytes leave the count.
-func (s *Store) entryRemoved(key string, value []byte, _ bigcache.RemoveReason) {
-	s.held.Add(-int64(len(key) + len(value)))
-}
-
-// setSeed hashes keys to setEntry's stripes.
-var setSeed = maphash.MakeSeed()
 
 // Clear removes every entry and alias.
 func (s *Store) Clear(ctx context.Context) error {
@@ -576,7 +564,8 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.changes.Add(1)
 	_ = c.entries.Reset()
-	s.held.Store(0) // a reset tells no callback
+	s.storedBytes.Store(0)
+	s.storedCount.Store(0)
 	c.hot.clear()
 	_ = c.aliases.Reset()
 	_ = c.uris.records.Reset()
