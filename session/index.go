@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/reqcache/reqcache/internal/cachekey"
 )
 
@@ -118,5 +120,12 @@ func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host
 		k := s.bareKey(p, m, u, host)
 		bare = append(bare, k, partKey(k))
 	}
-	return s.deleteURI(ctx, uri, bare)
+	n, err := s.deleteURI(ctx, uri, bare)
+	if err != nil {
+		// Owed: its entries are refused here until a delete goes through.
+		s.unsure.add(uri)
+		s.log.Warn("reqcache: invalidation not carried out by the store; this process refuses the resource's stored responses until it is",
+			zap.String("url", p.keys.RedactedURL(u)), zap.Error(err))
+	}
+	return n
 }

@@ -103,6 +103,8 @@ func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared,
 		e, err = s.store.Get(ctx, key)
 	}
 	switch {
+	case err == nil && s.owed(ctx, e):
+		// Its resource's invalidation is owed: it may be the old answer.
 	case err == nil:
 		return e, s.peeker != nil, true
 	case errors.Is(err, stores.ErrNotFound):

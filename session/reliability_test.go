@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,4 +403,63 @@ func TestClearKeepsCredentialKey(t *testing.T) {
 		t.Fatalf("body = %q", body)
 	}
 	wantCount(t, o, 2)
+}
+
+// deletesFail is a memory store whose deletes fail while down is set, as a
+// MongoDB in an outage fails them.
+type deletesFail struct {
+	*memory.Store
+	down atomic.Bool
+}
+
+var errDeleteDown = errors.New("store down")
+
+func (d *deletesFail) Delete(ctx context.Context, keys ...string) (int, error) {
+	if d.down.Load() {
+		return 0, errDeleteDown
+	}
+	return d.Store.Delete(ctx, keys...)
+}
+
+func (d *deletesFail) DeleteURI(ctx context.Context, uri string) (int, error) {
+	if d.down.Load() {
+		return 0, errDeleteDown
+	}
+	return d.Store.DeleteURI(ctx, uri)
+}
+
+// An invalidation the store cannot carry out leaves no old answer usable
+// (issue 40, finding 1): the resource's entries are refused until a delete
+// of them goes through, then it is cached again.
+func TestOwedInvalidationRefusesTheOldAnswer(t *testing.T) {
+	version := atomic.Int64{}
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "version %d", version.Load())
+	})
+	st, err := memory.New(config.Default().Memory, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &deletesFail{Store: st}
+	s := newSession(t, nil, session.WithStore(store))
+	get(t, s.Client(), o.URL+"/r")
+	store.down.Store(true)
+	do(t, s.Client(), mustRequest(t, http.MethodPost, o.URL+"/r", strings.NewReader("x")))
+	if body, _ := get(t, s.Client(), o.URL+"/r"); body != "version 1" {
+		t.Fatalf("after a POST whose invalidation the store failed: %q, want the new version", body)
+	}
+	if body, _ := get(t, s.Client(), o.URL+"/r"); body != "version 1" {
+		t.Fatalf("again, the store still failing: %q", body)
+	}
+	store.down.Store(false)
+	before := o.count()
+	get(t, s.Client(), o.URL+"/r") // the owed delete goes through; fetched and stored
+	if body, resp := get(t, s.Client(), o.URL+"/r"); body != "version 1" || !session.InfoOf(resp).FromCache || o.count() != before+1 {
+		t.Fatalf("after the store came back: %q, from cache %v, %d origin requests (want 1)", body, session.InfoOf(resp).FromCache, o.count()-before)
+	}
 }

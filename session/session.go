@@ -72,8 +72,10 @@ type Session struct {
 	secret   []byte // keys the credential hash (separate_credentials)
 
 	// invalidated marks invalidations, so that no write lands over one
-	// that came after its trip began.
+	// that came after its trip began; unsure holds those the store could
+	// not carry out, whose entries are refused until it can.
 	invalidated marks.Marks
+	unsure      unsureSet
 
 	policy  atomic.Pointer[policy]
 	flights flightGroup

@@ -276,17 +276,17 @@ func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
 // deleteURI removes every stored response for the resource uri: the
 // entries keyed by its URI alone (bare), and those the store lists under
 // it, or else those a scan finds.
-func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) int {
+func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) (int, error) {
 	if ix, ok := s.raw.(stores.URIIndex); ok {
 		n, err := s.writes.Delete(ctx, bare...)
 		if err != nil {
 			s.storeError("delete", err)
 		}
-		listed, err := ix.DeleteURI(ctx, uri)
-		if err != nil {
-			s.storeError("delete uri", err)
+		listed, lerr := ix.DeleteURI(ctx, uri)
+		if lerr != nil {
+			s.storeError("delete uri", lerr)
 		}
-		return n + listed
+		return n + listed, errors.Join(err, lerr)
 	}
 	var keys []string
 	err := s.store.Scan(ctx, func(e *stores.Entry) bool {
@@ -295,17 +295,26 @@ func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) int 
 		}
 		return true
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		s.storeError("scan", err)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			s.storeError("scan", err)
+		}
+		return 0, err
 	}
 	if len(keys) == 0 {
-		return 0
+		return 0, nil
 	}
 	n, err := s.writes.Delete(ctx, keys...)
 	if err != nil {
 		s.storeError("delete", err)
 	}
-	return n
+	return n, err
+}
+
+// deleteURIOnly carries out an owed invalidation (invalidate.go): the
+// resource's entries, and the one a read found.
+func (s *Session) deleteURIOnly(ctx context.Context, uri, found string) (int, error) {
+	return s.deleteURI(ctx, uri, []string{found})
 }
 
 // deleteWhere removes the entries a condition selects, where the store

@@ -330,8 +330,12 @@ func (s *Store) check(ctx context.Context, err error) error {
 	if s.closed.Load() {
 		return stores.ErrClosed
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return err // the caller gave up; the server is not to blame
+	if ctx.Err() != nil {
+		// The caller's context ended (cancelled, or its own deadline):
+		// the server is not to blame. Counted as an outage, one caller's
+		// deadline made every other call fail for a second, invalidation
+		// included (issue 40, finding 1).
+		return err
 	}
 	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mongo.ErrClientDisconnected) {
 		s.downUntil.Store(time.Now().Add(downFor).UnixNano())

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,5 +335,52 @@ func BenchmarkStoreJSONBody(b *testing.B) {
 				b.ReportMetric(float64(stored[config.CompressNone])/float64(len(d.Body)), "x-smaller")
 			}
 		})
+	}
+}
+
+// expiresOnceAsked is a caller's context whose deadline passes as soon as
+// the store has looked at it: the call starts, and the caller's own
+// deadline ends it mid-way.
+type expiresOnceAsked struct {
+	context.Context
+	once sync.Once
+	done chan struct{}
+	over atomic.Bool
+}
+
+func newExpiresOnceAsked() *expiresOnceAsked {
+	return &expiresOnceAsked{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiresOnceAsked) Err() error {
+	if c.over.Load() {
+		return context.DeadlineExceeded
+	}
+	c.once.Do(func() { c.over.Store(true); close(c.done) })
+	return nil
+}
+
+func (c *expiresOnceAsked) Done() <-chan struct{} { return c.done }
+
+func (c *expiresOnceAsked) Deadline() (time.Time, bool) { return time.Now(), true }
+
+// A caller's context ending is never an outage (issue 40, finding 1): one
+// caller whose deadline ran out during a read made the store fail every
+// call for a second, invalidation's deletes included.
+func TestCallersDeadlineIsNotAnOutage(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	s := open(t, c)
+	ctx := context.Background()
+	if err := s.Set(ctx, storetest.NewEntry("k")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(newExpiresOnceAsked(), "k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a Get whose caller's deadline passed mid-way: %v, want its deadline", err)
+	}
+	if _, err := s.Get(ctx, "k"); err != nil {
+		t.Fatalf("the next caller's Get: %v (one caller's deadline taken for an outage)", err)
+	}
+	if n, err := s.Delete(ctx, "k"); err != nil || n != 1 {
+		t.Fatalf("the next Delete = %d, %v", n, err)
 	}
 }
