@@ -19,6 +19,18 @@ var regressions = []struct {
 	sc    Scenario
 }{
 	{
+		name: "an anonymous POST's unparsable multipart body, stored as its GET, answers an anonymous GET (issue 37, finding 1's class)",
+		kind: "reuse/principal",
+		sc: Scenario{
+			Seed:     91,
+			Settings: Settings{CacheControl: true, SeparateCredentials: true, MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 2, Method: "POST", Path: "/a", Body: "badmultipart", Reply: Reply{Status: 200, CacheControl: "max-age=60", ContentLocation: "self", Size: 20}}}},
+				{Requests: []Request{{Step: 3, Method: "GET", Path: "/a", Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
+	{
 		name: "a forged import line's Set-Cookie replayed to the next GET (issue 37, finding 4)",
 		kind: "reuse/set-cookie",
 		sc: Scenario{

@@ -404,7 +404,7 @@ func (g gen) reply(r *Request, s *Settings) Reply {
 	if g.chance(0.32) {
 		p.Vary = g.one("Accept-Language", "Accept-Language", "Accept", "Accept-Language, X-Variant", "X-Variant", "Accept-Encoding", "*", "Authorization", "Cookie")
 	}
-	if r.Method == "POST" && g.chance(0.5) || unsafe && g.chance(0.15) {
+	if r.Method == "POST" && g.chance(0.7) || unsafe && g.chance(0.15) {
 		p.ContentLocation = "self"
 		if r.Method == "POST" && g.chance(0.7) {
 			p.CacheControl = "max-age=60" // a POST answer that is also its URL's GET (RFC 9111 §4)
