@@ -384,32 +384,42 @@ func TestEveryAnswerFromTheCacheSaysSo(t *testing.T) {
 
 // The method override (finding 3): a request that tunnels another method
 // is neither answered from nor written to the cache, and invalidates when
-// either method is unsafe.
+// either method is unsafe — through each header requests-cache takes for
+// one (issue 42, item 7).
 func TestMethodOverrideNeverTouchesTheCache(t *testing.T) {
-	var version atomic.Int64
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			version.Add(1)
-		}
-		fmt.Fprintf(w, "v%d %s", version.Load(), r.Method)
-	})
-	s := newSession(t, nil)
-	c := s.Client()
-	if body, _ := get(t, c, o.URL+"/doc"); body != "v0 GET" {
-		t.Fatalf("first GET: %q", body)
-	}
-	head := mustRequest(t, http.MethodHead, o.URL+"/doc", nil)
-	head.Header.Set("X-HTTP-Method-Override", "GET")
-	if _, resp := do(t, c, head); session.InfoOf(resp).FromCache {
-		t.Fatal("a HEAD tunnelling GET was answered from the cache")
-	}
-	post := mustRequest(t, http.MethodPost, o.URL+"/doc", strings.NewReader("x"))
-	post.Header.Set("X-HTTP-Method-Override", "GET") // an origin that ignores it changes the document
-	if body, resp := do(t, c, post); body != "v1 POST" || session.InfoOf(resp).FromCache {
-		t.Fatalf("a POST tunnelling GET: %q %+v", body, session.InfoOf(resp))
-	}
-	if body, _ := get(t, c, o.URL+"/doc"); body != "v1 GET" {
-		t.Fatalf("the GET after a POST that changed the document: %q", body)
+	for _, header := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		t.Run(header, func(t *testing.T) {
+			var version atomic.Int64
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					version.Add(1)
+				}
+				fmt.Fprintf(w, "v%d %s", version.Load(), r.Method)
+			})
+			s := newSession(t, nil)
+			c := s.Client()
+			if body, _ := get(t, c, o.URL+"/doc"); body != "v0 GET" {
+				t.Fatalf("first GET: %q", body)
+			}
+			head := mustRequest(t, http.MethodHead, o.URL+"/doc", nil)
+			head.Header.Set(header, "GET")
+			if _, resp := do(t, c, head); session.InfoOf(resp).FromCache {
+				t.Fatal("a HEAD tunnelling GET was answered from the cache")
+			}
+			tunnelled := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+			tunnelled.Header.Set(header, "DELETE")
+			if _, resp := do(t, c, tunnelled); session.InfoOf(resp).FromCache || !strings.Contains(resp.Header.Get("Cache-Status"), "detail=method-override") {
+				t.Fatalf("a GET tunnelling DELETE: %s", resp.Header.Get("Cache-Status"))
+			}
+			post := mustRequest(t, http.MethodPost, o.URL+"/doc", strings.NewReader("x"))
+			post.Header.Set(header, "GET") // an origin that ignores it changes the document
+			if body, resp := do(t, c, post); body != "v1 POST" || session.InfoOf(resp).FromCache {
+				t.Fatalf("a POST tunnelling GET: %q %+v", body, session.InfoOf(resp))
+			}
+			if body, _ := get(t, c, o.URL+"/doc"); body != "v1 GET" {
+				t.Fatalf("the GET after a POST that changed the document: %q", body)
+			}
+		})
 	}
 }
 

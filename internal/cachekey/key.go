@@ -178,11 +178,14 @@ func (k *Keyer) IsIgnored(name string) bool {
 	return k.ignored[strings.ToLower(name)]
 }
 
-const methodOverride = "X-Http-Method-Override"
+// methodOverrides are the headers that tunnel a method through another,
+// in their canonical spelling: the ones requests-cache treats as overrides
+// (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override).
+var methodOverrides = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // Method is the method a request is sent with, as keys name it: the
-// request's own (GET when empty). X-HTTP-Method-Override never changes it:
-// the cache cannot know whether the origin honours the override, so a
+// request's own (GET when empty). A method override header never changes
+// it: the cache cannot know whether the origin honours the override, so a
 // request that carries one is never answered from, nor written to, the
 // cache (MethodOverride).
 func Method(req *http.Request) string {
@@ -192,21 +195,23 @@ func Method(req *http.Request) string {
 	return req.Method
 }
 
-// MethodOverride returns the method an X-HTTP-Method-Override names, when
+// MethodOverride returns the method a method override header
+// (X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override) names, when
 // it differs from the request's own: a tunnelled method, which an origin
 // may or may not honour. ok is false without one.
 func MethodOverride(req *http.Request) (method string, ok bool) {
-	// The canonical spelling, looked up directly: Header.Get would
-	// canonicalize "X-HTTP-Method-Override" (an allocation) on every request.
-	o := req.Header[methodOverride]
-	if len(o) == 0 || o[0] == "" {
-		return "", false
+	for _, name := range methodOverrides {
+		// The canonical spelling, looked up directly: Header.Get would
+		// canonicalize the name (an allocation) on every request.
+		o := req.Header[name]
+		if len(o) == 0 || o[0] == "" {
+			continue
+		}
+		if m := strings.ToUpper(strings.TrimSpace(o[0])); m != Method(req) {
+			return m, true
+		}
 	}
-	m := strings.ToUpper(strings.TrimSpace(o[0]))
-	if m == Method(req) {
-		return "", false
-	}
-	return m, true
+	return "", false
 }
 
 // keyFormat versions the key material (its first byte): a change to what

@@ -51,7 +51,7 @@ type Request struct {
 	Step     int
 	Delay    int    // milliseconds after the round starts
 	Method   string // on the wire
-	Override string // X-HTTP-Method-Override
+	Override string // X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override (by step)
 	Path     string // "/a", "/c?x=1&y=2", "/r" (redirects to /a)
 	Host     string // a Host other than the origin's address
 	Who      string // "alice", "bob" or "" (anonymous)

@@ -212,6 +212,18 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 	return c.reuse(a, e)
 }
 
+// overridden reports a request tunnelling another method through its own
+// in one of the headers requests-cache treats as method overrides
+// (docs/requests-cache.md).
+func overridden(r *Request) bool {
+	for _, h := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
+		if o := strings.TrimSpace(r.Header.Get(h)); o != "" && !strings.EqualFold(o, r.Method) {
+			return true
+		}
+	}
+	return false
+}
+
 // usesCache reports whether the cache is used at all for r.
 func (c *checker) usesCache(r *Request) bool {
 	return !r.Options.Disabled || r.Options.Enabled
@@ -233,7 +245,7 @@ func connectionError(err string) bool {
 // a method override. (Where it is bypassed, the request goes on as it
 // is, its only-if-cached for the next cache.)
 func (c *checker) cacheable(r *Request) bool {
-	if o := r.Header.Get("X-Http-Method-Override"); o != "" && !strings.EqualFold(o, r.Method) {
+	if overridden(r) {
 		return false
 	}
 	exp, _ := c.s.requestLifetime(r)
@@ -326,8 +338,8 @@ func (c *checker) bytes(a *Answer, e *Exchange) (Violation, bool) {
 func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	r := a.Req
 	s := c.s
-	if o := r.Header.Get("X-Http-Method-Override"); o != "" && !strings.EqualFold(o, r.Method) {
-		return violation(a, "reuse/override", "a request tunnelling %s through %s answered from exchange %d", o, r.Method, e.ID)
+	if overridden(r) {
+		return violation(a, "reuse/override", "a request tunnelling a method through %s answered from exchange %d", r.Method, e.ID)
 	}
 	if !c.usesCache(r) {
 		return violation(a, "reuse/disabled", "answered from exchange %d under Disabled", e.ID)
@@ -548,7 +560,7 @@ func (c *checker) storable(e *Exchange, q *Request) string {
 	switch {
 	case e.Dropped:
 		return "no response"
-	case q.Header.Get("X-Http-Method-Override") != "" && !strings.EqualFold(q.Header.Get("X-Http-Method-Override"), q.Method):
+	case overridden(q):
 		return "method override"
 	case !c.usesCache(q):
 		return "made under Disabled"
