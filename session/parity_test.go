@@ -257,3 +257,27 @@ func TestURLsExpireAfterRegex(t *testing.T) {
 		t.Fatalf("a regex's expire_after: %+v", info)
 	}
 }
+
+// Cookies are compared as a set, as requests-cache compares them (issue
+// 42, item 6): the same cookies in another order are the same principal;
+// another value is another.
+func TestCookiesInAnotherOrderAreTheSameCaller(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "for "+r.Header.Get("Cookie"))
+	})
+	s := newSession(t, nil)
+	cookieGet := func(cookie string) *http.Response {
+		req := mustRequest(t, http.MethodGet, o.URL+"/me", nil)
+		req.Header.Set("Cookie", cookie)
+		_, resp := do(t, s.Client(), req)
+		return resp
+	}
+	cookieGet("sid=1; theme=dark")
+	if resp := cookieGet("theme=dark;sid=1"); !session.InfoOf(resp).FromCache {
+		t.Fatalf("the same cookies in another order: not a hit (%s)", resp.Header.Get("Cache-Status"))
+	}
+	if resp := cookieGet("theme=dark; sid=2"); session.InfoOf(resp).FromCache || o.count() != 2 {
+		t.Fatalf("another session cookie was answered from the cache")
+	}
+}

@@ -765,6 +765,17 @@ func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
 						v = principal // a signed request: who signed it, not the signature
 					}
 				}
+				if name == "Cookie" {
+					// Cookies are a set (requests-cache compares them so):
+					// each is a part of its own, sorted with the rest, so
+					// that their order on the line does not matter.
+					for _, c := range strings.Split(v, ";") {
+						if c = strings.TrimSpace(c); c != "" {
+							parts = append(parts, "h:cookie="+c)
+						}
+					}
+					continue
+				}
 				parts = append(parts, "h:"+strings.ToLower(name)+"="+v)
 			}
 		}

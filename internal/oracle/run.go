@@ -385,7 +385,13 @@ func (d *driver) build(r Request) (*http.Request, []byte) {
 			req.Header.Set("Authorization", "Basic "+v)
 			secrets = append(secrets, v)
 		case "cookie":
-			req.Header.Set("Cookie", "session="+secret(r.Who, "cookie"))
+			// With a cookie that names no one, before or after it by
+			// step: the order of cookies on the line is not who sent them.
+			cookies := []string{"session=" + secret(r.Who, "cookie"), "theme=dark"}
+			if r.Step%2 == 1 {
+				cookies[0], cookies[1] = cookies[1], cookies[0]
+			}
+			req.Header.Set("Cookie", strings.Join(cookies, "; "))
 		case "api-key":
 			req.Header.Set("X-API-Key", secret(r.Who, "key"))
 		case "sigv4":

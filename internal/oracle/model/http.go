@@ -190,6 +190,16 @@ func (s *Settings) principal(r *Request) string {
 					v = "aws4:" + akid
 				}
 			}
+			if strings.EqualFold(name, "Cookie") {
+				// A set of cookies (docs/http-semantics.md): the order
+				// on the line names no one.
+				for _, c := range strings.Split(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						parts = append(parts, "h:cookie="+c)
+					}
+				}
+				continue
+			}
 			parts = append(parts, "h:"+strings.ToLower(name)+"="+v)
 		}
 	}
