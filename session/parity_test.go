@@ -281,3 +281,33 @@ func TestCookiesInAnotherOrderAreTheSameCaller(t *testing.T) {
 		t.Fatalf("another session cookie was answered from the cache")
 	}
 }
+
+// match_headers values are normalized as requests-cache normalizes them
+// (issue 42, item 5: its test_cache_keys' "gzip,  deflate,Venmo,  PayPal, "):
+// a weighted list is a set whatever its spacing, order and case; other
+// values keep their case and order (a tenant "Acme" is not "acme").
+func TestMatchHeadersValuesAreNormalized(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "doc")
+	})
+	s := newSession(t, func(c *config.Config) {
+		c.MatchHeaders = config.MatchHeaders{Names: []string{"Accept-Encoding", "X-Tenant"}}
+	})
+	send := func(enc, tenant string) *http.Response {
+		req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		req.Header.Set("X-Tenant", tenant)
+		_, resp := do(t, s.Client(), req)
+		return resp
+	}
+	send("gzip,  deflate,Venmo,  PayPal, ", "Acme")
+	if resp := send("deflate, gzip, paypal, venmo", "Acme"); !session.InfoOf(resp).FromCache {
+		t.Fatalf("the same encodings, spaced and ordered otherwise: not a hit (%s)", resp.Header.Get("Cache-Status"))
+	}
+	for _, other := range [][2]string{{"gzip", "Acme"}, {"deflate, gzip, paypal, venmo", "acme"}} {
+		if resp := send(other[0], other[1]); session.InfoOf(resp).FromCache {
+			t.Errorf("%q for %q answered from another's entry", other[0], other[1])
+		}
+	}
+}

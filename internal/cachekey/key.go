@@ -434,7 +434,13 @@ func (k *Keyer) appendMatchedHeaders(b []byte, hdr http.Header) []byte {
 			// key material; its keyed hash joins the key instead.
 			b = appendField(b, Redacted)
 		} else {
-			b = appendField(b, strings.Join(vs, ","))
+			// Normalized as Vary matching normalizes (varyValue): lines
+			// and whitespace do not count, and a weighted list
+			// (Accept-Encoding, Accept-Language) is a set whatever its
+			// order and case, as requests-cache's match_headers makes it.
+			// Other values keep their case and order: a tenant "Acme" is
+			// not "acme".
+			b = appendField(b, varyValue(hdr, http.CanonicalHeaderKey(name)))
 		}
 	}
 	return b
