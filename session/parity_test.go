@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,5 +310,65 @@ func TestMatchHeadersValuesAreNormalized(t *testing.T) {
 		if resp := send(other[0], other[1]); session.InfoOf(resp).FromCache {
 			t.Errorf("%q for %q answered from another's entry", other[0], other[1])
 		}
+	}
+}
+
+// only_if_cached answers what stale_while_revalidate allows and refreshes
+// it in the background, as requests-cache does (issue 42, item 3); the
+// request's own stale-while-revalidate=N is honoured too (item 4).
+func TestStaleWhileRevalidateAsRequestsCache(t *testing.T) {
+	var version atomic.Int64
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		fmt.Fprintf(w, "v%d", version.Load())
+	})
+	t.Run("only_if_cached", func(t *testing.T) {
+		clk := newClock()
+		s := newSession(t, func(c *config.Config) { c.StaleWhileRevalidate = config.StaleLimit{Enabled: true} }, session.WithClock(clk.Now))
+		get(t, s.Client(), o.URL+"/oic")
+		version.Store(1)
+		clk.Advance(20 * time.Second)
+		before := o.count()
+		req := mustRequest(t, http.MethodGet, o.URL+"/oic", nil)
+		body, resp := do(t, s.Client(), req.WithContext(session.OnlyIfCached(req.Context())))
+		if resp.StatusCode != http.StatusOK || body != "v0" || !strings.Contains(resp.Header.Get("Cache-Status"), "stale-while-revalidate") {
+			t.Fatalf("only_if_cached on a stale entry under stale_while_revalidate: %d %q %s", resp.StatusCode, body, resp.Header.Get("Cache-Status"))
+		}
+		eventually(t, func() bool { return o.count() == before+1 })
+		eventually(t, func() bool {
+			body, _ := get(t, s.Client(), o.URL+"/oic")
+			return body == "v1"
+		})
+	})
+	t.Run("the request's directive", func(t *testing.T) {
+		version.Store(0)
+		clk := newClock()
+		s := newSession(t, nil, session.WithClock(clk.Now))
+		get(t, s.Client(), o.URL+"/swr")
+		clk.Advance(20 * time.Second)
+		req := mustRequest(t, http.MethodGet, o.URL+"/swr", nil)
+		req.Header.Set("Cache-Control", "stale-while-revalidate=30")
+		if _, resp := do(t, s.Client(), req); !session.InfoOf(resp).FromCache || !session.InfoOf(resp).Expired {
+			t.Fatalf("stale by 10 s, the request allowing 30: %s", resp.Header.Get("Cache-Status"))
+		}
+		req = mustRequest(t, http.MethodGet, o.URL+"/swr", nil)
+		req.Header.Set("Cache-Control", "stale-while-revalidate=5")
+		clk.Advance(time.Second) // (the refresh above may have stored a new one: make it stale too)
+		clk.Advance(20 * time.Second)
+		if _, resp := do(t, s.Client(), req); session.InfoOf(resp).FromCache && session.InfoOf(resp).Expired {
+			t.Fatalf("stale past what the request allows, answered stale: %s", resp.Header.Get("Cache-Status"))
+		}
+	})
+}
+
+// eventually waits for cond (background work), at most 5 s.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 5 s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

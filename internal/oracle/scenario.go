@@ -349,7 +349,7 @@ func (g gen) request(step int, s *Settings) Request {
 		r.Header["Range"] = g.one("bytes=0-9", "bytes=5-", "bytes=-4", "bytes=0-9,20-29")
 	}
 	if g.chance(0.14) {
-		r.Header["Cache-Control"] = g.one("no-cache", "no-store", "max-age=0", "max-age=5", "max-stale", "max-stale=30", "min-fresh=20", "only-if-cached")
+		r.Header["Cache-Control"] = g.one("no-cache", "no-store", "max-age=0", "max-age=5", "max-stale", "max-stale=30", "min-fresh=20", "only-if-cached", "stale-while-revalidate=30")
 	} else if r.Method == "POST" && g.chance(0.15) {
 		r.Header["Cache-Control"] = "no-store" // a POST whose answer must not be kept, as its GET either
 	} else if g.chance(0.02) {

@@ -186,7 +186,11 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	if d.OnlyIfCached {
 		return Decision{GatewayTimeout, ReasonOnlyIfCached} // §5.2.1.7
 	}
-	if mayServeStale && !set.ReadOnly && staleWhileRevalidate(set, &storedD, staleness) {
+	if mayServeStale && !set.ReadOnly && (staleWhileRevalidate(set, &storedD, staleness) ||
+		req.HasDirectives && d.StaleWhileRevalidate >= 0 && staleness <= d.StaleWhileRevalidate) {
+		// (The request's own stale-while-revalidate=N too, as
+		// requests-cache honours it: the caller accepts that much
+		// staleness while the cache refreshes.)
 		return Decision{ServeStaleAndRefresh, ReasonStaleWhileRevalidate}
 	}
 	return validate(stored, why)
@@ -199,7 +203,9 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 // asks for the origin itself (ForceRefresh, Refresh, no-cache,
 // always_revalidate with a validator), or a stale response the request
 // does not accept (max-stale) — only_if_cached also accepts what
-// stale-if-error would give, as if the origin had failed.
+// stale-if-error would give, as if the origin had failed, and what
+// stale-while-revalidate allows (refreshed in the background, as
+// requests-cache does).
 func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
 	if stored == nil || req.ForceRefresh || req.Refresh || d.NoCache || set.AlwaysRevalidate && HasValidator(stored.Header) {
@@ -212,6 +218,14 @@ func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decisio
 		return dec
 	case ServeStale:
 		if dec.Reason == ReasonMaxStale {
+			return dec
+		}
+	case ServeStaleAndRefresh:
+		// requests-cache's only_if_cached answers what
+		// stale-while-revalidate allows and refreshes it in the
+		// background; the only-if-cached directive never sends anything
+		// to the origin on the request's account (§5.2.1.7).
+		if req.OnlyIfCached && !d.OnlyIfCached {
 			return dec
 		}
 	}

@@ -163,7 +163,13 @@ func (c *checker) answer(a *Answer) (Violation, bool) {
 	}
 	onlyIfCached := r.Options.OnlyIfCached || parseCC(r.Header).onlyIfCached
 	if r.Options.OnlyIfCached && c.usesCache(r) || parseCC(r.Header).onlyIfCached && c.cacheable(r) {
-		if x := c.ownExchange(a, func(*Exchange) bool { return true }); x != nil {
+		// requests-cache's only_if_cached (the option, not the directive)
+		// may refresh what stale-while-revalidate let it answer, in the
+		// background: a trip whose response is not the answer.
+		background := func(x *Exchange) bool {
+			return !parseCC(r.Header).onlyIfCached && a.Header.Get("X-Oracle-Id") != strconv.FormatInt(x.ID, 10) && a.Expired
+		}
+		if x := c.ownExchange(a, func(x *Exchange) bool { return !background(x) }); x != nil {
 			return violation(a, "only-if-cached/origin", "the origin served it (exchange %d)", x.ID)
 		}
 	}
@@ -976,7 +982,10 @@ func (c *checker) fresh(a *Answer, e *Exchange, q *Request, validated *validatio
 		allowed = "only_if_cached"
 	case !noStale && c.staleIfErrorAllowed(a, d, staleness):
 		allowed = "stale-if-error"
-	case !noStale && (c.s.StaleWhileRevalidate.allows(staleness) || c.s.CacheControl && d.staleWhileRevalidate >= 0 && staleness <= d.staleWhileRevalidate):
+	case !noStale && (c.s.StaleWhileRevalidate.allows(staleness) || c.s.CacheControl && d.staleWhileRevalidate >= 0 && staleness <= d.staleWhileRevalidate ||
+		reqD.staleWhileRevalidate >= 0 && staleness <= reqD.staleWhileRevalidate):
+		// (The setting, the response's directive, or the request's own,
+		// as requests-cache honours it.)
 		allowed = "stale-while-revalidate"
 	}
 	if allowed == "" {
