@@ -246,6 +246,29 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	return resp, nil
 }
 
+// selectsStored reports a 304 to a request the cache did not make
+// conditional (a Refresh of an entry without a validator, an origin that
+// answers 304 whatever it is asked) that speaks for the stored entry e, as
+// requests-cache takes it: it carries no validator, or e's own (RFC 9111
+// §4.3.4's selection). A 304 to the caller's own conditional request is
+// the caller's, and one naming another validator is not about e: both go
+// through as they are.
+func selectsStored(req *http.Request, e *stores.Entry, h http.Header) bool {
+	for _, c := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if req.Header.Get(c) != "" {
+			return false
+		}
+	}
+	etag, lm := h.Get("ETag"), h.Get("Last-Modified")
+	switch {
+	case etag != "":
+		return etag == e.Header.Get("ETag")
+	case lm != "":
+		return lm == e.Header.Get("Last-Modified")
+	}
+	return true
+}
+
 // fetch makes one trip to the origin and stores what may be stored; a
 // miss first asks the fleet (fleet.go).
 func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bool) *fetchResult {
@@ -277,7 +300,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 		// body is the live connection, for this caller alone.
 		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
 	}
-	if conditional && resp.StatusCode == http.StatusNotModified {
+	if resp.StatusCode == http.StatusNotModified && (conditional || e != nil && selectsStored(x.req, e, resp.Header)) {
 		drain(resp)
 		s.stats.revalidated.Add(1)
 		return s.notModified(ctx, x, f, resp, requestedAt, receivedAt)

@@ -372,3 +372,45 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A 304 to a request the cache did not make conditional answers from the
+// stored entry when it speaks for it, as requests-cache does (issue 42,
+// item 2); one naming another validator, or answering the caller's own
+// conditional request, goes through as it is.
+func TestUnconditional304AnswersFromTheStoredEntry(t *testing.T) {
+	var etag atomic.Value
+	etag.Store("")
+	var first atomic.Bool
+	first.Store(true)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if first.Swap(false) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "doc")
+			return
+		}
+		if v := etag.Load().(string); v != "" {
+			w.Header().Set("ETag", v)
+		}
+		w.WriteHeader(http.StatusNotModified)
+	})
+	s := newSession(t, nil)
+	get(t, s.Client(), o.URL+"/doc")
+	refresh := func(h http.Header) (string, *http.Response) {
+		req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		return do(t, s.Client(), req.WithContext(session.Refresh(req.Context())))
+	}
+	if body, resp := refresh(nil); resp.StatusCode != http.StatusOK || body != "doc" || !session.InfoOf(resp).Revalidated {
+		t.Fatalf("a 304 without a validator to a Refresh: %d %q %+v", resp.StatusCode, body, session.InfoOf(resp))
+	}
+	etag.Store(`"other"`)
+	if _, resp := refresh(nil); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("a 304 naming another validator: %d, want it passed through", resp.StatusCode)
+	}
+	etag.Store("")
+	if _, resp := refresh(http.Header{"If-Modified-Since": {"Mon, 01 Jan 2024 00:00:00 GMT"}}); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("the caller's own conditional request: %d, want its 304", resp.StatusCode)
+	}
+}
