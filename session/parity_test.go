@@ -414,3 +414,84 @@ func TestUnconditional304AnswersFromTheStoredEntry(t *testing.T) {
 		t.Fatalf("the caller's own conditional request: %d, want its 304", resp.StatusCode)
 	}
 }
+
+// Responses stale on arrival without a validator are stored, as
+// requests-cache stores them (issue 42, item 1): stale_if_error falls back
+// to them, ResetExpiration extends them; stale, they answer nothing that
+// does not allow stale use. Not stored without a validator: expire_after
+// "immediately" (as requests-cache) and no-cache (never usable here).
+func TestStaleOnArrivalIsStored(t *testing.T) {
+	var fail atomic.Bool
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		switch r.URL.Path {
+		case "/no-cache":
+			w.Header().Set("Cache-Control", "no-cache")
+		case "/expired":
+			w.Header().Set("Expires", "Mon, 01 Jan 2024 00:00:00 GMT")
+		}
+		io.WriteString(w, "doc "+r.URL.Path)
+	})
+	t.Run("stored, never answered fresh", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, nil)
+		for _, path := range []string{"/expired"} {
+			_, resp := get(t, s.Client(), o.URL+path)
+			if !session.InfoOf(resp).Stored {
+				t.Errorf("%s: not stored (%s)", path, resp.Header.Get("Cache-Status"))
+			}
+			before := o.count()
+			if _, resp := get(t, s.Client(), o.URL+path); session.InfoOf(resp).FromCache || o.count() != before+1 {
+				t.Errorf("%s: a plain GET answered from the stale entry", path)
+			}
+		}
+	})
+	t.Run("stale_if_error falls back to one", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, func(c *config.Config) { c.StaleIfError = config.StaleLimit{Enabled: true} })
+		get(t, s.Client(), o.URL+"/expired")
+		fail.Store(true)
+		if body, resp := get(t, s.Client(), o.URL+"/expired"); resp.StatusCode != http.StatusOK || body != "doc /expired" || !session.InfoOf(resp).Expired {
+			t.Fatalf("the origin failing: %d %q %s", resp.StatusCode, body, resp.Header.Get("Cache-Status"))
+		}
+		fail.Store(false)
+	})
+	t.Run("max-stale takes one", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, nil)
+		get(t, s.Client(), o.URL+"/expired")
+		req := mustRequest(t, http.MethodGet, o.URL+"/expired", nil)
+		req.Header.Set("Cache-Control", "max-stale")
+		if _, resp := do(t, s.Client(), req); !session.InfoOf(resp).FromCache {
+			t.Fatalf("max-stale: %s", resp.Header.Get("Cache-Status"))
+		}
+	})
+	t.Run("ResetExpiration extends one", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, nil)
+		get(t, s.Client(), o.URL+"/expired")
+		if n, err := s.Cache().ResetExpiration(t.Context(), config.After(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("ResetExpiration = %d, %v", n, err)
+		}
+		if _, resp := get(t, s.Client(), o.URL+"/expired"); !session.InfoOf(resp).FromCache {
+			t.Fatalf("after ResetExpiration: %s", resp.Header.Get("Cache-Status"))
+		}
+	})
+	t.Run("no-cache without a validator is not stored: nothing could use it", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, nil)
+		if _, resp := get(t, s.Client(), o.URL+"/no-cache"); session.InfoOf(resp).Stored || !strings.Contains(resp.Header.Get("Cache-Status"), "no-validator") {
+			t.Fatalf("no-cache, no validator: %s", resp.Header.Get("Cache-Status"))
+		}
+	})
+	t.Run("immediately without a validator is not stored", func(t *testing.T) {
+		fail.Store(false)
+		s := newSession(t, func(c *config.Config) { c.CacheControl = false; c.ExpireAfter = config.ExpireImmediately })
+		if _, resp := get(t, s.Client(), o.URL+"/plain"); session.InfoOf(resp).Stored || !strings.Contains(resp.Header.Get("Cache-Status"), "no-validator") {
+			t.Fatalf("immediately, no validator: %s", resp.Header.Get("Cache-Status"))
+		}
+	})
+}

@@ -21,8 +21,13 @@ import (
 type Freshness struct {
 	Store     bool
 	ExpiresAt time.Time // zero: never
-	// NeedsValidator: the response is stale at once and only worth
-	// storing when it can be revalidated.
+	// NeedsValidator: expire_after (or the request's or URL's
+	// expiration) is "immediately", and the response is only worth
+	// storing when it can be revalidated (requests-cache skips it too).
+	// A response stale on arrival for any other reason — no-cache,
+	// max-age=0, an Expires or a time already past — is stored all the
+	// same, as requests-cache stores it: stale_if_error may fall back to
+	// it, ResetExpiration extend it; stale, it answers nothing else.
 	NeedsValidator bool
 	Reason         string // why it is not stored
 	// Lifetime is where ExpiresAt came from, decided here once: the
@@ -64,7 +69,12 @@ func NewResponse(req *Request, resp *Response, set *Settings) Freshness {
 	f := freshness(req, resp, &respD, set)
 	switch {
 	case !f.Store:
-	case f.NeedsValidator && !HasValidator(resp.Header):
+	case (f.NeedsValidator || f.Lifetime == stores.LifetimeNoCache) && !HasValidator(resp.Header):
+		// Nothing could ever use it: "immediately" (requests-cache
+		// skips it too), or no-cache, which is never used stale
+		// (§5.2.2.4) and cannot be revalidated without a validator —
+		// kept, a long response (a Kubernetes watch) would be buffered
+		// for nothing.
 		return Freshness{Reason: "no-validator"}
 	case resp.VaryStar || resp.VaryCredential && !set.SeparateCredentials:
 		// Never selects again: "*", or credentials a shared entry
@@ -106,7 +116,7 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 			return Freshness{Reason: "no-store"}
 		}
 		if respD.NoCache {
-			return Freshness{Store: true, ExpiresAt: receivedAt, NeedsValidator: true, Lifetime: stores.LifetimeNoCache}
+			return Freshness{Store: true, ExpiresAt: receivedAt, Lifetime: stores.LifetimeNoCache}
 		}
 		if respD.Immutable {
 			return Freshness{Store: true, Lifetime: stores.LifetimeImmutable}
@@ -117,14 +127,14 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 			if respD.MaxAge >= 0 {
 				from = stores.LifetimeMaxAge
 			}
-			return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt), Lifetime: from}
+			return Freshness{Store: true, ExpiresAt: exp, Lifetime: from}
 		}
 		// A lifetime the user wrote (WithExpireAfter, urls_expire_after,
 		// expire_after) beats a guess.
 		if set.HeuristicFreshness.Enabled && !req.WrittenExpiration && reqD.MaxAge < 0 {
 			if life, ok := HeuristicLifetime(resp.Status, h, receivedAt, set.HeuristicFreshness.Max); ok {
 				exp := receivedAt.Add(life - CorrectedInitialAge(h, resp.RequestedAt, receivedAt))
-				return Freshness{Store: true, ExpiresAt: exp, NeedsValidator: !exp.After(receivedAt), Lifetime: stores.LifetimeHeuristic}
+				return Freshness{Store: true, ExpiresAt: exp, Lifetime: stores.LifetimeHeuristic}
 			}
 		}
 	}
@@ -140,7 +150,7 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 		return Freshness{Reason: "do_not_cache"}
 	}
 	f := Freshness{Store: true, ExpiresAt: exp, Lifetime: from}
-	if reqExp.Kind() == config.Immediately || (!exp.IsZero() && !exp.After(receivedAt)) {
+	if reqExp.Kind() == config.Immediately {
 		f.NeedsValidator = true
 	}
 	return f

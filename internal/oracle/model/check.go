@@ -610,9 +610,12 @@ func (c *checker) storable(e *Exchange, q *Request) string {
 	if e.Cut {
 		return "body cut"
 	}
-	life, _, _ := s.lifetime(e.Status, h, q, e.Time)
-	if s.staleAtOnce(life, h, e.Time) && !hasValidator(h) {
-		return "stale at once, no validator"
+	if _, _, why := s.lifetime(e.Status, h, q, e.Time); (why == "immediately" || why == "no-cache") && !hasValidator(h) {
+		// Never usable: expire_after "immediately" (as requests-cache),
+		// or no-cache, never used stale and not revalidatable. Stale on
+		// arrival for any other reason, a response is stored — stale, it
+		// answers only where stale use is allowed.
+		return why + ", no validator"
 	}
 	return ""
 }
@@ -910,7 +913,7 @@ func (s *Settings) lifetime(status int, h http.Header, r *Request, at time.Time)
 	case After:
 		return lifetimeOf{d: exp.D}, true, ""
 	case Immediately:
-		return lifetimeOf{}, true, ""
+		return lifetimeOf{}, true, "immediately"
 	case DoNotCache:
 		return lifetimeOf{}, false, "do_not_cache"
 	}
