@@ -190,6 +190,7 @@ func TestNewResponse(t *testing.T) {
 		{"expire_after", false, config.After(time.Hour), "", "max-age=60", Freshness{Store: true, ExpiresAt: t0.Add(time.Hour), Lifetime: stores.LifetimeExpireAfter}},
 		{"do_not_cache", false, config.DoNotCache, "", "", Freshness{Reason: "do_not_cache"}},
 		{"immediately needs a validator, none: not stored", false, config.ExpireImmediately, "", "", Freshness{Reason: "no-validator"}},
+		{"an expire_after time already past: stored, stale at once (as requests-cache)", false, config.At(t0.Add(-time.Hour)), "", "", Freshness{Store: true, ExpiresAt: t0.Add(-time.Hour), Lifetime: stores.LifetimeExpireAfter}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := header("Cache-Control", tc.resCC)
