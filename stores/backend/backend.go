@@ -27,9 +27,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 	case "", config.BackendMemory:
 		return memory.New(cfg.Memory, logger)
 	case config.BackendMongo:
-		return mongo.New(ctx, cfg.Mongo, logger)
+		return mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes))
 	case config.BackendTiered:
-		back, err := mongo.New(ctx, cfg.Mongo, logger)
+		back, err := mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes))
 		if err != nil {
 			return nil, err
 		}

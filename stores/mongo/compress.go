@@ -1,6 +1,9 @@
 package mongo
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -54,10 +57,40 @@ func (c *compressor) compress(body []byte, h http.Header) ([]byte, string) {
 }
 
 // decompress reads back what compress stored; size is the body's own
-// size, so that a corrupt document cannot make it allocate more.
+// size (already bounded by max_body_bytes). A frame that says it holds
+// another size is corrupt before anything is decoded, and decoding stops
+// one byte past size: a small frame that expands to far more (a zstd bomb:
+// 57 KB claiming 512 MiB) never makes a read allocate more than the
+// document declared.
 func (c *compressor) decompress(stored []byte, size int64) ([]byte, error) {
-	return c.dec.DecodeAll(stored, make([]byte, 0, min(size, 16<<20)))
+	var h zstd.Header
+	if err := h.Decode(stored); err != nil {
+		return nil, err
+	}
+	if h.HasFCS && h.FrameContentSize != uint64(size) {
+		return nil, fmt.Errorf("the frame holds %d bytes, the document says %d", h.FrameContentSize, size)
+	}
+	if h.WindowSize > uint64(maxWindow) {
+		return nil, fmt.Errorf("a window of %d bytes", h.WindowSize)
+	}
+	dec, err := zstd.NewReader(bytes.NewReader(stored), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderMaxMemory(uint64(size)+1))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := io.Copy(out, io.LimitReader(dec, size+1)); err != nil {
+		return nil, err
+	}
+	if int64(out.Len()) != size {
+		return nil, fmt.Errorf("%d bytes, the document says %d", out.Len(), size)
+	}
+	return out.Bytes(), nil
 }
+
+// maxWindow bounds the window a stored frame may ask the decoder for: the
+// encoder here uses 8 MiB at most (SpeedDefault).
+const maxWindow = 64 << 20
 
 func (c *compressor) close() {
 	if c != nil {

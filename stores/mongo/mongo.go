@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -89,12 +90,31 @@ type Store struct {
 	// stop ends the sweeper, which sweeping counts, at Close.
 	stop     chan struct{}
 	sweeping sync.WaitGroup
+	// maxBody bounds the body a document may declare (WithMaxBodyBytes):
+	// a larger one is corrupt, before anything is allocated for it.
+	maxBody int64
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMaxBodyBytes bounds the body size a stored document may declare to
+// n (the session's max_body_bytes: it stores nothing larger), so that a
+// corrupt or hostile document never makes a read allocate more; one that
+// declares more is corrupt (a miss, deleted). Without it the bound is 16
+// GiB.
+func WithMaxBodyBytes(n int64) Option {
+	return func(s *Store) {
+		if n > 0 && n < maxBodySize {
+			s.maxBody = n
+		}
+	}
 }
 
 // New connects to the server cfg names, within cfg.ConnectTimeout and ctx,
 // and prepares the collections and indexes. The error of an unreachable
 // server names the host and masks any password.
-func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, error) {
+func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger, with ...Option) (*Store, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -136,6 +156,12 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger) (*Store, err
 		opTimeout: opTimeout,
 		log:       logger,
 		now:       time.Now,
+		maxBody:   maxBodySize,
+	}
+	for _, o := range with {
+		if o != nil {
+			o(s)
+		}
 	}
 	comp, err := newCompressor()
 	if err != nil {
@@ -381,25 +407,24 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 	if d.Status < 100 || d.Status > 999 || d.ID == "" {
 		return nil, fmt.Errorf("%w: bad status or key", stores.ErrCorrupt)
 	}
+	if d.BodySize < 0 || d.BodySize > s.maxBody {
+		// Checked before anything depends on it: a hostile size made
+		// the GridFS read's timeout overflow into a negative one (an
+		// outage instead of a corrupt entry), or a decompression
+		// allocate without bound (issue 40, findings 3 and 4).
+		return nil, fmt.Errorf("%w: body size %d (at most %d)", stores.ErrCorrupt, d.BodySize, s.maxBody)
+	}
 	body := d.Body
 	if d.GridFSID != nil {
-		var buf bytes.Buffer
-		gctx, cancel := context.WithTimeout(ctx, s.bodyTimeout(d.BodySize))
-		defer cancel()
-		if _, err := s.bodies.DownloadToStream(gctx, d.GridFSID, &buf); err != nil {
-			if errors.Is(err, mongo.ErrFileNotFound) {
-				return nil, fmt.Errorf("%w: body file missing", stores.ErrCorrupt)
-			}
-			return nil, s.check(ctx, err)
+		b, err := s.readBody(ctx, d.GridFSID, d.BodySize)
+		if err != nil {
+			return nil, err
 		}
-		body = buf.Bytes()
+		body = b
 	}
 	switch d.BodyEncoding {
 	case "":
 	case encodingZstd:
-		if d.BodySize < 0 || d.BodySize > maxBodySize {
-			return nil, fmt.Errorf("%w: body size %d", stores.ErrCorrupt, d.BodySize)
-		}
 		b, err := s.unzstd.decompress(body, d.BodySize)
 		if err != nil {
 			return nil, fmt.Errorf("%w: body: %v", stores.ErrCorrupt, err)
@@ -471,9 +496,39 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 }
 
 // bodyTimeout bounds moving a GridFS body: op_timeout plus a second per
-// MiB, since op_timeout is sized for one small document.
+// MiB, since op_timeout is sized for one small document. (size is at most
+// maxBodySize: 16,384 s at most, no overflow.)
 func (s *Store) bodyTimeout(size int64) time.Duration {
-	return s.opTimeout + time.Duration(size>>20)*time.Second
+	return s.opTimeout + time.Duration(min(max(size, 0), maxBodySize)>>20)*time.Second
+}
+
+// readBody reads a GridFS body of a document that declares size bytes: a
+// stored body is never larger (compressed, it is smaller), so reading
+// stops one byte past it and a longer file is corrupt, not a buffer grown
+// to whatever the file holds.
+func (s *Store) readBody(ctx context.Context, id any, size int64) ([]byte, error) {
+	gctx, cancel := context.WithTimeout(ctx, s.bodyTimeout(size))
+	defer cancel()
+	ds, err := s.bodies.OpenDownloadStream(gctx, id)
+	if err != nil {
+		if errors.Is(err, mongo.ErrFileNotFound) {
+			return nil, fmt.Errorf("%w: body file missing", stores.ErrCorrupt)
+		}
+		return nil, s.check(ctx, err)
+	}
+	defer ds.Close()
+	stored := ds.GetFile().Length
+	if stored > size || stored < 0 {
+		return nil, fmt.Errorf("%w: body file of %d bytes for a body of %d", stores.ErrCorrupt, stored, size)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, stored))
+	if _, err := io.Copy(buf, io.LimitReader(ds, size+1)); err != nil {
+		return nil, s.check(ctx, err)
+	}
+	if int64(buf.Len()) > size {
+		return nil, fmt.Errorf("%w: body file longer than its body", stores.ErrCorrupt)
+	}
+	return buf.Bytes(), nil
 }
 
 // upsert replaces or inserts the document with _id id. Two concurrent

@@ -3,10 +3,12 @@ package mongo_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,5 +384,81 @@ func TestCallersDeadlineIsNotAnOutage(t *testing.T) {
 	}
 	if n, err := s.Delete(ctx, "k"); err != nil || n != 1 {
 		t.Fatalf("the next Delete = %d, %v", n, err)
+	}
+}
+
+// zstdBomb is a zstd frame of 4 bytes a 128 KiB block (RLE blocks) that
+// expands to n blocks; withSize says the frame's content size in its
+// header (a single-segment frame) or leaves it out (an 8 MiB window).
+func zstdBomb(n int, withSize bool) []byte {
+	b := []byte{0x28, 0xB5, 0x2F, 0xFD}
+	if withSize {
+		b = append(b, 0xE0) // an 8-byte content size, single segment
+		b = binary.LittleEndian.AppendUint64(b, uint64(n)<<17)
+	} else {
+		b = append(b, 0x00, 13<<3) // no content size; a 2^23 window
+	}
+	for i := 0; i < n; i++ {
+		h := uint32(1<<17)<<3 | 1<<1 // a 128 KiB RLE block
+		if i == n-1 {
+			h |= 1
+		}
+		b = append(b, byte(h), byte(h>>8), byte(h>>16), 'x')
+	}
+	return b
+}
+
+// Hostile documents cost no more than the size they declare, bounded by
+// max_body_bytes, and are misses, never an outage (issue 40, findings 3
+// and 4): a 16 KB frame expanding to 512 MiB made a read allocate it all,
+// and a body_size of 2^54 overflowed the GridFS read's timeout into a
+// negative one, which failed as an outage (the store off for a second, the
+// document never deleted).
+func TestHostileDocumentsAreBoundedMisses(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	s, err := mongo.New(context.Background(), c, nil, mongo.WithMaxBodyBytes(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	coll := raw(t, c)
+	doc := func(id string, body []byte, size int64, zstd bool) bson.D {
+		d := bson.D{{Key: "_id", Value: id}, {Key: "v", Value: stores.ModelVersion}, {Key: "status", Value: 200}, {Key: "method", Value: "GET"}, {Key: "url", Value: "http://x/" + id},
+			{Key: "body", Value: body}, {Key: "body_size", Value: size}}
+		if zstd {
+			d = append(d, bson.E{Key: "body_encoding", Value: "zstd"})
+		}
+		return d
+	}
+	docs := []any{
+		doc("bomb-says-small", zstdBomb(4096, true), 1000, true),
+		doc("bomb-no-size", zstdBomb(4096, false), 1000, true),
+		doc("bomb-says-large", zstdBomb(4096, true), 4096<<17, true),
+		doc("huge-size", []byte("abc"), 1<<54, false),
+		append(doc("huge-size-gridfs", nil, 1<<54, false), bson.E{Key: "gridfs_id", Value: bson.NewObjectID()}),
+		doc("negative-size", []byte("abc"), -1, false),
+	}
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, storetest.NewEntry("good")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		id := d.(bson.D)[0].Value.(string)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := s.Get(ctx, id)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, stores.ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", id, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+			t.Errorf("%s: reading it allocated %d MiB", id, grew>>20)
+		}
+		if _, err := s.Get(ctx, "good"); err != nil {
+			t.Fatalf("after %s, a good entry: %v (a hostile document taken for an outage)", id, err)
+		}
 	}
 }
