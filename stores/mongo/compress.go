@@ -70,6 +70,14 @@ func (c *compressor) decompress(stored []byte, size int64) ([]byte, error) {
 	if h.HasFCS && h.FrameContentSize != uint64(size) {
 		return nil, fmt.Errorf("the frame holds %d bytes, the document says %d", h.FrameContentSize, size)
 	}
+	if h.HasFCS {
+		// What this store writes (EncodeAll says the size): the shared
+		// decoder, into a buffer of that size; a frame whose blocks
+		// overrun its declared size fails at the block that does.
+		return c.dec.DecodeAll(stored, make([]byte, 0, size))
+	}
+	// A frame without its size (not this store's): a decoder of its own,
+	// read no further than size.
 	if h.WindowSize > uint64(maxWindow) {
 		return nil, fmt.Errorf("a window of %d bytes", h.WindowSize)
 	}
@@ -88,8 +96,8 @@ func (c *compressor) decompress(stored []byte, size int64) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// maxWindow bounds the window a stored frame may ask the decoder for: the
-// encoder here uses 8 MiB at most (SpeedDefault).
+// maxWindow bounds the window a frame without its content size may ask the
+// decoder for (the encoder here writes its size, and uses 8 MiB windows).
 const maxWindow = 64 << 20
 
 func (c *compressor) close() {
