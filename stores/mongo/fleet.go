@@ -81,7 +81,10 @@ func (s *Store) acquire(ctx context.Context, key string, d time.Duration) (store
 			return stores.Lease{}, s.check(ctx, err)
 		}
 		if now.Before(cur.Until) {
-			return stores.Lease{Until: cur.Until, Abandoned: cur.State == leaseAbandoned}, nil
+			// Waited for no longer than this process's own lease: a
+			// document's end is another clock's, another setting's, or
+			// planted (an hour).
+			return stores.Lease{Until: earlier(cur.Until, mine.Until), Abandoned: cur.State == leaseAbandoned}, nil
 		}
 		// The holder's time is up: take the lease over. Only the process
 		// that inserts the take-over marker of this holding may: a unique
@@ -89,13 +92,27 @@ func (s *Store) acquire(ctx context.Context, key string, d time.Duration) (store
 		// conditional updates are not atomic under concurrency).
 		marker := leaseDoc{ID: key + "@" + cur.Token, Token: token, Until: mine.Until, State: "takeover"}
 		if _, err := s.leases.InsertOne(c, marker); err != nil {
-			if mongo.IsDuplicateKeyError(err) {
-				// Another process is taking it over, for about as long.
-				return stores.Lease{Until: mine.Until}, nil
+			if !mongo.IsDuplicateKeyError(err) {
+				return stores.Lease{}, s.check(ctx, err)
 			}
-			return stores.Lease{}, s.check(ctx, err)
+			// Another process is taking it over — or took it over and
+			// stopped half-way (its caller gone between the marker and
+			// the lease): a marker past its own end is cleared, and the
+			// take-over tried again, so that no key stays unacquirable.
+			var other leaseDoc
+			if err := s.leases.FindOne(c, bson.D{{Key: "_id", Value: marker.ID}}).Decode(&other); err == nil && !now.Before(other.Until) {
+				_, _ = s.leases.DeleteOne(c, bson.D{{Key: "_id", Value: marker.ID}, {Key: "token", Value: other.Token}})
+				continue
+			}
+			return stores.Lease{Until: mine.Until}, nil
 		}
-		if _, err := s.leases.ReplaceOne(c, bson.D{{Key: "_id", Value: key}}, mine, options.Replace().SetUpsert(true)); err != nil {
+		// The marker is in: finish the take-over whatever the caller does
+		// now, within op_timeout (a half-made one is what the marker's
+		// end clears, a lease later).
+		fc, fcancel := context.WithTimeout(context.WithoutCancel(c), s.opTimeout)
+		_, err = s.leases.ReplaceOne(fc, bson.D{{Key: "_id", Value: key}}, mine, options.Replace().SetUpsert(true))
+		fcancel()
+		if err != nil {
 			return stores.Lease{}, s.check(ctx, err)
 		}
 		return stores.Lease{Held: true, Token: token, Until: mine.Until}, nil
@@ -120,6 +137,13 @@ func (s *Store) ReleaseLease(ctx context.Context, key string, l stores.Lease, st
 		_, err = s.leases.UpdateOne(c, mine, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: leaseAbandoned}}}})
 	}
 	return s.check(ctx, err)
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func newToken() string {

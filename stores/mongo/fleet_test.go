@@ -99,6 +99,35 @@ func TestLeases(t *testing.T) {
 		}
 	})
 
+	// (issue 40, finding 2) Waits are bounded by this process's lease,
+	// and a take-over abandoned half-way does not lock a key for good.
+	leases := raw(t, c).Database().Collection(c.Collection + "_leases")
+	t.Run("a planted lease of an hour is waited for one lease at most", func(t *testing.T) {
+		if _, err := leases.InsertOne(ctx, bson.D{{Key: "_id", Value: "k6"}, {Key: "token", Value: "planted"}, {Key: "until", Value: clk.now().Add(time.Hour).UTC()}, {Key: "state", Value: "fetching"}}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := b.AcquireLease(ctx, "k6")
+		if err != nil || l.Held || l.Until.After(clk.now().Add(10*time.Second)) {
+			t.Fatalf("a planted hour-long lease: %+v %v, want a wait of at most the 10 s lease", l, err)
+		}
+	})
+	t.Run("a take-over abandoned half-way ends with its marker", func(t *testing.T) {
+		now := clk.now()
+		if _, err := leases.InsertMany(ctx, []any{
+			bson.D{{Key: "_id", Value: "k7"}, {Key: "token", Value: "old"}, {Key: "until", Value: now.Add(-time.Second).UTC()}, {Key: "state", Value: "fetching"}},
+			bson.D{{Key: "_id", Value: "k7@old"}, {Key: "token", Value: "gone"}, {Key: "until", Value: now.Add(10 * time.Second).UTC()}, {Key: "state", Value: "takeover"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := b.AcquireLease(ctx, "k7"); l.Held {
+			t.Fatal("taken over while another take-over may still be under way")
+		}
+		clk.advance(11 * time.Second)
+		if l, err := b.AcquireLease(ctx, "k7"); err != nil || !l.Held {
+			t.Fatalf("after the abandoned take-over's marker ended: %+v %v (the key stayed unacquirable)", l, err)
+		}
+	})
+
 	// holders races 16 acquisitions of key from the two processes.
 	holders := func(key string) int64 {
 		var held atomic.Int64
