@@ -175,7 +175,11 @@ func (s *Store) sweepLoop(retention, interval time.Duration) {
 		}()
 		l, err := s.acquire(ctx, sweeperLease, interval*9/10)
 		if err == nil && l.Held {
-			n, err := s.Sweep(ctx, s.now().Add(-retention))
+			var expiredBefore time.Time // retention 0: expired entries stay
+			if retention > 0 {
+				expiredBefore = s.now().Add(-retention)
+			}
+			n, err := s.Sweep(ctx, expiredBefore)
 			if err != nil {
 				s.log.Warn("reqcache: mongo sweep failed", zap.Error(err))
 			} else if ce := s.log.Check(zap.DebugLevel, "reqcache: mongo sweep"); ce != nil {
@@ -186,18 +190,20 @@ func (s *Store) sweepLoop(retention, interval time.Duration) {
 	}
 }
 
-// Sweep deletes the entries that expired at or before expiredBefore or are
-// past their discard time, the GridFS bodies no entry refers to (left by
-// the TTL index, or by a process that died between writing a body and its
+// Sweep deletes the entries that expired at or before expiredBefore (none
+// for a zero time) or are past their discard time, the GridFS bodies no
+// entry refers to (left by the TTL index, by a write racing a delete of
+// its key, or by a process that died between writing a body and its
 // entry), and leases long over. It returns the number of entries deleted.
-// The sweeper calls it with now minus retention; DeleteWhere (reqcache rm
-// -expired) takes the same path.
+// The sweeper calls it with now minus retention (zero with retention 0);
+// DeleteWhere (reqcache rm -expired) takes the same path.
 func (s *Store) Sweep(ctx context.Context, expiredBefore time.Time) (int, error) {
 	now := s.now()
-	n, err := s.deleteWhere(ctx, bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "expires_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lte", Value: expiredBefore.UTC()}}}},
-		bson.D{{Key: "discard_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lte", Value: now.UTC()}}}},
-	}}})
+	gone := bson.A{bson.D{{Key: "discard_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lte", Value: now.UTC()}}}}}
+	if !expiredBefore.IsZero() {
+		gone = append(gone, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$ne", Value: nil}, {Key: "$lte", Value: expiredBefore.UTC()}}}})
+	}
+	n, err := s.deleteWhere(ctx, bson.D{{Key: "$or", Value: gone}})
 	if err != nil {
 		return n, err
 	}

@@ -292,3 +292,40 @@ func TestOneSweeperAcrossProcesses(t *testing.T) {
 		t.Fatalf("the expired document is still stored (%d, %v)", n, err)
 	}
 }
+
+// With retention 0 (the default) the sweeper still runs: expired entries
+// stay, but a body no entry refers to is deleted (issue 40, finding 5: an
+// invalidation racing a GridFS write left a 15.5 MiB body for good).
+func TestOrphanBodiesSweptWithoutRetention(t *testing.T) {
+	c := cfgFor(t, mongotest.URI(t))
+	c.Retention = 0
+	c.SweepInterval = config.Duration(50 * time.Millisecond)
+	clk := newClock()
+	s := open(t, c)
+	s.SetClock(clk.now)
+	ctx := context.Background()
+	expired := storetest.NewEntry("expired")
+	expired.ExpiresAt = clk.now().Add(-48 * time.Hour)
+	if err := s.Set(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	files := raw(t, c).Database().Collection(c.Collection + "_bodies.files")
+	if _, err := files.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "length", Value: int64(0)},
+		{Key: "chunkSize", Value: int32(255 << 10)}, {Key: "uploadDate", Value: clk.now().Add(-time.Hour)}, {Key: "filename", Value: "lost"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, _ := files.CountDocuments(ctx, bson.D{})
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d orphaned bodies left with retention 0", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := s.Get(ctx, "expired"); err != nil {
+		t.Fatalf("retention 0 keeps expired entries: %v", err)
+	}
+}

@@ -173,7 +173,10 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger, with ...Opti
 		s.zstd = comp
 	}
 	s.ensureIndexes(cctx, cfg.Retention.Std())
-	if cfg.Retention > 0 && cfg.SweepInterval > 0 {
+	if cfg.SweepInterval > 0 {
+		// With retention 0 too: expired entries stay then, but bodies no
+		// entry refers to (a write racing a delete, a process that died
+		// between the two) and leases long over are swept all the same.
 		s.sweeping.Add(1)
 		go s.sweepLoop(cfg.Retention.Std(), cfg.SweepInterval.Std())
 	}
