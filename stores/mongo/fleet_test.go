@@ -300,18 +300,16 @@ func TestOrphanBodiesSweptWithoutRetention(t *testing.T) {
 	c := cfgFor(t, mongotest.URI(t))
 	c.Retention = 0
 	c.SweepInterval = config.Duration(50 * time.Millisecond)
-	clk := newClock()
-	s := open(t, c)
-	s.SetClock(clk.now)
+	s := open(t, c) // on the real clock: its sweeper runs from the start
 	ctx := context.Background()
 	expired := storetest.NewEntry("expired")
-	expired.ExpiresAt = clk.now().Add(-48 * time.Hour)
+	expired.ExpiresAt = time.Now().Add(-48 * time.Hour)
 	if err := s.Set(ctx, expired); err != nil {
 		t.Fatal(err)
 	}
 	files := raw(t, c).Database().Collection(c.Collection + "_bodies.files")
 	if _, err := files.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "length", Value: int64(0)},
-		{Key: "chunkSize", Value: int32(255 << 10)}, {Key: "uploadDate", Value: clk.now().Add(-time.Hour)}, {Key: "filename", Value: "lost"}}); err != nil {
+		{Key: "chunkSize", Value: int32(255 << 10)}, {Key: "uploadDate", Value: time.Now().Add(-time.Hour)}, {Key: "filename", Value: "lost"}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
