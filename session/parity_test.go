@@ -495,3 +495,40 @@ func TestStaleOnArrivalIsStored(t *testing.T) {
 		}
 	})
 }
+
+// Azure Storage's SDK asks for a range with x-ms-range, not Range (issue
+// 38, finding 1): the whole stored blob answered it (200, the wrong bytes).
+// It is a range request: a 206 of the range from a stored whole, or the
+// origin's answer.
+func TestXMsRangeIsARangeRequest(t *testing.T) {
+	const blob = `{"v":1}`
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"b1"`)
+		if rng := r.Header.Get("X-Ms-Range"); rng != "" {
+			w.Header().Set("Content-Range", "bytes 2-4/7")
+			w.WriteHeader(http.StatusPartialContent)
+			io.WriteString(w, blob[2:5])
+			return
+		}
+		io.WriteString(w, blob)
+	})
+	s := newSession(t, nil)
+	ranged := func() (string, *http.Response) {
+		req := mustRequest(t, http.MethodGet, o.URL+"/container/blob", nil)
+		req.Header.Set("X-Ms-Range", "bytes=2-4")
+		return do(t, s.Client(), req)
+	}
+	// Nothing stored: the origin's 206.
+	if body, resp := ranged(); resp.StatusCode != http.StatusPartialContent || body != `v":` {
+		t.Fatalf("x-ms-range, nothing stored: %d %q", resp.StatusCode, body)
+	}
+	get(t, s.Client(), o.URL+"/container/blob") // the whole blob stored
+	before := o.count()
+	if body, resp := ranged(); resp.StatusCode != http.StatusPartialContent || body != `v":` || resp.Header.Get("Content-Range") != "bytes 2-4/7" {
+		t.Fatalf("x-ms-range, the whole blob stored: %d %q %q (%s)", resp.StatusCode, body, resp.Header.Get("Content-Range"), resp.Header.Get("Cache-Status"))
+	}
+	if o.count() != before {
+		t.Errorf("the stored blob did not answer the range (%d origin requests)", o.count()-before)
+	}
+}

@@ -21,6 +21,23 @@ import (
 // the same representation (same strong ETag and length) that overlaps or
 // touches it, and stored as the complete 200 once the parts cover it.
 
+// requestedRange is the range a request asks for, "" for none: its Range,
+// or Azure Storage's x-ms-range, which its SDK sends instead (and which
+// wins when both are sent, as the service has it). A request with either
+// is a range request: never answered with a whole body (issue 38).
+func requestedRange(h http.Header) string {
+	if v := h["X-Ms-Range"]; len(v) > 0 {
+		return v[0]
+	}
+	if v := h["Range"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// isRangeRequest reports a request that asks for part of a representation.
+func isRangeRequest(h http.Header) bool { return len(h["Range"]) > 0 || len(h["X-Ms-Range"]) > 0 }
+
 // rangeRequest answers a request with a Range header: from a fresh
 // complete entry (servePartial), or from the URL's stored part, else from
 // the origin — or with the 504 when nothing may reach it.
@@ -46,7 +63,7 @@ func (s *Session) servePartial(x *exchange, f found) *http.Response {
 	if e.StatusCode != http.StatusOK || x.req.Header.Get("If-Range") != "" {
 		return nil
 	}
-	start, end, ok := rules.ByteRange(x.req.Header.Get("Range"), int64(len(e.Body)))
+	start, end, ok := rules.ByteRange(requestedRange(x.req.Header), int64(len(e.Body)))
 	if !ok {
 		return nil
 	}
@@ -105,7 +122,7 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	if !ok || int64(len(e.Body)) != last-first+1 || !x.selects(e, false) || s.decide(x, e, false).Action != rules.Serve {
 		return nil
 	}
-	start, end, ok := rules.ByteRange(x.req.Header.Get("Range"), complete)
+	start, end, ok := rules.ByteRange(requestedRange(x.req.Header), complete)
 	if !ok || start < first || end > last {
 		return nil
 	}

@@ -174,7 +174,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		f = found{indexed: f.indexed}
 		d = s.decide(x, nil, false)
 	}
-	if len(req.Header["Range"]) > 0 {
+	if isRangeRequest(req.Header) {
 		return s.rangeRequest(x, f, d)
 	}
 	switch d.Action {
