@@ -532,3 +532,33 @@ func TestXMsRangeIsARangeRequest(t *testing.T) {
 		t.Errorf("the stored blob did not answer the range (%d origin requests)", o.count()-before)
 	}
 }
+
+// Azure Storage's SharedKey signs every request anew (its x-ms-date moves
+// each second): keyed by the account, as SigV4 by its access key (issue
+// 38, finding 3: four reads 1.1 s apart made four origin requests and five
+// entries). x-ms-date and x-ms-client-request-id never join a key.
+func TestAzureSharedKeyIsKeyedByTheAccount(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "blob for "+strings.SplitN(strings.TrimPrefix(r.Header.Get("Authorization"), "SharedKey "), ":", 2)[0])
+	})
+	s := newSession(t, func(c *config.Config) { c.MatchHeaders = config.MatchHeaders{All: true} })
+	read := func(account, sig, date string) (string, *http.Response) {
+		req := mustRequest(t, http.MethodGet, o.URL+"/container/blob", nil)
+		req.Header.Set("Authorization", "SharedKey "+account+":"+sig)
+		req.Header.Set("X-Ms-Date", date)
+		req.Header.Set("X-Ms-Client-Request-Id", sig)
+		req.Header.Set("X-Ms-Version", "2025-01-05")
+		return do(t, s.Client(), req)
+	}
+	read("acct", "c2lnMQ==", "Mon, 07 Dec 2026 10:00:00 GMT")
+	if body, resp := read("acct", "c2lnMg==", "Mon, 07 Dec 2026 10:00:01 GMT"); !session.InfoOf(resp).FromCache || body != "blob for acct" {
+		t.Fatalf("the same account, signed a second later: %q %s", body, resp.Header.Get("Cache-Status"))
+	}
+	if body, resp := read("other", "c2lnMw==", "Mon, 07 Dec 2026 10:00:02 GMT"); session.InfoOf(resp).FromCache || body != "blob for other" {
+		t.Fatalf("another account answered from the cache: %q", body)
+	}
+	if n, _ := s.Cache().Len(t.Context()); n != 2 {
+		t.Fatalf("%d entries, want one per account", n)
+	}
+}

@@ -71,16 +71,27 @@ func isSigningParam(name string) bool {
 // sdkRequestHeaders are headers an SDK sets anew on every request (a
 // signature's date and payload hash, a retry count, an invocation id):
 // never part of a key, even under match_headers = true.
-var sdkRequestHeaders = []string{"X-Amz-Date", "X-Amz-Content-Sha256", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "X-Goog-Date"}
+var sdkRequestHeaders = []string{"X-Amz-Date", "X-Amz-Content-Sha256", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "X-Goog-Date",
+	"X-Ms-Date", "X-Ms-Client-Request-Id"} // Azure's SDKs: the SharedKey signature's date, a per-request id
 
 // principalOf returns who signed a request with an HMAC scheme of the
 // SigV4 family (AWS4-HMAC-SHA256, GOOG4-HMAC-SHA256): its scheme and the
-// access key of its Credential=KEY/DATE/REGION/SERVICE/…; ok is false for
-// any other Authorization value. The signature, date and scope differ on
+// access key of its Credential=KEY/DATE/REGION/SERVICE/…; or with Azure
+// Storage's SharedKey (and SharedKeyLite): the scheme and the account; ok
+// is false for any other Authorization value. The signature, date and scope differ on
 // every request: the principal is what stays.
 func principalOf(authorization string) (string, bool) {
 	scheme, params, ok := strings.Cut(authorization, " ")
-	if !ok || !strings.HasSuffix(strings.ToUpper(scheme), "-HMAC-SHA256") {
+	if !ok {
+		return "", false
+	}
+	if strings.EqualFold(scheme, "SharedKey") || strings.EqualFold(scheme, "SharedKeyLite") {
+		// Azure Storage's "SharedKey ACCOUNT:SIGNATURE": the signature
+		// covers x-ms-date, new every second; the account is who signed.
+		account, _, ok := strings.Cut(strings.TrimSpace(params), ":")
+		return scheme + " " + account, ok && account != ""
+	}
+	if !strings.HasSuffix(strings.ToUpper(scheme), "-HMAC-SHA256") {
 		return "", false
 	}
 	for _, param := range strings.Split(params, ",") {
