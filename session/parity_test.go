@@ -562,3 +562,31 @@ func TestAzureSharedKeyIsKeyedByTheAccount(t *testing.T) {
 		t.Fatalf("%d entries, want one per account", n)
 	}
 }
+
+// An object read right after it was written has a Last-Modified equal to
+// its Date: its heuristic lifetime is zero, so the next read revalidates
+// (issue 38, finding 6: it was stored never to expire, expire_after's
+// default).
+func TestZeroHeuristicIsALifetime(t *testing.T) {
+	clk := newClock()
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		now := clk.Now().UTC().Format(http.TimeFormat)
+		w.Header().Set("Date", now)
+		w.Header().Set("Last-Modified", now)
+		if r.Header.Get("If-Modified-Since") != "" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "object")
+	})
+	s := newSession(t, nil, session.WithClock(clk.Now))
+	_, resp := get(t, s.Client(), o.URL+"/bucket/object")
+	if info := session.InfoOf(resp); !info.Stored || info.Expires.IsZero() {
+		t.Fatalf("stored %v, expires %v: want stored, stale at once", info.Stored, info.Expires)
+	}
+	clk.Advance(time.Hour)
+	before := o.count()
+	if _, resp := get(t, s.Client(), o.URL+"/bucket/object"); !session.InfoOf(resp).Revalidated || o.count() != before+1 {
+		t.Fatalf("an hour later: %s, %d origin requests; want a revalidation", resp.Header.Get("Cache-Status"), o.count()-before)
+	}
+}

@@ -237,6 +237,8 @@ func TestHeuristicFreshness(t *testing.T) {
 			Freshness{Store: true, ExpiresAt: t0.Add(30 * time.Second), Lifetime: stores.LifetimeRequestMaxAge}},
 		{"off: expire_after", 200, config.StaleLimit{}, "", header("Last-Modified", lm(10*time.Hour)),
 			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
+		{"Last-Modified equal to Date: a lifetime of zero, not expire_after", 200, on, "", header("Last-Modified", t0.Format(http.TimeFormat), "Date", t0.Format(http.TimeFormat)),
+			Freshness{Store: true, ExpiresAt: t0, Lifetime: stores.LifetimeHeuristic}},
 		{"Last-Modified in the future: expire_after", 200, on, "", header("Last-Modified", t0.Add(time.Hour).Format(http.TimeFormat)),
 			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 		{"invalid Last-Modified: expire_after", 200, on, "", header("Last-Modified", "yesterday"),

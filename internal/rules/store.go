@@ -183,9 +183,13 @@ func HeuristicLifetime(status int, h http.Header, receivedAt time.Time, limit ti
 		base = date
 	}
 	age := base.Sub(lm)
-	if age <= 0 {
-		return 0, false
+	if age < 0 {
+		return 0, false // a Last-Modified in the future says nothing
 	}
+	// An age of zero (an object read right after it was written: its
+	// Last-Modified is its Date) is a lifetime of zero — stale at once,
+	// revalidated on the next read — not "no heuristic", which left it to
+	// expire_after ("never", by default) (issue 38, finding 6).
 	life := age / 10
 	if limit > 0 && life > limit {
 		life = limit

@@ -896,7 +896,7 @@ func (s *Settings) lifetime(status int, h http.Header, r *Request, at time.Time)
 				if !ok {
 					date = at
 				}
-				if date.After(lm) {
+				if !lm.After(date) { // an age of zero is a lifetime of zero
 					life := date.Sub(lm) / 10
 					if s.HeuristicMax > 0 {
 						life = min(life, s.HeuristicMax)
