@@ -102,7 +102,7 @@ func (s *Session) owed(ctx context.Context, e *stores.Entry) bool {
 	if !s.unsure.has(e.URIKey) {
 		return false
 	}
-	if _, err := s.deleteURIOnly(ctx, e.URIKey, e.Key); err == nil {
+	if _, err := s.deleteURI(ctx, e.URIKey, []string{e.Key}); err == nil {
 		s.unsure.done(e.URIKey)
 		if ce := s.log.Check(zap.InfoLevel, "reqcache: an owed invalidation was carried out"); ce != nil {
 			ce.Write(zap.String("url", e.URL))

@@ -311,12 +311,6 @@ func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) (int
 	return n, err
 }
 
-// deleteURIOnly carries out an owed invalidation (invalidate.go): the
-// resource's entries, and the one a read found.
-func (s *Session) deleteURIOnly(ctx context.Context, uri, found string) (int, error) {
-	return s.deleteURI(ctx, uri, []string{found})
-}
-
 // deleteWhere removes the entries a condition selects, where the store
 // can (stores.ConditionalDeleter); ok is false when it cannot.
 func (s *Session) deleteWhere(ctx context.Context, cond stores.Condition) (n int, ok bool, err error) {

@@ -399,6 +399,11 @@ func (d *driver) build(r Request) (*http.Request, []byte) {
 			req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=SECRETSIG%08x", akid, r.Step*2654435761))
 			req.Header.Set("X-Amz-Date", d.clock.Now().Format("20060102T150405Z"))
 			req.Header.Set("X-Amz-Security-Token", secret(r.Who, "session"))
+		case "sharedkey":
+			// Azure Storage's SharedKey: signed anew each request (the
+			// signature covers x-ms-date), its principal the account.
+			req.Header.Set("Authorization", fmt.Sprintf("SharedKey acct%s:SECRETSIG%08x", r.Who, r.Step*2654435761))
+			req.Header.Set("X-Ms-Date", d.clock.Now().Format(http.TimeFormat))
 		}
 	}
 	d.mu.Lock()

@@ -55,7 +55,7 @@ type Request struct {
 	Path     string // "/a", "/c?x=1&y=2", "/r" (redirects to /a)
 	Host     string // a Host other than the origin's address
 	Who      string // "alice", "bob" or "" (anonymous)
-	Where    string // where the credential goes: bearer, basic, cookie, api-key, sigv4, query, presigned, form, json
+	Where    string // where the credential goes: bearer, basic, cookie, api-key, sigv4, sharedkey, query, presigned, form, json
 	Header   map[string]string
 	Body     string // "form", "json" or "multipart" (its fields in one of two orders: "form2", ...), or "badmultipart" (does not parse)
 	Options  []string
@@ -314,7 +314,7 @@ func (g gen) request(step int, s *Settings) Request {
 	}
 	if g.chance(0.6) {
 		r.Who = g.one("alice", "bob")
-		r.Where = g.one("bearer", "bearer", "basic", "cookie", "api-key", "sigv4", "query")
+		r.Where = g.one("bearer", "bearer", "basic", "cookie", "api-key", "sigv4", "query", "sharedkey")
 		if r.Method == "POST" || r.Method == "PUT" {
 			r.Where = g.one(r.Where, "form", "json", "form", "json")
 		}

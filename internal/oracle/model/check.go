@@ -367,7 +367,7 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	if alias := c.redirectAlias(a, e); alias != nil {
 		target = alias // an alias from r's URL to e's: e answers r as it answers a request for its own URL
 	}
-	if why := c.storable(e, q); why != "" && !(c.flightEnd(e) > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) &&
+	if why := c.storable(e, q); why != "" && !(c.tripEnd(e) > a.Start && (why == "body cut" || why == "larger than max_body_bytes")) &&
 		!(why == "body cut" && (a.BodyErr != "" || a.Partial)) {
 		// (A caller that joined a trip before its body ended shares the
 		// body as it comes: its length and end are not known yet. One
@@ -450,12 +450,6 @@ func (c *checker) ownSetCookie(a *Answer, cookies []string) bool {
 	return x != nil && slices.Equal(x.RespHeader.Values("Set-Cookie"), cookies)
 }
 
-// flightEnd is when the cache had read all of e's body: no earlier than
-// the origin's handler returned, and as late as the caller that read it
-// through the cache finished (the bytes reach the cache as that caller
-// reads them, so a caller may join the trip after the handler returned).
-func (c *checker) flightEnd(e *Exchange) int64 { return c.tripEnd(e) }
-
 // tripEnd is when a trip was over for the callers that could join it: no
 // earlier than the origin's handler returned, and as late as the answer of
 // the hop that made it (the cache reads the response, decides and answers
@@ -463,10 +457,7 @@ func (c *checker) flightEnd(e *Exchange) int64 { return c.tripEnd(e) }
 func (c *checker) tripEnd(x *Exchange) int64 {
 	end := x.End
 	if a := c.hopOf[x]; a != nil && a.End > end {
-		end = a.End
-	}
-	if a := c.ansOf[x]; a != nil && a.End > end {
-		end = a.End
+		end = a.End // (ansOf's answer, when there is one, is this one)
 	}
 	return end
 }

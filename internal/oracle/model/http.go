@@ -183,6 +183,10 @@ func (s *Settings) principal(r *Request) string {
 			continue
 		}
 		for _, v := range vs {
+			if scheme, rest, _ := strings.Cut(v, " "); strings.EqualFold(scheme, "SharedKey") {
+				account, _, _ := strings.Cut(rest, ":")
+				v = "sharedkey:" + account // Azure signs anew each request: the account is who
+			}
 			if strings.HasPrefix(v, "AWS4-HMAC-SHA256 ") {
 				if i := strings.Index(v, "Credential="); i >= 0 {
 					cred := v[i+len("Credential="):]
