@@ -571,6 +571,7 @@ func lowerASCII(s string) string {
 // parameter was present.
 func (k *Keyer) appendQueryFound(b []byte, raw string, redact, inURL bool) ([]byte, bool) {
 	found := false
+	query := raw
 	var stack [16]string
 	params := stack[:0]
 	for raw != "" {
@@ -581,7 +582,7 @@ func (k *Keyer) appendQueryFound(b []byte, raw string, redact, inURL bool) ([]by
 		}
 		if len(k.ignored) > 0 || inURL {
 			var hit bool
-			if p, hit = k.scrubParam(p, redact, inURL); hit {
+			if p, hit = k.scrubParam(p, query, redact, inURL); hit {
 				found = true
 				if p == "" {
 					continue
@@ -607,17 +608,18 @@ func (k *Keyer) appendQueryFound(b []byte, raw string, redact, inURL bool) ([]by
 }
 
 // scrubParam drops (for keys) or redacts (redact: for what is stored) the
-// ignored parameters of one '&'-separated query member. A member may hold
-// several ';'-separated parameters (some servers split on ';' too), each
-// checked on its own. hit reports that one was ignored.
-func (k *Keyer) scrubParam(p string, redact, inURL bool) (out string, hit bool) {
-	ignored := k.IsIgnored
+// ignored parameters of one '&'-separated query member; query is the whole
+// query it came from (a credential's shape may depend on its neighbours). A
+// member may hold several ';'-separated parameters (some servers split on
+// ';' too), each checked on its own. hit reports that one was ignored.
+func (k *Keyer) scrubParam(p, query string, redact, inURL bool) (out string, hit bool) {
+	ignored := func(name, _ string) bool { return k.IsIgnored(name) }
 	if inURL {
-		ignored = k.isIgnoredInURL
+		ignored = func(name, value string) bool { return k.isIgnoredInURL(name, value, query) }
 	}
 	if !strings.Contains(p, ";") {
-		name, _, _ := strings.Cut(p, "=")
-		if n, ok := queryName(name); ok && ignored(n) {
+		name, value, _ := strings.Cut(p, "=")
+		if n, ok := queryName(name); ok && ignored(n, value) {
 			if redact {
 				return name + "=" + Redacted, true
 			}
@@ -627,8 +629,8 @@ func (k *Keyer) scrubParam(p string, redact, inURL bool) (out string, hit bool) 
 	}
 	var kept []string
 	for _, sub := range strings.Split(p, ";") {
-		name, _, _ := strings.Cut(sub, "=")
-		if n, ok := queryName(name); ok && n != "" && ignored(n) {
+		name, value, _ := strings.Cut(sub, "=")
+		if n, ok := queryName(name); ok && n != "" && ignored(n, value) {
 			hit = true
 			if !redact {
 				continue
@@ -641,22 +643,100 @@ func (k *Keyer) scrubParam(p string, redact, inURL bool) (out string, hit bool) 
 }
 
 // isIgnoredInURL reports a query parameter of a URL that leaves keys: an
-// ignored parameter or a signing parameter.
-func (k *Keyer) isIgnoredInURL(name string) bool {
-	return k.IsIgnored(name) || isSigningParam(name)
+// ignored parameter, a signing parameter, or a credential known by its
+// shape; value is as sent, query the whole query.
+func (k *Keyer) isIgnoredInURL(name, value, query string) bool {
+	return k.IsIgnored(name) || isSigningParam(name) || isCredentialByShape(name, value, query)
+}
+
+// isCredentialByShape reports the query credentials told by their shape,
+// not by their name alone ("key" and "sig" name ordinary parameters on
+// most hosts, and dropping those from keys would let two resources share
+// an entry):
+//
+//   - an Azure shared access signature: a query with both "sig" and "sv"
+//     (the signed version every SAS has). Its fields (sasFields) describe
+//     the grant, not the resource, and leave keys as a presigned URL's do;
+//     the signature, which covers them all, is the principal: one grant's
+//     requests share entries, two grants never do under
+//     separate_credentials, and a write to the blob by any principal
+//     invalidates them all.
+//   - a Google API key: a value of the shape Google gives its keys, "AIza"
+//     and 35 characters of [0-9A-Za-z_-], under any name ("key" on
+//     googleapis.com, but also behind proxies, emulators and private
+//     endpoints, which a host list would miss). The key is the principal.
+func isCredentialByShape(name, value, query string) bool {
+	if len(value) == 39 && strings.HasPrefix(value, "AIza") && isKeyAlphabet(value[4:]) {
+		return true
+	}
+	return isSASField(name) && hasQueryParam(query, "sv") && hasQueryParam(query, "sig")
+}
+
+// sasFields are the fields of an Azure shared access signature that
+// describe the grant (version, services, resource types and resource,
+// permissions, start, expiry, IP range, protocol, policy id, directory
+// depth, delegation key and user ids, encryption scope) and its
+// signature. The response-header overrides (rscc, rsct, ...) are not among
+// them: they change the response, and stay in the key.
+var sasFields = []string{"sig", "sv", "ss", "srt", "sr", "sp", "st", "se", "sip", "spr", "si", "sdd",
+	"skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "ses"}
+
+func isSASField(name string) bool {
+	if len(name) < 2 || len(name) > 5 || name[0]|0x20 != 's' {
+		return false // the usual parameter, at the cost of two compares
+	}
+	for _, f := range sasFields {
+		if strings.EqualFold(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// isKeyAlphabet reports s made of [0-9A-Za-z_-] alone.
+func isKeyAlphabet(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// hasQueryParam reports a raw query holding a parameter of that name (as
+// sent, in any case), with '&' or ';' between parameters.
+func hasQueryParam(query, name string) bool {
+	for query != "" {
+		i := strings.IndexAny(query, "&;")
+		p := query
+		if i >= 0 {
+			p, query = query[:i], query[i+1:]
+		} else {
+			query = ""
+		}
+		n, _, _ := strings.Cut(p, "=")
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ignoredParams appends the ignored and signing parameters of a URL's raw
-// query, each as it was sent, to dst.
+// query, and those credentials known by their shape, each as it was sent,
+// to dst.
 func (k *Keyer) ignoredParams(dst []string, raw string) []string {
+	query := raw
 	for raw != "" {
 		var p string
 		p, raw, _ = strings.Cut(raw, "&")
 		for p != "" {
 			var sub string
 			sub, p, _ = strings.Cut(p, ";")
-			name, _, _ := strings.Cut(sub, "=")
-			if n, ok := queryName(name); ok && n != "" && k.isIgnoredInURL(n) {
+			name, value, _ := strings.Cut(sub, "=")
+			if n, ok := queryName(name); ok && n != "" && k.isIgnoredInURL(n, value, query) {
 				dst = append(dst, sub)
 			}
 		}
@@ -821,13 +901,17 @@ func (k *Keyer) Credentials(req *http.Request, scanQuery bool) []byte {
 }
 
 // signedURLPart is what an ignored query parameter, as sent, adds to the
-// credential hash: the whole parameter for an ignored one; for a signed
-// URL's credential parameter the principal alone (the access key before
-// the first "/" of KEY/DATE/REGION/SERVICE/…); nothing for the signature,
-// date, expiry and the other signing parameters.
+// credential hash: the whole parameter for an ignored one (and for a SAS's
+// signature or a Google API key); for a signed URL's credential parameter
+// the principal alone (the access key before the first "/" of
+// KEY/DATE/REGION/SERVICE/…); nothing for the signature, date, expiry and
+// the other signing parameters, nor for a SAS's other fields.
 func signedURLPart(p string) (string, bool) {
 	name, v, _ := strings.Cut(p, "=")
 	n, _ := queryName(name)
+	if isSASField(n) && !strings.EqualFold(n, "sig") {
+		return "", false // a SAS's grant: its signature stands for it
+	}
 	if !isSigningParam(n) {
 		return p, true
 	}
