@@ -111,6 +111,7 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 	if s.closed.Load() {
 		return send(up, req)
 	}
+	req = withCanonicalHeader(req)
 	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up, since: s.invalidated.Now()}
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
@@ -286,4 +287,31 @@ func (s *Session) passThrough(x *exchange, why cachestatus.Detail, unsafe bool) 
 	}
 	annotate(resp, x.req, Info{}, cachestatus.Status{Fwd: cachestatus.FwdBypass, Detail: why})
 	return resp, nil
+}
+
+// withCanonicalHeader is req, or, when a header name in it is not in
+// canonical form, a shallow copy with every name canonical. Azure's SDKs
+// write "x-ms-range" and "x-ms-date" straight into the map: the wire is the
+// same, but every lookup the cache makes (Header.Get, the key's header
+// lists) would miss them, and a ranged read was answered with a whole
+// stored body.
+func withCanonicalHeader(req *http.Request) *http.Request {
+	canonical := true
+	for name := range req.Header {
+		if http.CanonicalHeaderKey(name) != name {
+			canonical = false
+			break
+		}
+	}
+	if canonical {
+		return req
+	}
+	h := make(http.Header, len(req.Header))
+	for name, vs := range req.Header {
+		c := http.CanonicalHeaderKey(name)
+		h[c] = append(h[c], vs...)
+	}
+	out := *req
+	out.Header = h
+	return &out
 }
