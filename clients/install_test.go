@@ -3,6 +3,7 @@ package clients_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"github.com/reqcache/reqcache"
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // These tests change http.DefaultTransport and http.DefaultClient: none
@@ -32,6 +34,7 @@ func newOrigin(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int6
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
+		recordShape(t, r)
 		h(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -246,6 +249,7 @@ func TestWebsocketDialThroughDefaultClient(t *testing.T) {
 func githubAPI(t *testing.T) (srv *httptest.Server, full, notModified *atomic.Int64) {
 	full, notModified = new(atomic.Int64), new(atomic.Int64)
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recordShape(t, r)
 		login := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		etag := `"` + login + `-v1"`
 		w.Header().Add("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
@@ -311,6 +315,29 @@ func TestGoGitHubCachedPerToken(t *testing.T) {
 	for _, u := range urls {
 		if strings.Contains(u, "alice") || strings.Contains(u, "bob") {
 			t.Fatalf("a token reached a stored URL: %s", u)
+		}
+	}
+}
+
+// secretsStayOut fails when one of the secrets shows in the installed
+// cache: a stored entry (URL, headers, body) or an export line.
+func secretsStayOut(t *testing.T, secrets ...string) {
+	t.Helper()
+	sess := reqcache.Installed()
+	var export strings.Builder
+	if _, err := sess.Cache().Export(context.Background(), &export, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"export: " + export.String()}
+	sess.Store().Scan(context.Background(), func(e *stores.Entry) bool {
+		texts = append(texts, fmt.Sprintf("stored entry: %s %v %v %s", e.URL, e.Header, e.RequestHeader, e.Body))
+		return true
+	})
+	for _, text := range texts {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Fatalf("a secret in the clear in the %.300s", text)
+			}
 		}
 	}
 }
