@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -364,7 +365,7 @@ func (d *driver) build(r Request) (*http.Request, []byte) {
 	}
 	req.Header.Set("X-Oracle-Step", fmt.Sprint(r.Step))
 	for k, v := range r.Header {
-		req.Header.Set(k, v)
+		req.Header[k] = []string{v} // as written: SDK-shaped names may be in lower case (azcore writes them so)
 	}
 	if r.Override != "" {
 		// Each of the headers requests-cache takes for an override, by
@@ -399,6 +400,30 @@ func (d *driver) build(r Request) (*http.Request, []byte) {
 			req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=SECRETSIG%08x", akid, r.Step*2654435761))
 			req.Header.Set("X-Amz-Date", d.clock.Now().Format("20060102T150405Z"))
 			req.Header.Set("X-Amz-Security-Token", secret(r.Who, "session"))
+		case "sdk":
+			var query []string
+			slots := make([]string, 0, len(r.Creds))
+			for slot := range r.Creds {
+				slots = append(slots, slot)
+			}
+			sort.Strings(slots)
+			for _, slot := range slots {
+				v, leak := sdkCredential(r.Who, slot, r.Creds[slot], r.Step)
+				if leak != "" {
+					secrets = append(secrets, leak)
+				}
+				if name, ok := strings.CutPrefix(slot, "h:"); ok {
+					req.Header[name] = []string{v}
+				} else {
+					query = append(query, url.QueryEscape(slot[2:])+"="+url.QueryEscape(v))
+				}
+			}
+			if len(query) > 0 {
+				if req.URL.RawQuery != "" {
+					req.URL.RawQuery += "&"
+				}
+				req.URL.RawQuery += strings.Join(query, "&")
+			}
 		case "sharedkey":
 			// Azure Storage's SharedKey: signed anew each request (the
 			// signature covers x-ms-date), its principal the account.
@@ -541,7 +566,7 @@ func (rec *recorder) RoundTrip(req *http.Request) (resp *http.Response, err erro
 	}
 	a := &model.Answer{Req: &model.Request{
 		Step: rec.step.Step, Hop: hop, Method: req.Method, URL: req.URL.String(), Host: req.Host,
-		Header: req.Header.Clone(), Body: body, Options: options(rec.step), Time: d.clock.Now(),
+		Header: canonicalHeader(req.Header), Body: body, Options: options(rec.step), Time: d.clock.Now(),
 	}}
 	rec.hops = append(rec.hops, a)
 	rec.mu.Unlock()
@@ -723,4 +748,15 @@ func reqcacheGoroutines() string {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return left
+}
+
+// canonicalHeader is h as the wire carries it, for the model: every name
+// in canonical form (an SDK may write "x-ms-range" into the map).
+func canonicalHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		c := http.CanonicalHeaderKey(name)
+		out[c] = append(out[c], vs...)
+	}
+	return out
 }

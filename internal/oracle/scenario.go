@@ -55,7 +55,12 @@ type Request struct {
 	Path     string // "/a", "/c?x=1&y=2", "/r" (redirects to /a)
 	Host     string // a Host other than the origin's address
 	Who      string // "alice", "bob" or "" (anonymous)
-	Where    string // where the credential goes: bearer, basic, cookie, api-key, sigv4, sharedkey, query, presigned, form, json
+	Where    string // where the credential goes: bearer, basic, cookie, api-key, sigv4, sharedkey, query, presigned, form, json, sdk (Creds)
+	// SDK names the SDK whose request shape the step has (withSDKShape),
+	// and Creds its credentials' slots ("h:Name" or "q:name") and value
+	// classes, filled in for Who by build.
+	SDK      string
+	Creds    map[string]string
 	Header   map[string]string
 	Body     string // "form", "json" or "multipart" (its fields in one of two orders: "form2", ...), or "badmultipart" (does not parse)
 	Options  []string
@@ -109,7 +114,7 @@ type Reply struct {
 // Generate makes the scenario of a seed: rounds rounds, drawn to meet
 // often on a few URLs, principals and variants.
 func Generate(seed int64, rounds int) Scenario {
-	g := gen{r: rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>32^0x9e3779b97f4a7c15))}
+	g := gen{r: rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>32^0x9e3779b97f4a7c15)), sdk: sdkRand(seed)}
 	sc := Scenario{Seed: seed, Settings: g.settings()}
 	step := 0
 	var earlier []Request
@@ -192,8 +197,11 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 	}
 	if g.chance(0.25) {
 		c.Who, c.Where = fresh.Who, fresh.Where
-		if (c.Where == "form" || c.Where == "json") && c.Body == "" {
+		if (c.Where == "form" || c.Where == "json") && c.Body == "" || c.Where == "sdk" && len(c.Creds) == 0 {
 			c.Where = "bearer"
+		}
+		if c.Who != "" && len(c.Creds) > 0 && g.chance(0.5) {
+			c.Where = "sdk" // the credentials of its own SDK shape (a SAS's signature belongs with its grant)
 		}
 	}
 	if r.Method == "POST" && g.chance(0.4) {
@@ -254,7 +262,10 @@ func (g gen) sibling(r Request, step int, s *Settings) Request {
 	return c
 }
 
-type gen struct{ r *rand.Rand }
+type gen struct {
+	r   *rand.Rand
+	sdk *rand.Rand // the SDK shapes' own source (sdkshapes.go)
+}
 
 func (g gen) chance(p float64) bool { return g.r.Float64() < p }
 
@@ -358,6 +369,7 @@ func (g gen) request(step int, s *Settings) Request {
 	if g.chance(0.16) {
 		r.Options = []string{g.one("disabled", "disabled+enabled", "only-if-cached", "refresh", "force-refresh", "force-refresh", "expire=30s", "expire=immediately", "expire=do_not_cache")}
 	}
+	g.withSDKShape(&r)
 	r.Delay = g.pick(0, 0, 1, 2, 5, 12)
 	r.Deadline = g.chance(0.3)
 	if g.chance(0.1) {

@@ -106,8 +106,11 @@ func (s *Settings) normalURL(raw string) string {
 	}
 	var members []string
 	for _, m := range strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
-		name, _, _ := strings.Cut(m, "=")
+		name, value, _ := strings.Cut(m, "=")
 		if n, err := url.QueryUnescape(name); err == nil && (s.isCredentialParam(n) || signedURLParam(n)) {
+			continue
+		}
+		if cred, _ := shapedCredential(name, value, u.RawQuery); cred {
 			continue
 		}
 		members = append(members, m)
@@ -132,8 +135,64 @@ func targetHost(r *Request) string {
 	return strings.TrimSuffix(strings.ToLower(h), ":80")
 }
 
-// credentialHeaders are the header names that carry credentials (docs/security.md).
-var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Amz-Security-Token"}
+// credentialHeaders are the header names that carry credentials
+// (docs/security.md: HTTP's own, the API-key headers of common services,
+// and X-Api-Key, an ignored parameter by default).
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Amz-Security-Token",
+	"Api-Key", "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key", "Private-Token", "X-Vault-Token", "X-Github-Otp"}
+
+// sasFields are an Azure shared access signature's grant fields and its
+// signature (docs/security.md, credentials known by their shape).
+var sasFields = []string{"sig", "sv", "ss", "srt", "sr", "sp", "st", "se", "sip", "spr", "si", "sdd",
+	"skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "ses"}
+
+// IsSASField reports a SAS grant field or signature name.
+func IsSASField(name string) bool {
+	for _, f := range sasFields {
+		if strings.EqualFold(f, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// shapedCredential reports a query member that is a credential by its
+// shape (docs/security.md): a Google API key ("AIza" and 35 characters of
+// [0-9A-Za-z_-]) under any name, or, in a query with both sig and sv (an
+// Azure SAS), the grant's fields. principal is what it adds to the
+// principal: the key, the SAS signature, nothing for the grant's other
+// fields.
+func shapedCredential(name, value, rawQuery string) (credential bool, principal string) {
+	if v, err := url.QueryUnescape(value); err == nil && len(v) == 39 && strings.HasPrefix(v, "AIza") &&
+		strings.Trim(v[4:], "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-") == "" {
+		return true, name + "=" + v
+	}
+	if !IsSASField(name) {
+		return false, ""
+	}
+	hasSig, hasSv := false, false
+	for _, m := range strings.FieldsFunc(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		n, _, _ := strings.Cut(m, "=")
+		hasSig = hasSig || strings.EqualFold(n, "sig")
+		hasSv = hasSv || strings.EqualFold(n, "sv")
+	}
+	if !hasSig || !hasSv {
+		return false, ""
+	}
+	if strings.EqualFold(name, "sig") {
+		return true, "sas=" + value
+	}
+	return true, ""
+}
+
+// RequestRange is the byte range a request asks for: x-ms-range (Azure
+// Storage's, which wins over Range there), else Range.
+func RequestRange(h http.Header) string {
+	if v := h.Get("X-Ms-Range"); v != "" {
+		return v
+	}
+	return h.Get("Range")
+}
 
 // signedURLParam reports a query parameter of a signed URL (AWS SigV4
 // presigned, GCS V4 signed; docs/security.md) or the AWS SDKs' operation
@@ -224,6 +283,10 @@ func (s *Settings) principal(r *Request) string {
 				}
 			case s.isCredentialParam(n):
 				parts = append(parts, "q:"+n+"="+value)
+			default:
+				if _, p := shapedCredential(n, value, u.RawQuery); p != "" {
+					parts = append(parts, "q:"+p)
+				}
 			}
 		}
 	}

@@ -130,6 +130,35 @@ func TestModelRules(t *testing.T) {
 			x := b.fetch(1, "GET", u+"?access_token=s", http.Header{}, t0, cc("max-age=60"))
 			b.hit(2, "GET", u, http.Header{}, t0, x, nil)
 		}, "reuse/principal"},
+		{"one SAS grant's reads share, its signature the principal", func(b *build) {
+			sas := "?sv=2025-11-05&sr=b&sp=r&se=2026-12-08T10%3A00%3A00Z&sig=S1"
+			x := b.fetch(1, "GET", u+sas, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u+sas, http.Header{}, t0, x, nil)
+		}, ""},
+		{"another SAS grant is another principal", func(b *build) {
+			x := b.fetch(1, "GET", u+"?sv=2025-11-05&sp=r&sig=S1", http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u+"?sv=2025-11-05&sp=rw&sig=S2", http.Header{}, t0, x, nil)
+		}, "reuse/principal"},
+		{"sig without sv names the resource", func(b *build) {
+			x := b.fetch(1, "GET", u+"?sig=1", http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u+"?sig=2", http.Header{}, t0, x, nil)
+		}, "reuse/url"},
+		{"a Google API key is the principal, under any name", func(b *build) {
+			x := b.fetch(1, "GET", u+"?api=AIzaSyA1234567890abcdefghijklmnopqrstuv", http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u+"?api=AIzaSyB1234567890abcdefghijklmnopqrstuv", http.Header{}, t0, x, nil)
+		}, "reuse/principal"},
+		{"a Vault token is a credential", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{"X-Vault-Token": {"hvs.a"}}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{"X-Vault-Token": {"hvs.b"}}, t0, x, nil)
+		}, "reuse/principal"},
+		{"a stored whole body for x-ms-range", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{"X-Ms-Range": {"bytes=0-1"}}, t0, x, nil)
+		}, "bytes"},
+		{"a stored whole body for Range (a cache may ignore Range)", func(b *build) {
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.hit(2, "GET", u, http.Header{"Range": {"bytes=0-1"}}, t0, x, nil)
+		}, ""},
 		{"Vary selects", func(b *build) {
 			h := cc("max-age=60")
 			h.Set("Vary", "Accept-Language")
