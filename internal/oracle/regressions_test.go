@@ -458,6 +458,18 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		name: "a Vary: Accept response stored for a request whose accept header was written in lower case answers a request without one (drawn from the SDK shapes, seed 1348)",
+		kind: "reuse/vary",
+		sc: Scenario{
+			Seed:     1348,
+			Settings: Settings{MaxBodyBytes: 16777216},
+			Rounds: []Round{
+				{Requests: []Request{{Step: 23, Method: "GET", Path: "/a", Host: "tenant.example", SDK: "GitLab", Creds: map[string]string{"h:private-token": "secret"}, Header: map[string]string{"accept": "application/json"}, Reply: Reply{Status: 200, Vary: "Accept", Size: 20}}}},
+				{Requests: []Request{{Step: 30, Method: "GET", Path: "/a", Host: "tenant.example", Header: map[string]string{"Accept-Encoding": "br"}, Reply: Reply{Status: 200, Size: 20}}}},
+			},
+		},
+	},
 }
 
 // TestRegressions runs every pasted scenario on the memory store.
