@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	books "google.golang.org/api/books/v1"
-	"google.golang.org/api/googleapi/transport"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 
 	"github.com/reqcache/reqcache"
 )
@@ -55,7 +55,7 @@ func booksOrigin(t *testing.T) (endpoint string, full, notModified *atomic.Int64
 // of http.DefaultTransport): Install alone does not cache it. Its
 // option.WithHTTPClient drops option.WithAPIKey (the client is used as
 // given: Google answers 403); the wiring that works puts the key in front
-// of the cache with googleapi/transport.APIKey. Each key is a principal of
+// of the cache with transport/http.NewTransport. Each key is a principal of
 // its own, revalidated with 304s, and no key is stored in the clear.
 func TestGoogleAPIKey(t *testing.T) {
 	endpoint, full, notModified := booksOrigin(t)
@@ -84,7 +84,11 @@ func TestGoogleAPIKey(t *testing.T) {
 	}
 
 	keyed := func(key string) option.ClientOption {
-		return option.WithHTTPClient(&http.Client{Transport: &transport.APIKey{Key: key, Transport: reqcache.Transport(nil)}})
+		tr, err := htransport.NewTransport(context.Background(), reqcache.Transport(nil), option.WithAPIKey(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return option.WithHTTPClient(&http.Client{Transport: tr})
 	}
 	for i := range 3 {
 		if got, err := read(keyed(googleKeyAlice)); err != nil || got != "for alice" {
