@@ -138,7 +138,9 @@ func classify(name, v string, secrets []string) string {
 			upper++
 		}
 	}
-	opaque := (digits >= 4 && lower+upper >= 4) || (digits >= 1 && lower >= 3 && upper >= 3)
+	// A hash, an id, a random key (a websocket key may hold no digit):
+	// digits among letters, or upper and lower case mixed.
+	opaque := (digits >= 4 && lower+upper >= 4) || (lower >= 3 && upper >= 3)
 	switch {
 	case len(v) >= 16 && opaque && !strings.ContainsAny(v, " ,;"):
 		return Token

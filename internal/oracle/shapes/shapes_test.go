@@ -22,6 +22,8 @@ func TestClassify(t *testing.T) {
 		{"X-Ms-Client-Request-Id", "0f8fad5b-d9cb-469f-a165-70867728950e", UUID},
 		{"X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Token},
 		{"Sec-Websocket-Key", "GyT+HRd5kWLgcfmkNaVkmA==", Token},
+		{"Sec-Websocket-Key", "UhptlquHfonHxUOYmHDsfA==", Token}, // no digit: a run once drew it
+		{"Content-Type", "application/octet-stream", "=application/octet-stream"},
 		{"If-None-Match", `W/"a-1"`, ETag},
 		{"X-Amz-Expires", "900", Number},
 		{"X-Ms-Version", "2025-11-05", "=2025-11-05"},
