@@ -63,12 +63,18 @@ func runFleetChild() int {
 		cfg.Mongo.Lease = config.Duration(d)
 	}
 	cfg.Memory.MaxSizeMB, cfg.Memory.Shards = 8, 8
+	if d, err := time.ParseDuration(os.Getenv("FLEET_POLL")); err == nil {
+		cfg.Memory.InvalidationPoll = config.Duration(d)
+	}
 	if err := reqcache.Install(reqcache.WithConfig(cfg)); err != nil {
 		fmt.Println("install:", err)
 		return 1
 	}
 	defer reqcache.Uninstall()
 	fmt.Println("ready")
+	if os.Getenv("FLEET_COMMANDS") != "" {
+		return runFleetCommands()
+	}
 	if os.Getenv("FLEET_AWAIT_GO") != "" {
 		// Every process starts at one signal, once all have installed.
 		bufio.NewReader(os.Stdin).ReadString('\n')
@@ -96,6 +102,25 @@ func runFleetChild() int {
 		}()
 	}
 	wg.Wait()
+	return 0
+}
+
+// runFleetCommands answers "METHOD URL" lines from stdin, one line each:
+// "from_cache=BOOL body=BODY", or "error ...".
+func runFleetCommands() int {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		method, url, _ := strings.Cut(sc.Text(), " ")
+		req, _ := http.NewRequest(method, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("from_cache=%v body=%s\n", session.InfoOf(resp).FromCache, body)
+	}
 	return 0
 }
 
@@ -470,4 +495,99 @@ func TestPartsAndLanguageVariantsOnMongo(t *testing.T) {
 	if n.Load() != 3 {
 		t.Fatalf("origin saw %d requests, want 3", n.Load())
 	}
+}
+
+// A fleet of tiered processes (memory in front of one MongoDB): an unsafe
+// request made through one stops every other process's memory tier from
+// answering for its resource within a second ([memory] invalidation_poll;
+// with max_age 0 they answered the old representation for good before).
+// While MongoDB is stopped they stop answering from memory (they cannot
+// know what they miss), and after it restarts an invalidation reaches them
+// again.
+func TestFleetMemoryTiersLearnInvalidations(t *testing.T) {
+	const processes = 4
+	srv := mongotest.Private(t)
+	var version atomic.Int64
+	version.Store(1)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			version.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=3600")
+		fmt.Fprintf(w, "v%d", version.Load())
+	}))
+	t.Cleanup(origin.Close)
+	env := []string{"CHILD_MONGO_URI=" + srv.URI, "CHILD_COLLECTION=" + mongotest.Name(t), "FLEET_BACKEND=" + config.BackendTiered,
+		"FLEET_COMMANDS=1", "FLEET_POLL=200ms"}
+	type child struct {
+		in    io.Writer
+		lines <-chan string
+	}
+	var fleet []child
+	for p := 0; p < processes; p++ {
+		cmd, lines := fleetChild(t, env...)
+		w, _ := goSignals.Load(cmd)
+		fleet = append(fleet, child{in: w.(io.Writer), lines: lines})
+	}
+	for _, c := range fleet {
+		awaitLine(t, c.lines, "ready")
+	}
+	ask := func(c child, method, path string) string {
+		t.Helper()
+		fmt.Fprintf(c.in, "%s %s%s\n", method, origin.URL, path)
+		select {
+		case l := <-c.lines:
+			return l
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no answer to %s %s", method, path)
+			return ""
+		}
+	}
+	everyoneHolds := func(want string) {
+		t.Helper()
+		for i, c := range fleet {
+			ask(c, "GET", "/doc")
+			if got := ask(c, "GET", "/doc"); got != "from_cache=true body="+want {
+				t.Fatalf("process %d: %q, want %s from its cache", i, got, want)
+			}
+		}
+	}
+	everyoneSeesWithin := func(want string, bound time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(bound)
+		time.Sleep(bound)
+		for i, c := range fleet {
+			if got := ask(c, "GET", "/doc"); !strings.HasSuffix(got, "body="+want) {
+				t.Fatalf("process %d, %v after the write: %q, want %s", i, time.Since(deadline)+bound, got, want)
+			}
+		}
+	}
+
+	everyoneHolds("v1")
+	if got := ask(fleet[0], "POST", "/doc"); strings.HasPrefix(got, "error") {
+		t.Fatal(got)
+	}
+	everyoneSeesWithin("v2", time.Second)
+
+	// MongoDB stopped: the memory tiers stop answering (max_age 0).
+	everyoneHolds("v2")
+	srv.Stop()
+	time.Sleep(2 * time.Second) // two polls and a second without reading the events
+	version.Add(1)              // changed at the origin, invalidated by no one
+	for i, c := range fleet {
+		if got := ask(c, "GET", "/doc"); got != "from_cache=false body=v3" {
+			t.Fatalf("process %d, MongoDB stopped: %q, want the origin's v3 (the memory tier cannot know what it missed)", i, got)
+		}
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // reconnected, and reading the events again
+	everyoneHolds("v2")         // MongoDB's entry, fresh: v3 was never stored (MongoDB was down)
+	if got := ask(fleet[1], "POST", "/doc"); strings.HasPrefix(got, "error") {
+		t.Fatal(got)
+	}
+	everyoneSeesWithin("v4", time.Second)
 }

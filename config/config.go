@@ -76,6 +76,10 @@ type Memory struct {
 	// MaxAge caps how long an entry may stay in the memory tier of the
 	// tiered backend before it is read again from MongoDB (0: no cap).
 	MaxAge Duration `toml:"max_age"`
+	// InvalidationPoll is how often the memory tier of the tiered backend
+	// reads the invalidations other processes made through MongoDB, and
+	// drops its copies of those resources (0: never; max_age bounds then).
+	InvalidationPoll Duration `toml:"invalidation_poll"`
 	// Snapshot is a file the memory store (and the memory tier of tiered)
 	// is loaded from when it opens and written to when it closes, so that
 	// short-lived programs keep their cache ("": no snapshot).
@@ -164,7 +168,7 @@ func Default() *Config {
 			SeparateCredentials: true,
 			HeuristicFreshness:  StaleLimit{Enabled: true, Max: 24 * time.Hour},
 		},
-		Memory: Memory{MaxSizeMB: 256, Shards: 256},
+		Memory: Memory{MaxSizeMB: 256, Shards: 256, InvalidationPoll: Duration(500 * time.Millisecond)},
 		Mongo: Mongo{
 			URI:            "mongodb://127.0.0.1:27017",
 			Database:       "http_cache",

@@ -43,7 +43,7 @@ func TestLoadEveryKey(t *testing.T) {
 			},
 		},
 		Memory: config.Memory{MaxSizeMB: 64, Shards: 16, MaxAge: config.Duration(30 * time.Second),
-			Snapshot: "/var/cache/reqcache.snapshot", SnapshotInterval: config.Duration(5 * time.Minute)},
+			Snapshot: "/var/cache/reqcache.snapshot", SnapshotInterval: config.Duration(5 * time.Minute), InvalidationPoll: config.Duration(2 * time.Second)},
 		Mongo: config.Mongo{
 			URI:            "mongodb://reqcache:s3cret@db.example.com:27017/?replicaSet=rs0",
 			Database:       "cache_db",
@@ -130,6 +130,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad url regex", "[[urls_expire_after]]\nregex = \"api(\"\nexpire_after = \"1m\"\n", 2, "urls_expire_after[0].regex", "missing closing )"},
 		{"pattern and regex", "[[urls_expire_after]]\npattern = \"a/*\"\nregex = \"a\"\nexpire_after = \"1m\"\n", 3, "urls_expire_after[0].regex", "give one"},
 		{"shards not power of two", "[memory]\nshards = 3\n", 2, "memory.shards", ""},
+		{"negative invalidation poll", "[memory]\ninvalidation_poll = \"-1s\"\n", 2, "memory.invalidation_poll", "negative"},
 		{"bad log level", "[logging]\nlevel = \"loud\"\n", 2, "logging.level", "loud"},
 		{"match_headers type", "match_headers = 3\n", 1, "match_headers", ""},
 		{"stale_if_error type", "stale_if_error = \"often\"\n", 1, "stale_if_error", ""},

@@ -77,6 +77,9 @@ func (c *Config) problems() []*Error {
 	if n := c.Memory.Shards; n <= 0 || n > maxShards || n&(n-1) != 0 {
 		add("memory.shards", "must be a power of two from 1 to %d, got %d", maxShards, n)
 	}
+	if c.Memory.InvalidationPoll < 0 {
+		add("memory.invalidation_poll", "negative duration %s", c.Memory.InvalidationPoll)
+	}
 	if c.Memory.MaxAge < 0 {
 		add("memory.max_age", "negative duration %s", c.Memory.MaxAge)
 	}

@@ -4,6 +4,7 @@ import (
 	"expvar"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -34,6 +35,10 @@ type Stats struct {
 	Invalidated int64 `json:"invalidated"`
 	// BytesServed are body bytes served from the cache.
 	BytesServed int64 `json:"bytes_served"`
+	// InvalidationsUnread: the tiered backend's memory tier cannot read
+	// other processes' invalidations now (MongoDB down), and answers only
+	// within [memory] max_age (docs/mongodb.md#coherence).
+	InvalidationsUnread bool `json:"invalidations_unread"`
 }
 
 type counters struct {
@@ -86,7 +91,21 @@ func (s *Session) Stats() Stats {
 		Revalidated: c.revalidated.Load(), Coalesced: c.coalesced.Load(), FleetWaits: c.fleetWaits.Load(),
 		StoreErrors: c.storeErrors.Load(), Corrupt: c.corrupt.Load(),
 		Invalidated: c.invalidated.Load(), BytesServed: bytes,
+		InvalidationsUnread: s.invalidationsUnread(),
 	}
+}
+
+// invalidationsUnread reports a store that follows other processes'
+// invalidations and cannot read them now (tiered.Store.Coherence).
+func (s *Session) invalidationsUnread() bool {
+	c, ok := s.writes.(interface {
+		Coherence() (following bool, synced time.Time, degraded bool)
+	})
+	if !ok {
+		return false
+	}
+	_, _, degraded := c.Coherence()
+	return degraded
 }
 
 // storeError counts and logs a failed store operation (at most once per

@@ -109,6 +109,9 @@ func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, 
 			}
 			return false, cachestatus.DetailTooLarge
 		}
+		if errors.Is(err, stores.ErrOvertaken) {
+			return false, cachestatus.DetailInvalidated // by another process, after this exchange began
+		}
 		s.storeError("set", err)
 		return false, cachestatus.DetailStoreError
 	}

@@ -31,6 +31,11 @@ var (
 	// ErrTooLarge is returned (wrapped) by Set when a store cannot hold an
 	// entry that size. The caller treats it as "not cached", not as a failure.
 	ErrTooLarge = errors.New("reqcache: entry too large for store")
+	// ErrOvertaken is returned (wrapped) by Set when a store shared between
+	// processes found, once the entry was written, that another process
+	// invalidated its resource after the entry's exchange began
+	// (Entry.RequestedAt): the entry is not kept.
+	ErrOvertaken = errors.New("reqcache: entry overtaken by another process's invalidation")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("reqcache: store closed")
 )
@@ -257,6 +262,27 @@ type URIIndex interface {
 	// for it (a store may remove more: every entry whose URIKey it is),
 	// and returns how many entries it removed.
 	DeleteURI(ctx context.Context, uriKey string) (int, error)
+}
+
+// InvalidationFeed is implemented by stores shared between processes
+// (MongoDB): every DeleteURI and Clear is published, and a process learns
+// what the others invalidated by asking, so that what it keeps in front of
+// the shared store (the tiered backend's memory tier) stops answering for
+// those resources too.
+type InvalidationFeed interface {
+	// Invalidations returns what other processes invalidated at or after
+	// since, by their clocks, oldest first. An invalidation may come back
+	// from a later call: callers skip the IDs they have seen.
+	Invalidations(ctx context.Context, since time.Time) ([]Invalidation, error)
+}
+
+// Invalidation is one resource another process made unusable (URIKey),
+// or everything (All: a Clear).
+type Invalidation struct {
+	ID     string
+	URIKey string
+	All    bool
+	At     time.Time
 }
 
 // Sizer is implemented by stores that know cheaply (no scan of the

@@ -58,6 +58,9 @@ type Counters struct {
 	Corrupt     int64 `json:"corrupt"`
 	Invalidated int64 `json:"invalidated"`
 	BytesServed int64 `json:"bytes_served"`
+	// InvalidationsUnread: the memory tier cannot read other processes'
+	// invalidations now.
+	InvalidationsUnread bool `json:"invalidations_unread"`
 }
 
 // requests are the answers the counters count: from the cache (hits,

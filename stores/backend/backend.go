@@ -38,7 +38,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 			back.Close()
 			return nil, err
 		}
-		return tiered.New(front, back, cfg.Memory.MaxAge.Std(), logger), nil
+		return tiered.New(front, back, cfg.Memory.MaxAge.Std(), logger, tiered.WithInvalidationPoll(cfg.Memory.InvalidationPoll.Std())), nil
 	}
 	return nil, fmt.Errorf("reqcache: unknown backend %q (want memory, mongo or tiered)", cfg.Backend)
 }

@@ -194,7 +194,8 @@ func (s *Store) sweepLoop(retention, interval time.Duration) {
 // for a zero time) or are past their discard time, the GridFS bodies no
 // entry refers to (left by the TTL index, by a write racing a delete of
 // its key, or by a process that died between writing a body and its
-// entry), and leases long over. It returns the number of entries deleted.
+// entry), leases long over, and invalidation events older than an hour
+// (events.go). It returns the number of entries deleted.
 // The sweeper calls it with now minus retention (zero with retention 0);
 // DeleteWhere (reqcache rm -expired) takes the same path.
 func (s *Store) Sweep(ctx context.Context, expiredBefore time.Time) (int, error) {
@@ -217,6 +218,9 @@ func (s *Store) Sweep(ctx context.Context, expiredBefore time.Time) (int, error)
 	defer cancel()
 	_, err = s.leases.DeleteMany(c, bson.D{{Key: "_id", Value: bson.D{{Key: "$ne", Value: sweeperLease}}},
 		{Key: "until", Value: bson.D{{Key: "$lt", Value: now.Add(-staleLeaseAge).UTC()}}}})
+	if err == nil {
+		err = s.sweepEvents(c)
+	}
 	return n, s.check(ctx, err)
 }
 

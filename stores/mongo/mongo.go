@@ -76,6 +76,8 @@ type Store struct {
 	entries   *mongo.Collection
 	aliases   *mongo.Collection
 	leases    *mongo.Collection
+	events    *mongo.Collection // invalidations, for the other processes (events.go)
+	proc      string            // this process's name in events
 	bodies    *mongo.GridFSBucket
 	lease     time.Duration // [mongo] lease; 0: off
 	opTimeout time.Duration
@@ -150,6 +152,8 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger, with ...Opti
 		entries:   db.Collection(cfg.Collection),
 		aliases:   db.Collection(cfg.Collection + "_aliases"),
 		leases:    db.Collection(cfg.Collection + "_leases"),
+		events:    db.Collection(cfg.Collection + "_events"),
+		proc:      newToken(),
 		lease:     cfg.Lease.Std(),
 		stop:      make(chan struct{}),
 		bodies:    db.GridFSBucket(options.GridFSBucket().SetName(cfg.Collection + "_bodies")),
@@ -173,6 +177,7 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger, with ...Opti
 		s.zstd = comp
 	}
 	s.ensureIndexes(cctx, cfg.Retention.Std())
+	s.ensureEventIndexes(cctx)
 	if cfg.SweepInterval > 0 {
 		// With retention 0 too: expired entries stay then, but bodies no
 		// entry refers to (a write racing a delete, a process that died
@@ -495,6 +500,13 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		return s.check(ctx, err)
 	}
 	s.deleteFiles(c, old)
+	if s.invalidatedSince(c, e) {
+		// Another process invalidated the resource after this exchange
+		// began: what it brought may be the representation that
+		// invalidation replaced.
+		_, _ = s.deleteWhere(context.WithoutCancel(c), bson.D{{Key: "_id", Value: e.Key}})
+		return fmt.Errorf("%w: %s", stores.ErrOvertaken, e.URIKey)
+	}
 	return nil
 }
 
@@ -678,7 +690,15 @@ func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) er
 
 // DeleteURI implements stores.URIIndex on the server: the entries (and
 // their GridFS bodies) and the aliases of the resource.
+//
+// The invalidation is published first (events.go): a write that lands
+// before the delete is deleted with the rest, and one that lands after it
+// finds the event when it checks (Set), so no process keeps a response
+// whose exchange began before the invalidation.
 func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
+	if err := s.publish(ctx, uriKey, false); err != nil {
+		return 0, err
+	}
 	n, err := s.deleteWhere(ctx, bson.D{{Key: "uri", Value: uriKey}})
 	if err != nil {
 		return n, err
@@ -795,6 +815,9 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 
 // Clear implements stores.Store.
 func (s *Store) Clear(ctx context.Context) error {
+	if err := s.publish(ctx, "", true); err != nil {
+		return err
+	}
 	c, cancel, err := s.op(ctx)
 	if err != nil {
 		return err

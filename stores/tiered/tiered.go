@@ -4,12 +4,13 @@
 // to both.
 //
 // Consistency: within one process a read sees every write and delete made
-// before it (read-your-writes). Another process's writes and deletes reach
-// this process's front at the latest after maxAge (the [memory] max_age
+// before it (read-your-writes). Another process's invalidations (DeleteURI,
+// Clear) reach this process's front within one poll (WithInvalidationPoll,
+// [memory] invalidation_poll) when the back publishes them (MongoDB does:
+// coherence.go). Other changes made elsewhere, and invalidations while they
+// cannot be read, reach it at the latest after maxAge (the [memory] max_age
 // key): a copy in the front is dropped after that long and read again from
-// the back. With maxAge = 0 the front keeps copies until they are evicted or
-// expire, so a delete made elsewhere may go unseen here until then. The back
-// is the truth: Len, Scan and server-side deletes use it.
+// the back. The back is the truth: Len, Scan and server-side deletes use it.
 package tiered
 
 import (
@@ -31,6 +32,8 @@ type Store struct {
 	log         *zap.Logger
 	now         func() time.Time
 	changes     changes
+	pollEvery   time.Duration // WithInvalidationPoll
+	follow      *follower     // nil: not following other processes (coherence.go)
 }
 
 // changes counts the writes and deletes under way and made, so that a read
@@ -72,6 +75,7 @@ func New(front, back stores.Store, maxAge time.Duration, logger *zap.Logger, opt
 	for _, o := range opts {
 		o(s)
 	}
+	s.startFollowing()
 	return s
 }
 
@@ -131,8 +135,8 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if e, err := s.front.Get(ctx, key); err == nil {
-		return fromFront(e), nil
+	if e, err := s.front.Get(ctx, key); err == nil && (s.frontTrusted() || s.maxAge > 0) {
+		return fromFront(e), nil // (untrusted, a copy is still within max_age: its DiscardAt)
 	} else if errors.Is(err, stores.ErrClosed) {
 		return nil, err
 	} else if errors.Is(err, stores.ErrCorrupt) {
@@ -161,7 +165,7 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 // stored it is lent as is; anything else (a miss in the front, a front copy
 // carrying its max_age cap) is a Get.
 func (s *Store) Peek(ctx context.Context, key string) (*stores.Entry, error) {
-	if p, ok := s.front.(stores.Peeker); ok && s.maxAge <= 0 {
+	if p, ok := s.front.(stores.Peeker); ok && s.maxAge <= 0 && s.frontTrusted() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -400,6 +404,7 @@ func (s *Store) DeleteWhere(ctx context.Context, c stores.Condition) (int, error
 
 // Close implements stores.Store, closing both tiers.
 func (s *Store) Close() error {
+	s.stopFollowing()
 	errFront := s.front.Close()
 	errBack := s.back.Close()
 	return errors.Join(errFront, errBack)

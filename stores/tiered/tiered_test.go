@@ -201,3 +201,104 @@ func TestFillRacingADeleteLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// An invalidation made by another process (DeleteURI through its tiered
+// store) reaches this process's memory tier within a poll, with max_age 0
+// (the default, which kept the copy for good before); without polling the
+// copy keeps answering.
+func TestOtherProcessesInvalidationsReachTheMemoryTier(t *testing.T) {
+	ctx := context.Background()
+	coll := mongotest.Name(t)
+	writer, _ := newTiered(t, coll, 0, tiered.WithInvalidationPoll(50*time.Millisecond))
+	following, _ := newTiered(t, coll, 0, tiered.WithInvalidationPoll(50*time.Millisecond))
+	deaf, _ := newTiered(t, coll, 0) // no polling: max_age bounds alone
+	e := storetest.NewEntry("shared")
+	e.URIKey = "resource"
+	if err := writer.Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.IndexEntry(ctx, "resource", "shared"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*tiered.Store{following, deaf} {
+		if _, err := s.Get(ctx, "shared"); err != nil { // from MongoDB, fills memory
+			t.Fatal(err)
+		}
+	}
+	if _, err := writer.DeleteURI(ctx, "resource"); err != nil { // an unsafe request in the writer's process
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := following.Get(ctx, "shared")
+		if errors.Is(err, stores.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two seconds after another process's invalidation the memory tier still answers (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := deaf.Get(ctx, "shared"); err != nil {
+		t.Fatalf("without polling the memory copy answers until max_age, as documented; got %v", err)
+	}
+	if following, _, degraded := following.Coherence(); !following || degraded {
+		t.Fatalf("Coherence: following %v, degraded %v", following, degraded)
+	}
+}
+
+// While the invalidations cannot be read (MongoDB stopped), a memory tier
+// with max_age 0 stops answering: it cannot know what it missed. It says
+// so (Coherence), and answers again once it has caught up.
+func TestMemoryTierStopsAnsweringWhenItCannotFollow(t *testing.T) {
+	ctx := context.Background()
+	srv := mongotest.Private(t)
+	cfg := mongoCfg(t, mongotest.Name(t))
+	cfg.URI = srv.URI
+	cfg.OpTimeout = config.Duration(300 * time.Millisecond)
+	back, err := mongo.New(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := memory.New(config.Memory{MaxSizeMB: 8, Shards: 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tiered.New(front, back, 0, nil, tiered.WithInvalidationPoll(50*time.Millisecond))
+	t.Cleanup(func() { s.Close() })
+	e := storetest.NewEntry("k")
+	if err := s.Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := s.Get(ctx, "k")
+		if err != nil {
+			break // the front no longer answers; the back is down
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("five seconds after MongoDB stopped, the memory tier still answers with max_age 0")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, _, degraded := s.Coherence(); !degraded {
+		t.Fatal("Coherence does not say the tier cannot follow")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		if _, err := s.Get(ctx, "k"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("after MongoDB restarted, the entry is never answered again")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
