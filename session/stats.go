@@ -35,10 +35,11 @@ type Stats struct {
 	Invalidated int64 `json:"invalidated"`
 	// BytesServed are body bytes served from the cache.
 	BytesServed int64 `json:"bytes_served"`
-	// InvalidationsUnread: the tiered backend's memory tier cannot read
-	// other processes' invalidations now (MongoDB down), and answers only
-	// within [memory] max_age (docs/mongodb.md#coherence).
-	InvalidationsUnread bool `json:"invalidations_unread"`
+	// InvalidationsUnread is a gauge, 1 while the tiered backend's memory
+	// tier cannot read other processes' invalidations (MongoDB down) and
+	// answers only within [memory] max_age (docs/mongodb.md#coherence), 0
+	// otherwise.
+	InvalidationsUnread int64 `json:"invalidations_unread"`
 }
 
 type counters struct {
@@ -95,17 +96,19 @@ func (s *Session) Stats() Stats {
 	}
 }
 
-// invalidationsUnread reports a store that follows other processes'
+// invalidationsUnread is 1 for a store that follows other processes'
 // invalidations and cannot read them now (tiered.Store.Coherence).
-func (s *Session) invalidationsUnread() bool {
-	c, ok := s.writes.(interface {
+func (s *Session) invalidationsUnread() int64 {
+	c, ok := s.store.(interface {
 		Coherence() (following bool, synced time.Time, degraded bool)
 	})
 	if !ok {
-		return false
+		return 0
 	}
-	_, _, degraded := c.Coherence()
-	return degraded
+	if _, _, degraded := c.Coherence(); degraded {
+		return 1
+	}
+	return 0
 }
 
 // storeError counts and logs a failed store operation (at most once per

@@ -60,7 +60,7 @@ type Counters struct {
 	BytesServed int64 `json:"bytes_served"`
 	// InvalidationsUnread: the memory tier cannot read other processes'
 	// invalidations now.
-	InvalidationsUnread bool `json:"invalidations_unread"`
+	InvalidationsUnread int64 `json:"invalidations_unread"`
 }
 
 // requests are the answers the counters count: from the cache (hits,
