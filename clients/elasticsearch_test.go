@@ -31,8 +31,7 @@ func esOrigin(t *testing.T) (srv *httptest.Server, gets *atomic.Int64) {
 	var mu sync.Mutex
 	version := map[string]int{}
 	gets = new(atomic.Int64)
-	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		recordShape(t, r)
+	srv = newTLSOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
@@ -52,8 +51,7 @@ func esOrigin(t *testing.T) (srv *httptest.Server, gets *atomic.Int64) {
 		default:
 			io.WriteString(w, `{"name":"node-1","cluster_name":"test","version":{"number":"8.19.0"},"tagline":"You Know, for Search"}`)
 		}
-	}))
-	t.Cleanup(srv.Close)
+	})
 	return srv, gets
 }
 

@@ -39,10 +39,7 @@ func gitlabOrigin(t *testing.T) (api string, full, notModified *atomic.Int64) {
 			description = in.Description
 		}
 		etag := `W/"` + user + "-" + description + `"`
-		w.Header().Set("ETag", etag)
-		if r.Method == http.MethodGet && r.Header.Get("If-None-Match") == etag {
-			notModified.Add(1)
-			w.WriteHeader(http.StatusNotModified)
+		if answeredNotModified(w, r, etag, notModified) {
 			return
 		}
 		if r.Method == http.MethodGet {

@@ -255,10 +255,7 @@ func githubAPI(t *testing.T) (srv *httptest.Server, full, notModified *atomic.In
 		w.Header().Add("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
 		w.Header().Add("Vary", "Accept-Encoding, Accept, X-Requested-With")
 		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
-			notModified.Add(1)
-			w.WriteHeader(http.StatusNotModified)
+		if answeredNotModified(w, r, etag, notModified) {
 			return
 		}
 		full.Add(1)
@@ -317,6 +314,29 @@ func TestGoGitHubCachedPerToken(t *testing.T) {
 			t.Fatalf("a token reached a stored URL: %s", u)
 		}
 	}
+}
+
+// newTLSOrigin is newOrigin over TLS (its certificate: srv.Certificate()).
+func newTLSOrigin(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recordShape(t, r)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// answeredNotModified answers a GET whose If-None-Match is etag with a 304
+// (counted in n) and reports it; else it sets the ETag and reports false.
+func answeredNotModified(w http.ResponseWriter, r *http.Request, etag string, n *atomic.Int64) bool {
+	w.Header().Set("ETag", etag)
+	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != etag {
+		return false
+	}
+	n.Add(1)
+	w.WriteHeader(http.StatusNotModified)
+	return true
 }
 
 // secretsStayOut fails when one of the secrets shows in the installed

@@ -25,8 +25,7 @@ func vaultOrigin(t *testing.T) (srv *httptest.Server, reads *atomic.Int64) {
 	var mu sync.Mutex
 	password := "hunter2"
 	reads = new(atomic.Int64)
-	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		recordShape(t, r)
+	srv = newTLSOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
@@ -47,8 +46,7 @@ func vaultOrigin(t *testing.T) (srv *httptest.Server, reads *atomic.Int64) {
 			reads.Add(1)
 			json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"data": map[string]string{"password": password, "reader": reader}, "metadata": map[string]any{"version": 1}}})
 		}
-	}))
-	t.Cleanup(srv.Close)
+	})
 	return srv, reads
 }
 
