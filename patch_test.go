@@ -441,3 +441,20 @@ func TestInstallTakesSessionOptions(t *testing.T) {
 		t.Fatalf("stored %v, want /public alone", urls)
 	}
 }
+
+// Bad key material for [encryption] fails Install, naming the key, and
+// installs nothing: a key that does not load is never silently "no
+// sealing".
+func TestInstallRefusesBadKeys(t *testing.T) {
+	origT := http.DefaultTransport
+	t.Setenv("RC_TEST_KEYS", "bm90IDMyIGJ5dGVz") // "not 32 bytes"
+	cfg := smallConfig()
+	cfg.Encryption.KeyEnv = "RC_TEST_KEYS"
+	err := reqcache.Install(reqcache.WithConfig(cfg))
+	if err == nil || !strings.HasPrefix(err.Error(), "reqcache: encryption.key_env: $RC_TEST_KEYS: key 1 is 12 bytes, want 32") {
+		t.Fatalf("Install with a short key: %v", err)
+	}
+	if reqcache.IsInstalled() || http.DefaultTransport != origT {
+		t.Fatal("a failed Install changed something")
+	}
+}

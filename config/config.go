@@ -23,6 +23,8 @@ type Config struct {
 	Memory  Memory  `toml:"memory"`
 	Mongo   Mongo   `toml:"mongo"`
 	Logging Logging `toml:"logging"`
+	// Encryption seals stored responses at rest ([encryption]).
+	Encryption Encryption `toml:"encryption"`
 
 	// Source is the file the configuration was loaded from ("" for
 	// built-in defaults). It is not a TOML key.
@@ -132,6 +134,18 @@ type Logging struct {
 	Format string `toml:"format"`
 	// Configured is true when the file has a [logging] table.
 	Configured bool `toml:"-"`
+}
+
+// Encryption is the [encryption] table: where the keys that seal stored
+// responses are (off when neither is set; with both, the variable's keys
+// come first). The keys are base64, 32 bytes each; the first seals, every
+// one opens.
+type Encryption struct {
+	// KeyEnv names an environment variable holding the keys,
+	// comma-separated.
+	KeyEnv string `toml:"key_env"`
+	// KeyFile is a file (mode 0600) with one key a line.
+	KeyFile string `toml:"key_file"`
 }
 
 // Duration is a time.Duration read from a TOML string such as "5s".

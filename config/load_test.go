@@ -56,8 +56,9 @@ func TestLoadEveryKey(t *testing.T) {
 			Lease:          config.Duration(30 * time.Second),
 			Compress:       "none",
 		},
-		Logging: config.Logging{Level: "debug", Format: "json", Configured: true},
-		Source:  "testdata/full.toml",
+		Logging:    config.Logging{Level: "debug", Format: "json", Configured: true},
+		Encryption: config.Encryption{KeyEnv: "REQCACHE_KEYS", KeyFile: "/etc/reqcache/keys"},
+		Source:     "testdata/full.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load(full.toml) =\n%+v\nwant\n%+v", c, want)

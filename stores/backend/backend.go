@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/seal"
 	"github.com/reqcache/reqcache/stores"
 	"github.com/reqcache/reqcache/stores/memory"
 	"github.com/reqcache/reqcache/stores/mongo"
@@ -23,13 +24,19 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	// Bad key material fails the open, naming the key, whatever the
+	// backend: a key that does not load is never silently "no sealing".
+	ring, err := seal.Load(cfg.Encryption.KeyEnv, cfg.Encryption.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("reqcache: %w", err)
+	}
 	switch cfg.Backend {
 	case "", config.BackendMemory:
 		return memory.New(cfg.Memory, logger)
 	case config.BackendMongo:
-		return mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes))
+		return mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes), mongo.WithSeal(ring))
 	case config.BackendTiered:
-		back, err := mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes))
+		back, err := mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes), mongo.WithSeal(ring))
 		if err != nil {
 			return nil, err
 		}

@@ -51,6 +51,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/seal"
 	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -92,6 +93,11 @@ type Store struct {
 	// stop ends the sweeper, which sweeping counts, at Close.
 	stop     chan struct{}
 	sweeping sync.WaitGroup
+	// ring seals documents (WithSeal); nil: plain documents.
+	ring *seal.Ring
+	// foreignKeys names the key ids met that this process does not hold,
+	// each logged once.
+	foreignKeys sync.Map
 	// maxBody bounds the body a document may declare (WithMaxBodyBytes):
 	// a larger one is corrupt, before anything is allocated for it.
 	maxBody int64
@@ -109,6 +115,20 @@ func WithMaxBodyBytes(n int64) Option {
 	return func(s *Store) {
 		if n > 0 && n < maxBodySize {
 			s.maxBody = n
+		}
+	}
+}
+
+// WithSeal seals every document's headers and body with ring (its first
+// key), and opens documents with any of its keys ([encryption]; a nil or
+// empty ring seals nothing). With sealing on, a document that is not
+// sealed, does not open, or was sealed for another key is a miss: the
+// first two are corrupt (deleted, counted), the last left for the
+// processes that hold its key (logged once).
+func WithSeal(ring *seal.Ring) Option {
+	return func(s *Store) {
+		if ring.Sealing() {
+			s.ring = ring
 		}
 	}
 }
@@ -310,10 +330,17 @@ type document struct {
 	BodySize       int64         `bson:"body_size"`               // the body's own size
 	BodyEncoding   string        `bson:"body_encoding,omitempty"` // "zstd", or "" for the body as it is
 	RequestHeaders []headerField `bson:"request_headers"`
-	RequestedAt    *time.Time    `bson:"requested_at"`
-	CreatedAt      *time.Time    `bson:"created_at"`
-	ExpiresAt      *time.Time    `bson:"expires_at"`
-	DiscardAt      *time.Time    `bson:"discard_at"`
+	// KeyID and Sealed, with [encryption]: the key that sealed the
+	// document, and its headers, request headers and inline body (a
+	// sealedPart) sealed with the document's _id as additional data; a
+	// GridFS body is sealed on its own. Headers, RequestHeaders and Body
+	// are then empty.
+	KeyID       string     `bson:"kid,omitempty"`
+	Sealed      []byte     `bson:"sealed,omitempty"`
+	RequestedAt *time.Time `bson:"requested_at"`
+	CreatedAt   *time.Time `bson:"created_at"`
+	ExpiresAt   *time.Time `bson:"expires_at"`
+	DiscardAt   *time.Time `bson:"discard_at"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -422,13 +449,22 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 		// allocate without bound (issue 40, findings 3 and 4).
 		return nil, fmt.Errorf("%w: body size %d (at most %d)", stores.ErrCorrupt, d.BodySize, s.maxBody)
 	}
+	if err := s.openDocument(&d); err != nil {
+		return nil, err
+	}
 	body := d.Body
 	if d.GridFSID != nil {
-		b, err := s.readBody(ctx, d.GridFSID, d.BodySize)
+		bound := d.BodySize
+		if d.KeyID != "" {
+			bound += sealOverhead
+		}
+		b, err := s.readBody(ctx, d.GridFSID, bound)
 		if err != nil {
 			return nil, err
 		}
-		body = b
+		if body, err = s.openBody(&d, b); err != nil {
+			return nil, err
+		}
 	}
 	switch d.BodyEncoding {
 	case "":
@@ -475,7 +511,11 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	}
 	stored, encoding := s.zstd.compress(e.Body, e.Header)
 	d.BodyEncoding = encoding
-	if len(stored) > inlineLimit {
+	large := len(stored) > inlineLimit
+	if large && s.ring != nil {
+		_, stored = s.ring.Seal(bodyAD(e.Key), stored)
+	}
+	if large {
 		// The body first, under its own size-proportional deadline; the
 		// document's op_timeout starts after it.
 		gctx, gcancel := context.WithTimeout(ctx, s.bodyTimeout(int64(len(stored))))
@@ -487,8 +527,15 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		d.GridFSID = id
 	} else if encoding != "" {
 		d.Body = stored // a new slice already
+	} else if s.ring != nil {
+		d.Body = e.Body // sealed below, which copies it
 	} else {
 		d.Body = append([]byte{}, e.Body...)
+	}
+	if s.ring != nil {
+		if err := s.sealDocument(&d); err != nil {
+			return err
+		}
 	}
 	c, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()

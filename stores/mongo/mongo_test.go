@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	mongotest.Main(m)
 }
 
-func cfgFor(t *testing.T, uri string) config.Mongo {
+func cfgFor(t testing.TB, uri string) config.Mongo {
 	c := config.Default().Mongo
 	c.URI = uri
 	c.Database = "reqcache_test"
@@ -56,6 +56,19 @@ func open(t *testing.T, c config.Mongo) *mongo.Store {
 func TestConformance(t *testing.T) {
 	uri := mongotest.URI(t)
 	storetest.Run(t, func(t *testing.T) stores.Store { return open(t, cfgFor(t, uri)) })
+}
+
+// Sealed ([encryption]), the store passes the same suite.
+func TestConformanceSealed(t *testing.T) {
+	uri := mongotest.URI(t)
+	storetest.Run(t, func(t *testing.T) stores.Store {
+		s, err := mongo.New(context.Background(), cfgFor(t, uri), nil, mongo.WithSeal(ring(t, 5)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // raw gives direct access to the collection, to see and damage documents.
