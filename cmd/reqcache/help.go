@@ -80,6 +80,18 @@ characters), a URL argument or -url (every response stored for that URL),
 		setup:    cmdRm,
 	},
 	{
+		name:    "reseal",
+		summary: "seal every stored response again with the first [encryption] key (after a rotation)",
+		about: `Reads every stored response with any key of [encryption] and writes it
+back sealed with the first, then prints how many. Run it after putting a
+new key first (rotation); once it is done the old key may go. Responses
+that do not open with any key held (another fleet's key, or stored in the
+clear before sealing was on: those are misses already) are left and
+counted as skipped.`,
+		jsonDesc: `{"resealed":5,"skipped":0}`,
+		setup:    cmdReseal,
+	},
+	{
 		name:    "clear",
 		summary: "remove every stored response (asks first unless -yes)",
 		about: `Removes every stored response. Unless -yes is given it asks on stderr

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -834,5 +835,59 @@ func TestLsListsExpiredEntriesAndCounts(t *testing.T) {
 	}
 	if _, _, stderr := cli(t, "", "-config", cfgPath, "ls", "-fresh"); !strings.Contains(stderr, "no cached response matches the filters") {
 		t.Fatalf("ls -fresh said %q", stderr)
+	}
+}
+
+// After a rotation (a new key put first), reseal writes every response
+// again with the new key: then the old key can go.
+func TestResealAfterARotation(t *testing.T) {
+	oldKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	newKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
+	t.Setenv("RC_OLD", oldKey)
+	t.Setenv("RC_ROTATED", newKey+","+oldKey)
+	t.Setenv("RC_NEW", newKey)
+	coll := mongotest.Name(t)
+	withKeys := func(name, env string) string {
+		return writeConfig(t, name, fmt.Sprintf("backend = \"mongo\"\n\n[mongo]\nuri = %q\ndatabase = \"reqcache_cmd_test\"\ncollection = %q\n\n[encryption]\nkey_env = %q\n", mongotest.URI(t), coll, env))
+	}
+	oldCfg, rotated, newOnly := withKeys("old.toml", "RC_OLD"), withKeys("rotated.toml", "RC_ROTATED"), withKeys("new.toml", "RC_NEW")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		io.WriteString(w, "sealed body "+r.URL.Path)
+	}))
+	t.Cleanup(origin.Close)
+	cfg, err := config.Load(oldCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := backend.Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := session.New(cfg, session.WithStore(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/a", "/b"} {
+		resp, err := sess.Client().Get(origin.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	sess.Close()
+
+	if code, out, _ := cli(t, "", "-config", newOnly, "-json", "ls"); code != 0 || strings.Count(out, `"key"`) != 0 {
+		t.Fatalf("the new key alone, before reseal: code %d, %s (want no readable response)", code, out)
+	}
+	if code, out, stderr := cli(t, "", "-config", rotated, "-json", "reseal"); code != 0 || !strings.Contains(out, `"resealed": 2`) {
+		t.Fatalf("reseal: code %d, %s %s", code, out, stderr)
+	}
+	if code, out, _ := cli(t, "", "-config", newOnly, "-json", "ls"); code != 0 || strings.Count(out, `"key"`) != 2 {
+		t.Fatalf("the new key alone, after reseal: code %d, %s (want both responses)", code, out)
+	}
+	if code, _, stderr := cli(t, "", "-config", withKeys("none.toml", ""), "reseal"); code == 0 || !strings.Contains(stderr, "[encryption]") {
+		t.Fatalf("reseal without keys: code %d, %s", code, stderr)
 	}
 }

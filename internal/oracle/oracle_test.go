@@ -58,6 +58,11 @@ func TestOracleMongo(t *testing.T) {
 			hunt(t, Env{Store: store, MongoURI: uri}, storeSeeds)
 		})
 	}
+	// Sealed at rest ([encryption]): the same answers.
+	t.Setenv("REQCACHE_ORACLE_KEYS", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Run("mongo-sealed", func(t *testing.T) {
+		hunt(t, Env{Store: "mongo", MongoURI: uri, KeyEnv: "REQCACHE_ORACLE_KEYS"}, storeSeeds/2)
+	})
 }
 
 // hunt runs scenarios until the count or the time is reached, and reports

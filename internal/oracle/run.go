@@ -36,6 +36,8 @@ type Env struct {
 	MongoURI string
 	// Collection names the MongoDB collection (each run needs its own).
 	Collection string
+	// KeyEnv, when set, seals the MongoDB documents ([encryption] key_env).
+	KeyEnv string
 }
 
 // Result is what one run of a scenario produced.
@@ -63,6 +65,7 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 		res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
 		return res
 	}
+	cfg.Encryption.KeyEnv = env.KeyEnv
 	core, logs := observer.New(zapcore.DebugLevel)
 	logger := zap.New(core)
 	var st stores.Store

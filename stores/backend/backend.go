@@ -32,7 +32,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 	}
 	switch cfg.Backend {
 	case "", config.BackendMemory:
-		return memory.New(cfg.Memory, logger)
+		return memory.New(cfg.Memory, logger, memory.WithSeal(ring))
 	case config.BackendMongo:
 		return mongo.New(ctx, cfg.Mongo, logger, mongo.WithMaxBodyBytes(cfg.MaxBodyBytes), mongo.WithSeal(ring))
 	case config.BackendTiered:
@@ -40,7 +40,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *zap.Logger) (stores.S
 		if err != nil {
 			return nil, err
 		}
-		front, err := memory.New(cfg.Memory, logger)
+		front, err := memory.New(cfg.Memory, logger, memory.WithSeal(ring))
 		if err != nil {
 			back.Close()
 			return nil, err

@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/seal"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -76,6 +77,25 @@ type Store struct {
 	// it; kept, it is never written (set when the store opens).
 	snapshotRefused error
 	snapshotKept    bool
+	// ring seals the snapshot's records (WithSeal); nil: in the clear.
+	ring *seal.Ring
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSeal seals the snapshot with ring ([encryption]): every record's
+// value sealed with its kind and key as additional data, the key id in the
+// header. A snapshot in the clear, sealed with a key the ring does not
+// hold, or with a record that does not open, is refused (set aside) like
+// any unusable one. The entries in memory are not sealed: a hit would pay
+// for opening every entry it serves (docs/security.md#sealed).
+func WithSeal(ring *seal.Ring) Option {
+	return func(s *Store) {
+		if ring.Sealing() {
+			s.ring = ring
+		}
+	}
 }
 
 type caches struct {
@@ -99,7 +119,7 @@ var _ stores.Store = (*Store)(nil)
 //
 // bigcache's own messages go to logger at debug level; a nil logger logs
 // nothing.
-func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
+func New(cfg config.Memory, logger *zap.Logger, opts ...Option) (*Store, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -126,6 +146,11 @@ func New(cfg config.Memory, logger *zap.Logger) (*Store, error) {
 	shards = fitShards(shards, entryMB)
 
 	s := &Store{log: logger, shards: shards}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
 	s.maxEntry = entryMB<<20/shards/2 - 1
 	aShards := fitShards(aliasShards, aliasMB)
 	s.maxAlias = aliasMB<<20/aShards/2 - 1

@@ -15,6 +15,8 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 	"go.uber.org/zap"
+
+	"github.com/reqcache/reqcache/internal/seal"
 )
 
 // A snapshot keeps the memory store across restarts, for short-lived
@@ -37,10 +39,20 @@ import (
 // credential key (an alias) that separated entries need to match after a
 // restart — hence mode 0600.
 
+//
+// Sealed ([encryption], WithSeal), the format version is 3, the header
+// goes on with the sealing key's id (uvarint length, id), and every
+// record's value is sealed with its kind and key as additional data.
+
 const (
 	snapshotMagic   = "RQCSNAP\n"
 	snapshotVersion = 2 // 2: entries of model version 2, index records
+	sealedVersion   = 3 // 2 with the values sealed
 )
+
+// recordAD is a sealed record's additional data: its kind and key, so
+// that a value moved to another record does not open.
+func recordAD(kind byte, key []byte) []byte { return append([]byte{kind}, key...) }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -184,8 +196,14 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 	if len(data) < head+trailer || string(data[:len(snapshotMagic)]) != snapshotMagic {
 		return fmt.Errorf("%w: not a snapshot, or truncated", errSnapshot)
 	}
-	if v := binary.BigEndian.Uint32(data[len(snapshotMagic):]); v != snapshotVersion {
-		return fmt.Errorf("%w: format version %d (this build reads %d)", errSnapshot, v, snapshotVersion)
+	v := binary.BigEndian.Uint32(data[len(snapshotMagic):])
+	switch {
+	case v == snapshotVersion && s.ring != nil:
+		return fmt.Errorf("%w: in the clear, and [encryption] is on", errSnapshot)
+	case v == sealedVersion && s.ring == nil:
+		return fmt.Errorf("%w: sealed, and no [encryption] key is set", errSnapshot)
+	case v != snapshotVersion && v != sealedVersion:
+		return fmt.Errorf("%w: format version %d (this build reads %d and %d)", errSnapshot, v, snapshotVersion, sealedVersion)
 	}
 	t := data[len(data)-trailer:]
 	if t[0] != 'z' {
@@ -200,6 +218,13 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 		return err
 	}
 	body := data[head : len(data)-trailer]
+	var kid []byte
+	if v == sealedVersion {
+		var ok bool
+		if kid, body, ok = cutField(body); !ok {
+			return fmt.Errorf("%w: a malformed header", errSnapshot)
+		}
+	}
 	var n uint64
 	for len(body) > 0 {
 		kind := body[0]
@@ -213,6 +238,16 @@ func (s *Store) applySnapshot(data []byte, now time.Time) error {
 		}
 		body = rest
 		n++
+		if kid != nil {
+			plain, err := s.ring.Open(string(kid), recordAD(kind, key), value)
+			if errors.Is(err, seal.ErrUnknownKey) {
+				return fmt.Errorf("%w: sealed with key %s, which this process does not hold", errSnapshot, kid)
+			}
+			if err != nil {
+				return fmt.Errorf("%w: record %q does not open", errSnapshot, key)
+			}
+			value = plain
+		}
 		switch kind {
 		case 'e':
 			e, err := decodeShared(value)
@@ -270,11 +305,23 @@ func (s *Store) writeSnapshot(path string) error {
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 256<<10)
 	var hdr [len(snapshotMagic) + 4]byte
 	copy(hdr[:], snapshotMagic)
-	binary.BigEndian.PutUint32(hdr[len(snapshotMagic):], snapshotVersion)
+	version := uint32(snapshotVersion)
+	if s.ring != nil {
+		version = sealedVersion
+	}
+	binary.BigEndian.PutUint32(hdr[len(snapshotMagic):], version)
 	w.Write(hdr[:])
-	var count uint64
 	var lenBuf [binary.MaxVarintLen64]byte
+	if s.ring != nil {
+		kid := s.ring.KeyID()
+		w.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(kid)))])
+		w.WriteString(kid)
+	}
+	var count uint64
 	record := func(kind byte, key string, value []byte) {
+		if s.ring != nil {
+			_, value = s.ring.Seal(recordAD(kind, []byte(key)), value)
+		}
 		w.WriteByte(kind)
 		w.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(key)))])
 		w.WriteString(key)

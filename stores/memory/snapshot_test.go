@@ -3,7 +3,9 @@ package memory
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/seal"
 	"github.com/reqcache/reqcache/stores"
 	"github.com/reqcache/reqcache/stores/storetest"
 )
@@ -419,4 +422,93 @@ func TestSnapshotCheckedByTheFileRead(t *testing.T) {
 	if _, err := b.Get(ctx, "good"); err != nil {
 		t.Fatalf("the checked snapshot (through the symlink) was not loaded: %v; %v", err, logs.All())
 	}
+}
+
+// With [encryption] the snapshot is sealed: the file holds no body and no
+// credential key in the clear; the same keys load it; another key, no key,
+// or a record moved or altered refuse it (set aside), as does a snapshot
+// in the clear once sealing is on.
+func TestSealedSnapshot(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ringOf := func(b byte) *seal.Ring {
+		r, err := seal.New(bytes.Repeat([]byte{b}, seal.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	open := func(path string, r *seal.Ring) *Store {
+		t.Helper()
+		s, err := New(config.Memory{MaxSizeMB: 16, Shards: 8, Snapshot: path}, nil, WithSeal(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	write := func(path string, r *seal.Ring) {
+		t.Helper()
+		s := open(path, r)
+		e := storetest.NewEntry("kept")
+		e.Body = []byte("the private body")
+		if err := s.Set(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		s.SetAlias(ctx, "reqcache:credential-key", "c0ffee-credential-key")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "sealed.snapshot")
+	write(path, ringOf(1))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"the private body", "c0ffee-credential-key", "max-age=3600"} {
+		if bytes.Contains(data, []byte(secret)) {
+			t.Fatalf("the sealed snapshot holds %q in the clear", secret)
+		}
+	}
+	s := open(path, ringOf(1))
+	if got, err := s.Get(ctx, "kept"); err != nil || string(got.Body) != "the private body" || s.SnapshotRefused() != nil {
+		t.Fatalf("the same key: %v %v", err, s.SnapshotRefused())
+	}
+	s.Close()
+
+	for _, tc := range []struct {
+		name string
+		ring *seal.Ring
+		want string
+	}{
+		{"another key", ringOf(2), "which this process does not hold"},
+		{"no key", nil, "no [encryption] key is set"},
+	} {
+		p := filepath.Join(dir, tc.name+".snapshot")
+		os.WriteFile(p, data, 0o600)
+		s := open(p, tc.ring)
+		if _, err := s.Get(ctx, "kept"); err == nil || s.SnapshotRefused() == nil || !strings.Contains(s.SnapshotRefused().Error(), tc.want) {
+			t.Fatalf("%s: loaded (%v), refused %v", tc.name, err, s.SnapshotRefused())
+		}
+		s.Close()
+	}
+	plain := filepath.Join(dir, "plain.snapshot")
+	write(plain, nil)
+	s = open(plain, ringOf(1))
+	if s.SnapshotRefused() == nil || !strings.Contains(s.SnapshotRefused().Error(), "in the clear") {
+		t.Fatalf("a snapshot in the clear under [encryption]: %v", s.SnapshotRefused())
+	}
+	s.Close()
+	// A record altered (its CRC fixed up, as an attacker would) does not open.
+	altered := append([]byte(nil), data...)
+	i := bytes.Index(altered, []byte("kept"))
+	altered[i+len("kept")+3] ^= 1
+	binary.BigEndian.PutUint32(altered[len(altered)-4:], crc32.Checksum(altered[:len(altered)-4], castagnoli))
+	p := filepath.Join(dir, "altered.snapshot")
+	os.WriteFile(p, altered, 0o600)
+	s = open(p, ringOf(1))
+	if s.SnapshotRefused() == nil || !strings.Contains(s.SnapshotRefused().Error(), "does not open") {
+		t.Fatalf("an altered record: %v", s.SnapshotRefused())
+	}
+	s.Close()
 }
