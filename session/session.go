@@ -241,16 +241,15 @@ func (s *Session) credentialSecret(ctx context.Context) []byte {
 	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	if err := s.keepCredentialKey(ctx, hex.EncodeToString(b)); err != nil {
+	// Processes starting together each draw a key: the store keeps the
+	// first (stores.AliasAdder), and everybody uses the one it keeps.
+	v, err := s.keepCredentialKey(ctx, hex.EncodeToString(b))
+	if err != nil {
 		s.log.Warn("reqcache: cannot keep the credential key in the store; entries with credentials will not be shared with other processes", zap.Error(err))
 		return b
 	}
-	// Another process may have written its key at the same moment: the
-	// stored one is the one everybody uses.
-	if v, err := s.store.GetAlias(ctx, CredentialKeyAlias); err == nil {
-		if stored, err := hex.DecodeString(v); err == nil && len(stored) >= 32 {
-			return stored
-		}
+	if stored, err := hex.DecodeString(v); err == nil && len(stored) >= 32 {
+		return stored
 	}
 	return b
 }

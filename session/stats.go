@@ -99,7 +99,7 @@ func (s *Session) Stats() Stats {
 // invalidationsUnread is 1 for a store that follows other processes'
 // invalidations and cannot read them now (tiered.Store.Coherence).
 func (s *Session) invalidationsUnread() int64 {
-	c, ok := s.store.(interface {
+	c, ok := s.raw.(interface {
 		Coherence() (following bool, synced time.Time, degraded bool)
 	})
 	if !ok {

@@ -360,6 +360,9 @@ func (s *Session) clearStore(ctx context.Context) error {
 
 // keepCredentialKey stores a new credential key, for the processes
 // sharing the store.
-func (s *Session) keepCredentialKey(ctx context.Context, hexKey string) error {
-	return s.writes.SetAlias(ctx, CredentialKeyAlias, hexKey)
+func (s *Session) keepCredentialKey(ctx context.Context, hexKey string) (string, error) {
+	if a, ok := s.raw.(stores.AliasAdder); ok { // (the observer wrapper forwards no optional interface)
+		return a.AddAlias(ctx, CredentialKeyAlias, hexKey)
+	}
+	return hexKey, s.writes.SetAlias(ctx, CredentialKeyAlias, hexKey)
 }

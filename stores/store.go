@@ -264,6 +264,15 @@ type URIIndex interface {
 	DeleteURI(ctx context.Context, uriKey string) (int, error)
 }
 
+// AliasAdder is implemented by stores shared between processes (MongoDB):
+// AddAlias sets alias to value unless it is set already, atomically, and
+// returns the value the alias holds then (value, or the one another
+// process set first), so that processes starting together agree on one
+// value (the credential key: two would key the fleet's entries apart).
+type AliasAdder interface {
+	AddAlias(ctx context.Context, alias, value string) (string, error)
+}
+
 // InvalidationFeed is implemented by stores shared between processes
 // (MongoDB): every DeleteURI and Clear is published, and a process learns
 // what the others invalidated by asking, so that what it keeps in front of

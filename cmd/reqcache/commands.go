@@ -586,7 +586,7 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		var f *os.File
 		if *out != "" && *out != "-" {
 			var err error
-			if f, err = os.Create(*out); err != nil {
+			if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 				return err
 			}
 			w = f
@@ -600,13 +600,22 @@ func cmdExport(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if err != nil {
 			return err
 		}
+		// An export is never sealed: say so where the store is.
+		sealedStore := e.cfg.Encryption.KeyEnv != "" || e.cfg.Encryption.KeyFile != ""
+		if sealedStore {
+			fmt.Fprintln(e.stderr, "note: the store is sealed ([encryption]) but an export is not: it holds the responses in the clear; keep it as you keep the keys")
+		}
 		if f == nil {
 			return nil // stdout holds the export itself
 		}
 		if e.json {
-			return writeJSON(e.stdout, map[string]int{"exported": n})
+			return writeJSON(e.stdout, map[string]any{"exported": n, "sealed": false})
 		}
-		_, err = fmt.Fprintf(e.stdout, "exported %d %s to %s\n", n, plural(n, "response", "responses"), *out)
+		clear := ""
+		if sealedStore {
+			clear = " (in the clear: an export is never sealed)"
+		}
+		_, err = fmt.Fprintf(e.stdout, "exported %d %s to %s%s\n", n, plural(n, "response", "responses"), *out, clear)
 		return err
 	}
 }

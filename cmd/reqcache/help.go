@@ -111,8 +111,10 @@ are as stored: redacted; the credential key is never written. With -o the
 lines go to FILE, else to stdout. The filters of ls apply. "reqcache
 import" reads the file into any backend: together they move a cache
 between memory, mongo and tiered (requests-cache's BaseCache.update()), or
-keep one as a test fixture.`,
-		jsonDesc: `{"exported":3} with -o (without it, stdout holds the export itself)`,
+keep one as a test fixture. An export is never sealed: from a store sealed
+with [encryption] it says so on stderr, and the file (mode 0600) holds the
+responses in the clear.`,
+		jsonDesc: `{"exported":3,"sealed":false} with -o (without it, stdout holds the export itself)`,
 		setup:    cmdExport,
 	},
 	{

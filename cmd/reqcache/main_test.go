@@ -887,6 +887,14 @@ func TestResealAfterARotation(t *testing.T) {
 	if code, out, _ := cli(t, "", "-config", newOnly, "-json", "ls"); code != 0 || strings.Count(out, `"key"`) != 2 {
 		t.Fatalf("the new key alone, after reseal: code %d, %s (want both responses)", code, out)
 	}
+	// An export of the sealed store says it is not sealed.
+	file := filepath.Join(t.TempDir(), "export.jsonl")
+	if code, out, stderr := cli(t, "", "-config", newOnly, "-json", "export", "-o", file); code != 0 || !strings.Contains(out, `"sealed": false`) || !strings.Contains(stderr, "an export is not") {
+		t.Fatalf("export of a sealed store: code %d, %s %s", code, out, stderr)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the export file: %v %v, want mode 0600", fi, err)
+	}
 	if code, _, stderr := cli(t, "", "-config", withKeys("none.toml", ""), "reseal"); code == 0 || !strings.Contains(stderr, "[encryption]") {
 		t.Fatalf("reseal without keys: code %d, %s", code, stderr)
 	}

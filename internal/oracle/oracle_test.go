@@ -58,10 +58,10 @@ func TestOracleMongo(t *testing.T) {
 			hunt(t, Env{Store: store, MongoURI: uri}, storeSeeds)
 		})
 	}
-	// Sealed at rest ([encryption]): the same answers.
+	// Sealed at rest ([encryption]): the same answers, memory in front.
 	t.Setenv("REQCACHE_ORACLE_KEYS", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	t.Run("mongo-sealed", func(t *testing.T) {
-		hunt(t, Env{Store: "mongo", MongoURI: uri, KeyEnv: "REQCACHE_ORACLE_KEYS"}, storeSeeds/2)
+	t.Run("tiered-sealed", func(t *testing.T) {
+		hunt(t, Env{Store: "tiered", MongoURI: uri, KeyEnv: "REQCACHE_ORACLE_KEYS"}, storeSeeds/2)
 	})
 }
 

@@ -16,10 +16,20 @@ import (
 // COLLECTION_events collection, naming the resource and the process, and
 // each process reads the others' (Invalidations) to drop its memory
 // tier's copies (stores/tiered). Polling a plain collection works on every
-// server (FerretDB has no change streams); events are kept for
-// eventRetention, by a TTL index where the server has one and by the
-// sweeper.
-const eventRetention = time.Hour
+// server (FerretDB has no change streams). Events are needed for a poll's
+// window only, so they are kept for eventRetention: a TTL index where the
+// server has one, and every process trims them as it publishes (FerretDB
+// scans the collection for each poll: it must stay small).
+//
+// And a generation per resource, in COLLECTION_generations under the
+// resource's key: when it was last invalidated, and by whom. A write reads
+// it (by _id, which every server serves without a scan) to find an
+// invalidation that overtook it.
+const eventRetention = 2 * time.Minute
+
+// trimEvery is how many publishes of a process make one trim of the
+// events older than eventRetention.
+const trimEvery = 64
 
 // event is one invalidation as stored.
 type event struct {
@@ -53,8 +63,23 @@ func (s *Store) publish(ctx context.Context, uri string, all bool) error {
 		return err
 	}
 	defer cancel()
-	_, err = s.events.InsertOne(c, event{ID: bson.NewObjectID(), URI: uri, All: all, Proc: s.proc, At: s.now().UTC()})
-	return s.check(ctx, err)
+	if all {
+		uri = allURIs
+	}
+	now := s.now().UTC()
+	if !all {
+		gen := bson.D{{Key: "_id", Value: uri}, {Key: "at", Value: now}, {Key: "proc", Value: s.proc}}
+		if err := upsert(c, s.generations, uri, gen); err != nil {
+			return s.check(ctx, err)
+		}
+	}
+	if _, err = s.events.InsertOne(c, event{ID: bson.NewObjectID(), URI: uri, All: all, Proc: s.proc, At: now}); err != nil {
+		return s.check(ctx, err)
+	}
+	if s.published.Add(1)%trimEvery == 0 {
+		_ = s.sweepEvents(c)
+	}
+	return nil
 }
 
 // Invalidations implements stores.InvalidationFeed: the other processes'
@@ -91,17 +116,20 @@ func (s *Store) invalidatedSince(ctx context.Context, e *stores.Entry) bool {
 	if e.URIKey == "" || e.RequestedAt.IsZero() {
 		return false
 	}
-	filter := bson.D{
-		{Key: "at", Value: bson.D{{Key: "$gte", Value: e.RequestedAt.Add(-clockSkew).UTC()}}},
-		{Key: "proc", Value: bson.D{{Key: "$ne", Value: s.proc}}},
-		{Key: "$or", Value: bson.A{bson.D{{Key: "uri", Value: e.URIKey}}, bson.D{{Key: "all", Value: true}}}},
+	var g struct {
+		At   time.Time `bson:"at"`
+		Proc string    `bson:"proc"`
 	}
-	n, err := s.events.CountDocuments(ctx, filter, options.Count().SetLimit(1))
 	// An error keeps the write: the invalidation, if any, was published
 	// before its delete, which then removes it unless this write landed
-	// after it (the narrow case this check exists for).
-	return err == nil && n > 0
+	// after it (the narrow case this check exists for). (A Clear, a
+	// management operation, does not guard the writes racing it.)
+	err := s.generations.FindOne(ctx, bson.D{{Key: "_id", Value: e.URIKey}}).Decode(&g)
+	return err == nil && g.Proc != s.proc && !g.At.Before(e.RequestedAt.Add(-clockSkew))
 }
+
+// allURIs is the uri of a Clear's event: every resource.
+const allURIs = "*"
 
 // clockSkew is how far apart the fleet's clocks may be (docs/mongodb.md).
 const clockSkew = 5 * time.Second
@@ -110,6 +138,11 @@ const clockSkew = 5 * time.Second
 // work, where the server has none).
 func (s *Store) sweepEvents(ctx context.Context) error {
 	_, err := s.events.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: s.now().Add(-eventRetention).UTC()}}}})
+	if err != nil {
+		return err
+	}
+	// A generation older than any exchange still under way checks nothing.
+	_, err = s.generations.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: s.now().Add(-time.Hour).UTC()}}}})
 	return err
 }
 

@@ -73,19 +73,23 @@ var ErrUnavailable = errors.New("reqcache: mongo unavailable")
 
 // Store is the MongoDB store. It is safe for concurrent use.
 type Store struct {
-	client    *mongo.Client
-	entries   *mongo.Collection
-	aliases   *mongo.Collection
-	leases    *mongo.Collection
-	events    *mongo.Collection // invalidations, for the other processes (events.go)
-	proc      string            // this process's name in events
-	bodies    *mongo.GridFSBucket
-	lease     time.Duration // [mongo] lease; 0: off
-	opTimeout time.Duration
-	log       *zap.Logger
-	now       func() time.Time
-	closed    atomic.Bool
-	downUntil atomic.Int64 // unix nanos
+	client  *mongo.Client
+	entries *mongo.Collection
+	aliases *mongo.Collection
+	leases  *mongo.Collection
+	events  *mongo.Collection // invalidations, for the other processes (events.go)
+	// generations holds when each resource was last invalidated, and by
+	// which process (events.go).
+	generations *mongo.Collection
+	proc        string       // this process's name in events
+	published   atomic.Int64 // events published, for trimming
+	bodies      *mongo.GridFSBucket
+	lease       time.Duration // [mongo] lease; 0: off
+	opTimeout   time.Duration
+	log         *zap.Logger
+	now         func() time.Time
+	closed      atomic.Bool
+	downUntil   atomic.Int64 // unix nanos
 	// zstd compresses bodies when [mongo] compress is "zstd"; every store
 	// can read compressed documents (unzstd).
 	zstd   *compressor
@@ -168,19 +172,20 @@ func New(ctx context.Context, cfg config.Mongo, logger *zap.Logger, with ...Opti
 	}
 	db := client.Database(cfg.Database)
 	s := &Store{
-		client:    client,
-		entries:   db.Collection(cfg.Collection),
-		aliases:   db.Collection(cfg.Collection + "_aliases"),
-		leases:    db.Collection(cfg.Collection + "_leases"),
-		events:    db.Collection(cfg.Collection + "_events"),
-		proc:      newToken(),
-		lease:     cfg.Lease.Std(),
-		stop:      make(chan struct{}),
-		bodies:    db.GridFSBucket(options.GridFSBucket().SetName(cfg.Collection + "_bodies")),
-		opTimeout: opTimeout,
-		log:       logger,
-		now:       time.Now,
-		maxBody:   maxBodySize,
+		client:      client,
+		entries:     db.Collection(cfg.Collection),
+		aliases:     db.Collection(cfg.Collection + "_aliases"),
+		leases:      db.Collection(cfg.Collection + "_leases"),
+		events:      db.Collection(cfg.Collection + "_events"),
+		generations: db.Collection(cfg.Collection + "_generations"),
+		proc:        newToken(),
+		lease:       cfg.Lease.Std(),
+		stop:        make(chan struct{}),
+		bodies:      db.GridFSBucket(options.GridFSBucket().SetName(cfg.Collection + "_bodies")),
+		opTimeout:   opTimeout,
+		log:         logger,
+		now:         time.Now,
+		maxBody:     maxBodySize,
 	}
 	for _, o := range with {
 		if o != nil {
@@ -711,6 +716,27 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	err = upsert(c, s.aliases, alias, bson.D{{Key: "_id", Value: alias}, {Key: "value", Value: value}})
 	return s.check(ctx, err)
 }
+
+// AddAlias implements stores.AliasAdder with an insert: the first process
+// to insert the alias wins, and the others read its value.
+func (s *Store) AddAlias(ctx context.Context, alias, value string) (string, error) {
+	c, cancel, err := s.op(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
+	_, err = s.aliases.InsertOne(c, bson.D{{Key: "_id", Value: alias}, {Key: "value", Value: value}})
+	if err == nil {
+		return value, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return "", s.check(ctx, err)
+	}
+	cancel()
+	return s.GetAlias(ctx, alias)
+}
+
+var _ stores.AliasAdder = (*Store)(nil)
 
 // IndexEntry implements stores.URIIndex: every document holds its
 // resource (uri, indexed) already.

@@ -126,8 +126,9 @@ func (s *Store) poll(f *follower) {
 	}
 }
 
-// eventsKept is how long the back keeps invalidations (MongoDB: an hour).
-const eventsKept = time.Hour
+// eventsKept is how long the back keeps invalidations (MongoDB: two
+// minutes).
+const eventsKept = 2 * time.Minute
 
 // frontTrusted reports whether the front may answer a copy without
 // [memory] max_age: the invalidations made elsewhere up to a poll ago are

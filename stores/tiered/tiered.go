@@ -330,6 +330,34 @@ func (s *Store) SetAlias(ctx context.Context, alias, value string) error {
 	return nil
 }
 
+// AddAlias implements stores.AliasAdder through the back, when it can add
+// atomically (else a set: the back is this process's alone), and keeps the
+// value the back holds in front.
+func (s *Store) AddAlias(ctx context.Context, alias, value string) (string, error) {
+	defer s.changes.begin()()
+	v := value
+	if a, ok := s.back.(stores.AliasAdder); ok {
+		var err error
+		if v, err = a.AddAlias(ctx, alias, value); err != nil {
+			_ = s.front.DeleteAlias(ctx, alias)
+			return "", err
+		}
+	} else if err := s.back.SetAlias(ctx, alias, value); err != nil {
+		_ = s.front.DeleteAlias(ctx, alias)
+		return "", err
+	}
+	if s.maxAge <= 0 {
+		if err := s.front.SetAlias(ctx, alias, v); err != nil {
+			s.frontFailed("set alias", err)
+		}
+	} else {
+		_ = s.front.DeleteAlias(ctx, alias)
+	}
+	return v, nil
+}
+
+var _ stores.AliasAdder = (*Store)(nil)
+
 // DeleteAlias implements stores.Store.
 func (s *Store) DeleteAlias(ctx context.Context, aliases ...string) error {
 	defer s.changes.begin()()
