@@ -138,6 +138,41 @@ func runFleetCommands() int {
 	return 0
 }
 
+// commandChild is a fleet child answering commands (runFleetCommands).
+type commandChild struct {
+	in    io.Writer
+	lines <-chan string
+}
+
+// commandFleet starts n command children with env and waits until each
+// has installed.
+func commandFleet(t *testing.T, n int, env ...string) []commandChild {
+	t.Helper()
+	var fleet []commandChild
+	for p := 0; p < n; p++ {
+		cmd, lines := fleetChild(t, append(env, "FLEET_COMMANDS=1")...)
+		w, _ := goSignals.Load(cmd)
+		fleet = append(fleet, commandChild{in: w.(io.Writer), lines: lines})
+	}
+	for _, c := range fleet {
+		awaitLine(t, c.lines, "ready")
+	}
+	return fleet
+}
+
+// ask sends one command (METHOD URL [TOKEN]) and returns the answer line.
+func (c commandChild) ask(t *testing.T, command string) string {
+	t.Helper()
+	fmt.Fprintln(c.in, command)
+	select {
+	case l := <-c.lines:
+		return l
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no answer to %s", command)
+		return ""
+	}
+}
+
 // fleetChild starts one child process; its output lines arrive on the
 // returned channel, closed when it exits. Closing its stdin is the go
 // signal.
@@ -533,31 +568,11 @@ func TestFleetMemoryTiersLearnInvalidations(t *testing.T) {
 		fmt.Fprintf(w, "v%d", version.Load())
 	}))
 	t.Cleanup(origin.Close)
-	env := []string{"CHILD_MONGO_URI=" + srv.URI, "CHILD_COLLECTION=" + mongotest.Name(t), "FLEET_BACKEND=" + config.BackendTiered,
-		"FLEET_COMMANDS=1", "FLEET_POLL=200ms"}
-	type child struct {
-		in    io.Writer
-		lines <-chan string
-	}
-	var fleet []child
-	for p := 0; p < processes; p++ {
-		cmd, lines := fleetChild(t, env...)
-		w, _ := goSignals.Load(cmd)
-		fleet = append(fleet, child{in: w.(io.Writer), lines: lines})
-	}
-	for _, c := range fleet {
-		awaitLine(t, c.lines, "ready")
-	}
-	ask := func(c child, method, path string) string {
+	fleet := commandFleet(t, processes, "CHILD_MONGO_URI="+srv.URI, "CHILD_COLLECTION="+mongotest.Name(t),
+		"FLEET_BACKEND="+config.BackendTiered, "FLEET_POLL=200ms")
+	ask := func(c commandChild, method, path string) string {
 		t.Helper()
-		fmt.Fprintf(c.in, "%s %s%s\n", method, origin.URL, path)
-		select {
-		case l := <-c.lines:
-			return l
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no answer to %s %s", method, path)
-			return ""
-		}
+		return c.ask(t, method+" "+origin.URL+path)
 	}
 	everyoneHolds := func(want string) {
 		t.Helper()
@@ -640,31 +655,11 @@ func TestFleetAtScale(t *testing.T) {
 	t.Cleanup(origin.Close)
 	t.Setenv("FLEET_TEST_KEYS", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	collection := mongotest.Name(t)
-	env := []string{"CHILD_MONGO_URI=" + srv.URI, "CHILD_COLLECTION=" + collection, "FLEET_BACKEND=" + config.BackendTiered,
-		"FLEET_COMMANDS=1", "FLEET_KEY_ENV=FLEET_TEST_KEYS"}
-	type child struct {
-		in    io.Writer
-		lines <-chan string
-	}
-	var fleet []child
-	for p := 0; p < processes; p++ {
-		cmd, lines := fleetChild(t, env...)
-		w, _ := goSignals.Load(cmd)
-		fleet = append(fleet, child{in: w.(io.Writer), lines: lines})
-	}
-	for _, c := range fleet {
-		awaitLine(t, c.lines, "ready")
-	}
-	ask := func(c child, method, path, who string) string {
+	fleet := commandFleet(t, processes, "CHILD_MONGO_URI="+srv.URI, "CHILD_COLLECTION="+collection,
+		"FLEET_BACKEND="+config.BackendTiered, "FLEET_KEY_ENV=FLEET_TEST_KEYS")
+	ask := func(c commandChild, method, path, who string) string {
 		t.Helper()
-		fmt.Fprintf(c.in, "%s %s%s %s\n", method, origin.URL, path, who)
-		select {
-		case l := <-c.lines:
-			return l
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no answer to %s %s", method, path)
-			return ""
-		}
+		return c.ask(t, method+" "+origin.URL+path+" "+who)
 	}
 	// Every process reads every resource as both principals, all at once.
 	readAll := func() {
