@@ -3,10 +3,12 @@ package oracle
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -147,6 +149,16 @@ func (o *origin) imported(step int, id, from int64, line map[string]any, h http.
 	for _, x := range o.log {
 		if x.ID == from {
 			rep = x.Rep
+			if x.RespHeader.Get("Content-Encoding") == "gzip" && h.Get("Content-Encoding") == "" {
+				// The cache stored what the Transport decoded below it:
+				// the line's representation is the decoded one (a range
+				// of it counts its bytes, as the cache does).
+				if zr, err := gzip.NewReader(bytes.NewReader(x.Rep)); err == nil {
+					if plain, err := io.ReadAll(zr); err == nil {
+						rep = plain
+					}
+				}
+			}
 		}
 	}
 	// The line's times are the exchange's: the cache decides its
