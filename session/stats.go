@@ -40,6 +40,9 @@ type Stats struct {
 	// answers only within [memory] max_age (docs/mongodb.md#coherence), 0
 	// otherwise.
 	InvalidationsUnread int64 `json:"invalidations_unread"`
+	// SealedElsewhere are stored entries read that were sealed with a key
+	// this process does not hold ([encryption]): misses, left in place.
+	SealedElsewhere int64 `json:"sealed_elsewhere"`
 }
 
 type counters struct {
@@ -93,7 +96,17 @@ func (s *Session) Stats() Stats {
 		StoreErrors: c.storeErrors.Load(), Corrupt: c.corrupt.Load(),
 		Invalidated: c.invalidated.Load(), BytesServed: bytes,
 		InvalidationsUnread: s.invalidationsUnread(),
+		SealedElsewhere:     s.sealedElsewhere(),
 	}
+}
+
+// sealedElsewhere is the store's count of entries sealed with a key this
+// process does not hold (mongo.Store.ForeignKeyMisses).
+func (s *Session) sealedElsewhere() int64 {
+	if f, ok := s.raw.(interface{ ForeignKeyMisses() int64 }); ok {
+		return f.ForeignKeyMisses()
+	}
+	return 0
 }
 
 // invalidationsUnread is 1 for a store that follows other processes'

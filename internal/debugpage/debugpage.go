@@ -61,6 +61,8 @@ type Counters struct {
 	// InvalidationsUnread: the memory tier cannot read other processes'
 	// invalidations now.
 	InvalidationsUnread int64 `json:"invalidations_unread"`
+	// SealedElsewhere: entries sealed with a key this process lacks.
+	SealedElsewhere int64 `json:"sealed_elsewhere"`
 }
 
 // requests are the answers the counters count: from the cache (hits,

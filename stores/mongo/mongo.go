@@ -101,7 +101,8 @@ type Store struct {
 	ring *seal.Ring
 	// foreignKeys names the key ids met that this process does not hold,
 	// each logged once.
-	foreignKeys sync.Map
+	foreignKeys   sync.Map
+	foreignMisses atomic.Int64
 	// maxBody bounds the body a document may declare (WithMaxBodyBytes):
 	// a larger one is corrupt, before anything is allocated for it.
 	maxBody int64

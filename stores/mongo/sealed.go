@@ -55,6 +55,7 @@ func (s *Store) openDocument(d *document) error {
 	}
 	plain, err := s.ring.Open(d.KeyID, []byte(d.ID), d.Sealed)
 	if errors.Is(err, seal.ErrUnknownKey) {
+		s.foreignMisses.Add(1)
 		if _, seen := s.foreignKeys.LoadOrStore(d.KeyID, true); !seen {
 			s.log.Warn("reqcache: mongo documents sealed with a key this process does not hold are misses (left for the processes that hold it)", zap.String("key_id", d.KeyID))
 		}
@@ -82,3 +83,7 @@ func (s *Store) openBody(d *document, stored []byte) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// ForeignKeyMisses counts the documents read that were sealed with a key
+// this process does not hold (misses, left in place): for stats.
+func (s *Store) ForeignKeyMisses() int64 { return s.foreignMisses.Load() }

@@ -116,6 +116,9 @@ func TestSealedDocuments(t *testing.T) {
 	if _, err := other.Get(ctx, "k1"); !errors.Is(err, stores.ErrNotFound) {
 		t.Fatalf("another key's document: %v, want ErrNotFound", err)
 	}
+	if n := other.ForeignKeyMisses(); n != 1 {
+		t.Fatalf("%d misses counted for another key's document, want 1", n)
+	}
 	if _, err := plain.Get(ctx, "k1"); !errors.Is(err, stores.ErrNotFound) {
 		t.Fatalf("a sealed document read without keys: %v, want ErrNotFound", err)
 	}

@@ -438,6 +438,14 @@ func (s *Store) Close() error {
 	return errors.Join(errFront, errBack)
 }
 
+// ForeignKeyMisses is the back's (mongo.Store.ForeignKeyMisses).
+func (s *Store) ForeignKeyMisses() int64 {
+	if f, ok := s.back.(interface{ ForeignKeyMisses() int64 }); ok {
+		return f.ForeignKeyMisses()
+	}
+	return 0
+}
+
 // LeaseTimeout implements stores.Leaser through the back store (0 when it
 // has no leases): the fleet coordinates where it shares entries.
 func (s *Store) LeaseTimeout() time.Duration {
