@@ -285,6 +285,16 @@ type InvalidationFeed interface {
 	Invalidations(ctx context.Context, since time.Time) ([]Invalidation, error)
 }
 
+// ClockSkew is how far apart the clocks of a fleet sharing a store may be
+// (docs/mongodb.md#coherence): invalidations are read, and writes checked
+// against them, with this much allowance.
+const ClockSkew = 5 * time.Second
+
+// InvalidationsKept is how long a shared store keeps the invalidations it
+// publishes (InvalidationFeed): a process out of touch for longer than
+// half of it cannot know what it missed.
+const InvalidationsKept = 2 * time.Minute
+
 // Invalidation is one resource another process made unusable (URIKey),
 // or everything (All: a Clear).
 type Invalidation struct {

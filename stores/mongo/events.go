@@ -25,7 +25,7 @@ import (
 // resource's key: when it was last invalidated, and by whom. A write reads
 // it (by _id, which every server serves without a scan) to find an
 // invalidation that overtook it.
-const eventRetention = 2 * time.Minute
+const eventRetention = stores.InvalidationsKept
 
 // trimEvery is how many publishes of a process make one trim of the
 // events older than eventRetention.
@@ -107,7 +107,7 @@ func (s *Store) Invalidations(ctx context.Context, since time.Time) ([]stores.In
 }
 
 // invalidatedSince reports an invalidation of e's resource by another
-// process at or after e's exchange began, less clockSkew (the fleet's
+// process at or after e's exchange began, less stores.ClockSkew (the fleet's
 // clocks may disagree that much: a write an invalidation may have
 // overtaken is not kept, at the cost of not caching a resource for a few
 // seconds after another process invalidated it). This process's own
@@ -125,14 +125,11 @@ func (s *Store) invalidatedSince(ctx context.Context, e *stores.Entry) bool {
 	// after it (the narrow case this check exists for). (A Clear, a
 	// management operation, does not guard the writes racing it.)
 	err := s.generations.FindOne(ctx, bson.D{{Key: "_id", Value: e.URIKey}}).Decode(&g)
-	return err == nil && g.Proc != s.proc && !g.At.Before(e.RequestedAt.Add(-clockSkew))
+	return err == nil && g.Proc != s.proc && !g.At.Before(e.RequestedAt.Add(-stores.ClockSkew))
 }
 
 // allURIs is the uri of a Clear's event: every resource.
 const allURIs = "*"
-
-// clockSkew is how far apart the fleet's clocks may be (docs/mongodb.md).
-const clockSkew = 5 * time.Second
 
 // sweepEvents removes events older than eventRetention (the TTL index's
 // work, where the server has none).

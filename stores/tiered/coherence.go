@@ -21,10 +21,8 @@ import (
 // [memory] max_age, and not at all with max_age = 0: it cannot know what
 // it missed.
 
-// clockSkew is how far apart the fleet's clocks may be: every poll reads
-// the events stamped since its previous poll began, less this, and skips
-// those it has applied.
-const clockSkew = 5 * time.Second
+// Every poll reads the events stamped since its previous poll began, less
+// stores.ClockSkew, and skips those it has applied.
 
 // WithInvalidationPoll has the memory tier learn other processes'
 // invalidations every interval ([memory] invalidation_poll; 0: never,
@@ -40,7 +38,7 @@ type follower struct {
 	front stores.URIIndex
 	every time.Duration
 	// synced is when the last poll that succeeded began (unix nanos):
-	// every invalidation made before it, less clockSkew, is applied.
+	// every invalidation made before it, less stores.ClockSkew, is applied.
 	synced   atomic.Int64
 	degraded atomic.Bool
 	seen     map[string]time.Time // events applied, by ID, until they leave the window
@@ -91,14 +89,14 @@ func (s *Store) poll(f *follower) {
 		case <-ctx.Done():
 		}
 	}()
-	evs, err := f.feed.Invalidations(ctx, last.Add(-clockSkew))
+	evs, err := f.feed.Invalidations(ctx, last.Add(-stores.ClockSkew))
 	if err != nil {
 		if !f.degraded.Swap(true) {
 			s.log.Warn("reqcache: tiered: cannot read other processes' invalidations; the memory tier answers only within [memory] max_age (not at all with 0) until it can", zap.Error(err))
 		}
 		return
 	}
-	if start.Sub(last) > eventsKept/2 {
+	if start.Sub(last) > stores.InvalidationsKept/2 {
 		// Out of touch for longer than events are kept: some are gone.
 		_ = s.front.Clear(ctx)
 	}
@@ -116,7 +114,7 @@ func (s *Store) poll(f *follower) {
 		done()
 	}
 	for id, at := range f.seen {
-		if at.Before(last.Add(-2 * clockSkew)) {
+		if at.Before(last.Add(-2 * stores.ClockSkew)) {
 			delete(f.seen, id)
 		}
 	}
@@ -125,10 +123,6 @@ func (s *Store) poll(f *follower) {
 		s.log.Info("reqcache: tiered: reading other processes' invalidations again")
 	}
 }
-
-// eventsKept is how long the back keeps invalidations (MongoDB: two
-// minutes).
-const eventsKept = 2 * time.Minute
 
 // frontTrusted reports whether the front may answer a copy without
 // [memory] max_age: the invalidations made elsewhere up to a poll ago are
