@@ -149,11 +149,8 @@ func (s *Store) Get(ctx context.Context, key string) (*stores.Entry, error) {
 	}
 	if err := s.front.Set(ctx, s.frontCopy(e)); err != nil {
 		s.frontFailed("fill", err)
-	} else if ix, ok := s.front.(stores.URIIndex); ok && e.URIKey != "" {
-		// A copy this process's DeleteURI must find as the back's does.
-		if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
-			s.frontFailed("fill", err)
-		}
+	} else {
+		s.listInFront(ctx, e, "fill")
 	}
 	if s.changes.since(seen) {
 		_, _ = s.front.Delete(ctx, key) // what was read may be what a change removed
@@ -206,8 +203,24 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 	}
 	if err := s.front.Set(ctx, s.frontCopy(e)); err != nil {
 		s.frontFailed("set", err)
+	} else {
+		s.listInFront(ctx, e, "set")
 	}
 	return nil
+}
+
+// listInFront lists a front copy under its resource, whatever its key: an
+// invalidation names only the resource (another process's, read by the
+// follower, or this process's DeleteURI), and the session lists only the
+// entries it cannot find from the URI alone (found by seed 3010 of the
+// model test's fleet mode: a plain GET's copy outlived another process's
+// DELETE).
+func (s *Store) listInFront(ctx context.Context, e *stores.Entry, op string) {
+	if ix, ok := s.front.(stores.URIIndex); ok && e.URIKey != "" {
+		if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
+			s.frontFailed(op, err)
+		}
+	}
 }
 
 // Delete implements stores.Store.
@@ -288,8 +301,8 @@ func (s *Store) SetAliasFor(ctx context.Context, uriKey, alias, value string) er
 }
 
 // DeleteURI implements stores.URIIndex: both tiers. Other processes'
-// fronts keep their copies until [memory] max_age, as for any change
-// another process makes.
+// fronts drop their copies when their followers read the back's event
+// (coherence.go); without one, at [memory] max_age.
 func (s *Store) DeleteURI(ctx context.Context, uriKey string) (int, error) {
 	defer s.changes.begin()()
 	if ix, ok := s.front.(stores.URIIndex); ok {

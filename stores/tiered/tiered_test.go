@@ -247,6 +247,42 @@ func TestOtherProcessesInvalidationsReachTheMemoryTier(t *testing.T) {
 	}
 }
 
+// A copy the following process wrote itself, which the session does not
+// list under its resource (a plain GET's entry is found from the URI
+// alone), is dropped too when another process invalidates the resource:
+// the other process's event names only the resource (the model test's
+// fleet mode, seed 3010: it kept answering).
+func TestOtherProcessesInvalidationsReachCopiesWrittenHere(t *testing.T) {
+	ctx := context.Background()
+	coll := mongotest.Name(t)
+	writer, _ := newTiered(t, coll, 0, tiered.WithInvalidationPoll(50*time.Millisecond))
+	following, _ := newTiered(t, coll, 0, tiered.WithInvalidationPoll(50*time.Millisecond))
+	e := storetest.NewEntry("bare")
+	e.URIKey = "resource"
+	if err := following.Set(ctx, e); err != nil { // stored by this process, not listed
+		t.Fatal(err)
+	}
+	// The other process's invalidation: the key it computes from the URI,
+	// then the resource (as the session's deleteURI does).
+	if _, err := writer.Delete(ctx, "bare"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.DeleteURI(ctx, "resource"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := following.Get(ctx, "bare")
+		if errors.Is(err, stores.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two seconds after another process's invalidation the memory tier still answers its own copy (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // While the invalidations cannot be read (MongoDB stopped), a memory tier
 // with max_age 0 stops answering: it cannot know what it missed. It says
 // so (Coherence), and answers again once it has caught up.
