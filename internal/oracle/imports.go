@@ -29,8 +29,9 @@ import (
 // imports that export, or one line of it forged.
 func (d *driver) importStep(r Request) {
 	ctx := context.Background()
+	sess := d.sess[r.Process]
 	var export bytes.Buffer
-	if _, err := d.sess.Cache().Export(ctx, &export, session.Filter{}); err != nil {
+	if _, err := sess.Cache().Export(ctx, &export, session.Filter{}); err != nil {
 		d.problem("import", "export: %v", err)
 		return
 	}
@@ -40,7 +41,7 @@ func (d *driver) importStep(r Request) {
 		}
 		// The cache's own file, trusted: nothing it holds may change
 		// what any request gets.
-		if _, err := d.sess.Cache().Import(ctx, &export, session.TrustKeys()); err != nil {
+		if _, err := sess.Cache().Import(ctx, &export, session.TrustKeys()); err != nil {
 			d.problem("import", "step %d: importing the cache's own export: %v", r.Step, err)
 		}
 		return
@@ -82,14 +83,14 @@ func (d *driver) importStep(r Request) {
 	}
 	pick["headers"] = h
 	line, _ := json.Marshal(pick)
-	n, err := d.sess.Cache().Import(ctx, bytes.NewReader(append(line, '\n')))
+	n, err := sess.Cache().Import(ctx, bytes.NewReader(append(line, '\n')))
 	if err != nil || n == 0 {
 		// Refused (a key that is not its request's, or the storability
 		// decision): nothing of it may answer anyone, which the model
 		// checks by never hearing of its id.
 		return
 	}
-	d.origin.imported(r.Step, id, orig, pick, h)
+	d.origin.imported(r.Step, r.Process, id, orig, pick, h)
 }
 
 // exportedLines are an export's lines, decoded, in key order (the order
@@ -132,7 +133,7 @@ func (o *origin) newID() int64 { return o.lastID.Add(1) }
 // imported records a forged line the cache stored as an exchange of the
 // import's moment: the line's request (as recorded, redacted), its
 // response, and the body of the exchange it was forged from.
-func (o *origin) imported(step int, id, from int64, line map[string]any, h http.Header) {
+func (o *origin) imported(step, process int, id, from int64, line map[string]any, h http.Header) {
 	created, _ := time.Parse(time.RFC3339Nano, str(line["created_at"]))
 	u, _ := url.Parse(str(line["url"]))
 	reqHeader := headerOf(line["request_headers"])
@@ -163,7 +164,7 @@ func (o *origin) imported(step int, id, from int64, line map[string]any, h http.
 	}
 	// The line's times are the exchange's: the cache decides its
 	// freshness from them, as when the response arrived.
-	req := &model.Request{Step: step, Method: str(line["method"]), URL: u.String(), Host: host, Header: reqHeader, Time: created}
+	req := &model.Request{Step: step, Process: process, Method: str(line["method"]), URL: u.String(), Host: host, Header: reqHeader, Time: created}
 	x := &model.Exchange{
 		ID: id, Step: step, Method: req.Method, Path: u.RequestURI(), Host: host, Header: reqHeader,
 		Start: o.seq.Add(1), Time: created, Status: int(status), RespHeader: h, Rep: rep, Body: body,

@@ -63,6 +63,13 @@ func TestOracleMongo(t *testing.T) {
 	t.Run("tiered-sealed", func(t *testing.T) {
 		hunt(t, Env{Store: "tiered", MongoURI: uri, KeyEnv: "REQCACHE_ORACLE_KEYS"}, storeSeeds/2)
 	})
+	// Two processes of a fleet on one MongoDB, each invalidating: with
+	// memory tiers of their own, and without.
+	for _, store := range []string{"tiered", "mongo"} {
+		t.Run("fleet-"+store, func(t *testing.T) {
+			hunt(t, Env{Store: store, MongoURI: uri, Fleet: true}, storeSeeds)
+		})
+	}
 }
 
 // hunt runs scenarios until the count or the time is reached, and reports
@@ -104,7 +111,10 @@ func hunt(t *testing.T, env Env, seeds int) {
 		// package's output only with -v).
 		fmt.Fprintf(os.Stderr, "oracle: %s seed %d\n", env.Store, seed)
 		sc := Generate(seed, *flagRounds)
-		env.Collection = fmt.Sprintf("oracle_%s_%d", env.Store, seed)
+		if env.Fleet {
+			sc = sc.Spread()
+		}
+		env.Collection = fmt.Sprintf("oracle_%s_%d_%t", env.Store, seed, env.Fleet)
 		r := Run(ctx, sc, env)
 		exchanges += sc.Steps()
 		if !r.Failed() {

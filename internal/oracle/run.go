@@ -38,7 +38,16 @@ type Env struct {
 	Collection string
 	// KeyEnv, when set, seals the MongoDB documents ([encryption] key_env).
 	KeyEnv string
+	// Fleet runs the steps through two sessions on one store (the mongo
+	// or tiered store: two processes of a fleet), each step through its
+	// Request.Process. On the tiered store each session has a memory tier
+	// of its own, following the other's invalidations every 20 ms; the
+	// run waits for both to have read them between rounds (Trace.Syncs).
+	Fleet bool
 }
+
+// fleetPoll is [memory] invalidation_poll in a fleet run.
+const fleetPoll = 20 * time.Millisecond
 
 // Result is what one run of a scenario produced.
 type Result struct {
@@ -68,36 +77,49 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 	cfg.Encryption.KeyEnv = env.KeyEnv
 	core, logs := observer.New(zapcore.DebugLevel)
 	logger := zap.New(core)
-	var st stores.Store
-	if env.Store != "memory" {
-		st, err = backend.Open(ctx, cfg, logger)
-		if err != nil {
-			res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
-			return res
-		}
-	}
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
-	opts := []session.Option{session.WithLogger(logger), session.WithUpstream(nilBodies{transport}), session.WithClock(clk.Now)}
-	if st != nil {
-		opts = append(opts, session.WithStore(st))
+	processes := 1
+	if env.Fleet {
+		processes = 2
 	}
-	sess, err := session.New(cfg, opts...)
-	if err != nil {
-		res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
-		return res
-	}
+	d := &driver{origin: o, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings}
 	closed := false
 	defer func() {
 		if !closed {
-			sess.Close()
+			for _, sess := range d.sess {
+				sess.Close()
+			}
 		}
 	}()
+	for range processes {
+		var st stores.Store
+		if env.Store != "memory" {
+			st, err = backend.Open(ctx, cfg, logger)
+			if err != nil {
+				res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
+				return res
+			}
+		}
+		opts := []session.Option{session.WithLogger(logger), session.WithUpstream(nilBodies{transport}), session.WithClock(clk.Now)}
+		if st != nil {
+			opts = append(opts, session.WithStore(st))
+		}
+		sess, err := session.New(cfg, opts...)
+		if err != nil {
+			if st != nil {
+				_ = st.Close()
+			}
+			res.Violations = append(res.Violations, model.Violation{Kind: "setup", Detail: err.Error()})
+			return res
+		}
+		// The debug page, made before the first request so that it
+		// records every one: its views are searched for credentials with
+		// the store.
+		d.sess, d.page = append(d.sess, sess), append(d.page, sess.Cache().Handler())
+	}
 
-	// The debug page, made before the first request so that it records
-	// every one: its views are searched for credentials with the store.
-	page := sess.Cache().Handler()
-	d := &driver{sess: sess, origin: o, base: o.URL, clock: clk, seq: &seq, settings: &sc.Settings, page: page}
+	var syncs []int64
 	for _, round := range sc.Rounds {
 		clk.advance(time.Duration(round.Advance) * time.Second)
 		if hung := d.round(round); hung != "" {
@@ -105,30 +127,34 @@ func Run(ctx context.Context, sc Scenario, env Env) *Result {
 			break
 		}
 		o.quiet()
-		if c, ok := sess.Store().(interface{ CheckLent(context.Context) error }); ok {
-			if err := c.CheckLent(ctx); err != nil {
-				res.Violations = append(res.Violations, model.Violation{Kind: "lent", Detail: err.Error()})
-				break
-			}
+		if lent := d.checkLent(ctx); lent != "" {
+			res.Violations = append(res.Violations, model.Violation{Kind: "lent", Detail: lent})
+			break
+		}
+		if env.Fleet && d.synced(time.Now()) {
+			syncs = append(syncs, seq.Add(1))
 		}
 	}
 	res.Violations = append(res.Violations, d.problems...)
 	if len(res.Violations) == 0 {
-		res.Violations = append(res.Violations, d.secrets(ctx, sess, logs)...)
+		res.Violations = append(res.Violations, d.secrets(ctx, logs)...)
 	}
 	if !hasKind(res.Violations, "hang") {
 		if env.Store != "memory" {
-			_ = sess.Cache().Clear(context.Background())
+			_ = d.sess[0].Cache().Clear(context.Background())
 		}
 		closed = true
-		if err := sess.Close(); err != nil {
-			res.Violations = append(res.Violations, model.Violation{Kind: "close", Detail: err.Error()})
+		for _, sess := range d.sess {
+			if err := sess.Close(); err != nil {
+				res.Violations = append(res.Violations, model.Violation{Kind: "close", Detail: err.Error()})
+			}
 		}
 		if left := reqcacheGoroutines(); left != "" {
 			res.Violations = append(res.Violations, model.Violation{Kind: "goroutine", Detail: "left after Close:\n" + left})
 		}
 	}
-	res.Trace = model.Trace{Settings: sc.Settings.model(), Answers: d.answers, Exchanges: o.exchanges()}
+	res.Trace = model.Trace{Settings: sc.Settings.model(), Answers: d.answers, Exchanges: o.exchanges(), Syncs: syncs}
+	res.Trace.Settings.Fleet = env.Fleet && env.Store == "tiered"
 	res.Violations = append(model.Check(&res.Trace), res.Violations...)
 	return res
 }
@@ -171,6 +197,9 @@ func (s Settings) toml(originURL string, env Env) string {
 		fmt.Fprintf(&b, "[[urls_expire_after]]\npattern = %q\nexpire_after = %q\n", host+"/b", s.URLRule)
 	}
 	b.WriteString("[memory]\nmax_size_mb = 8\nshards = 8\n")
+	if env.Fleet && env.Store == "tiered" {
+		fmt.Fprintf(&b, "invalidation_poll = %q\n", fleetPoll)
+	}
 	if env.Store != "memory" {
 		fmt.Fprintf(&b, "[mongo]\nuri = %q\ndatabase = \"oracle\"\ncollection = %q\nlease = \"2s\"\nsweep_interval = \"0s\"\n", env.MongoURI, env.Collection)
 	}
@@ -250,13 +279,13 @@ func (n nilBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // driver makes a scenario's requests and records what they got.
 type driver struct {
-	sess     *session.Session
+	sess     []*session.Session // one per process
 	origin   *origin
 	base     string
 	clock    *clock
 	seq      *atomic.Int64
 	settings *Settings
-	page     http.Handler // the session's debug page
+	page     []http.Handler // each session's debug page
 
 	mu       sync.Mutex
 	answers  []*model.Answer
@@ -285,6 +314,48 @@ func (d *driver) round(round Round) string {
 		buf := make([]byte, 1<<20)
 		return fmt.Sprintf("a request of the round (steps %d...) did not finish in %v:\n%s", round.Requests[0].Step, hangAfter, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// checkLent reports an entry a store lent that a caller changed.
+func (d *driver) checkLent(ctx context.Context) string {
+	for _, sess := range d.sess {
+		if c, ok := sess.Store().(interface{ CheckLent(context.Context) error }); ok {
+			if err := c.CheckLent(ctx); err != nil {
+				return err.Error()
+			}
+		}
+	}
+	return ""
+}
+
+// synced waits until every session's memory tier has read the other
+// processes' invalidations in a poll begun after since; false when one
+// did not within a second (its tier then answers only within max_age,
+// and the run records no sync).
+func (d *driver) synced(since time.Time) bool {
+	deadline := time.Now().Add(time.Second)
+	for _, sess := range d.sess {
+		c, ok := sess.Store().(interface {
+			Coherence() (following bool, synced time.Time, degraded bool)
+		})
+		if !ok {
+			return false
+		}
+		for {
+			following, at, _ := c.Coherence()
+			if !following {
+				return false
+			}
+			if at.After(since) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(fleetPoll / 4)
+		}
+	}
+	return true
 }
 
 // secret is the value of who's credential of a kind, as sent.
@@ -570,6 +641,7 @@ func (rec *recorder) RoundTrip(req *http.Request) (resp *http.Response, err erro
 	a := &model.Answer{Req: &model.Request{
 		Step: rec.step.Step, Hop: hop, Method: req.Method, URL: req.URL.String(), Host: req.Host,
 		Header: canonicalHeader(req.Header), Body: body, Options: options(rec.step), Time: d.clock.Now(),
+		Process: rec.step.Process,
 	}}
 	rec.hops = append(rec.hops, a)
 	rec.mu.Unlock()
@@ -585,7 +657,7 @@ func (rec *recorder) RoundTrip(req *http.Request) (resp *http.Response, err erro
 			resp, err = nil, fmt.Errorf("oracle: RoundTrip panicked: %v", p)
 		}
 	}()
-	resp, err = d.sess.RoundTrip(req)
+	resp, err = d.sess[rec.step.Process].RoundTrip(req)
 	if err != nil {
 		a.Err = err.Error()
 		a.End = d.seq.Add(1)
@@ -639,7 +711,7 @@ func (b *recordedBody) Close() error {
 
 // secrets reports every credential found in the clear in a stored entry,
 // an export line or a log line.
-func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *observer.ObservedLogs) []model.Violation {
+func (d *driver) secrets(ctx context.Context, logs *observer.ObservedLogs) []model.Violation {
 	var out []model.Violation
 	leaks := func(where, text string) {
 		if i := strings.Index(text, "SECRET"); i >= 0 {
@@ -655,24 +727,26 @@ func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *obser
 			}
 		}
 	}
-	var export bytes.Buffer
-	if _, err := sess.Cache().Export(ctx, &export, session.Filter{}); err == nil {
-		leaks("export", export.String())
-	}
-	_ = sess.Store().Scan(ctx, func(e *stores.Entry) bool {
-		leaks("stored entry", fmt.Sprintf("%s %s %v %v %s", e.Key, e.URL, e.Header, e.RequestHeader, e.Body))
-		return len(out) == 0
-	})
-	if sc, ok := sess.Store().(stores.AliasScanner); ok {
-		_ = sc.ScanAliases(ctx, func(alias, value string) bool {
-			leaks("alias", alias+" "+value)
+	for i, sess := range d.sess {
+		var export bytes.Buffer
+		if _, err := sess.Cache().Export(ctx, &export, session.Filter{}); err == nil {
+			leaks("export", export.String())
+		}
+		_ = sess.Store().Scan(ctx, func(e *stores.Entry) bool {
+			leaks("stored entry", fmt.Sprintf("%s %s %v %v %s", e.Key, e.URL, e.Header, e.RequestHeader, e.Body))
+			return len(out) == 0
+		})
+		if sc, ok := sess.Store().(stores.AliasScanner); ok {
+			_ = sc.ScanAliases(ctx, func(alias, value string) bool {
+				leaks("alias", alias+" "+value)
+				return len(out) == 0
+			})
+		}
+		d.pageViews(d.page[i], func(view, body string) bool {
+			leaks("debug page "+view, body)
 			return len(out) == 0
 		})
 	}
-	d.pageViews(func(view, body string) bool {
-		leaks("debug page "+view, body)
-		return len(out) == 0
-	})
 	for _, entry := range logs.All() {
 		text := entry.Message
 		for k, v := range entry.ContextMap() {
@@ -689,10 +763,10 @@ func (d *driver) secrets(ctx context.Context, sess *session.Session, logs *obser
 // pageViews renders every view of the debug page, HTML and JSON — the
 // overview, every page of the listing, every entry listed — until fn
 // returns false.
-func (d *driver) pageViews(fn func(view, body string) bool) {
+func (d *driver) pageViews(page http.Handler, fn func(view, body string) bool) {
 	get := func(view string) (string, bool) {
 		rec := httptest.NewRecorder()
-		d.page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/reqcache/"+view, nil))
+		page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/reqcache/"+view, nil))
 		return rec.Body.String(), rec.Code == http.StatusOK
 	}
 	for _, view := range []string{"", "?format=json"} {

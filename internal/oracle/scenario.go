@@ -73,7 +73,9 @@ type Request struct {
 	// write an import file would: "set-cookie", "no-store", "status" (a
 	// 203), "key" (another stored line's key) or "plain" (a new id only).
 	Import string
-	Reply  Reply
+	// Process is the process of a fleet (Env.Fleet) that makes the step.
+	Process int
+	Reply   Reply
 }
 
 // Reply is what the origin answers a step with (the target of a redirect
@@ -109,6 +111,41 @@ type Reply struct {
 	// Content-Location carrying a token), "no-store" or "max-age" (a new
 	// Cache-Control: max-age=600).
 	On304 string
+}
+
+// Spread gives the steps of a scenario to the processes of a fleet of
+// two, drawn from a source of the seed's own (the rest of the scenario is
+// the seed's as Generate made it). An unsafe request goes, more often
+// than not, through the process that did not read its path last, and the
+// next read of the path through the one that did: its memory tier holds
+// what the other invalidated.
+func (sc Scenario) Spread() Scenario {
+	r := rand.New(rand.NewPCG(uint64(sc.Seed), 0x5eed0f1ee7))
+	lastReader := map[string]int{}
+	written := map[string]bool{}
+	rounds := make([]Round, len(sc.Rounds))
+	for i, round := range sc.Rounds {
+		round.Requests = slices.Clone(round.Requests)
+		for j := range round.Requests {
+			req := &round.Requests[j]
+			path, _, _ := strings.Cut(req.Path, "?")
+			req.Process = r.IntN(2)
+			reader, read := lastReader[path]
+			switch safe := req.Method == "GET" || req.Method == "HEAD"; {
+			case safe && written[path] && read && r.Float64() < 0.8:
+				req.Process = reader
+				written[path] = false
+			case safe:
+				lastReader[path] = req.Process
+			case read && r.Float64() < 0.8:
+				req.Process = 1 - reader
+				written[path] = true
+			}
+		}
+		rounds[i] = round
+	}
+	sc.Rounds = rounds
+	return sc
 }
 
 // Generate makes the scenario of a seed: rounds rounds, drawn to meet

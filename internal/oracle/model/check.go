@@ -437,6 +437,8 @@ func (c *checker) unstorableSince(a *Answer, e *Exchange, q *Request, validated 
 	var last *validation
 	for _, v := range c.validations(e, q)[1:] {
 		switch {
+		case c.elsewhere(a, v.x):
+			// (Another process's 304 made it no-store there.)
 		case c.ansOf[v.x] != nil && v.end < a.Start:
 			last = &v
 		case v.x.Start < a.Start:
@@ -789,7 +791,7 @@ func (c *checker) invalidated(a *Answer, e *Exchange, q *Request) (Violation, bo
 	vs := c.validations(e, q)
 	url, host := c.s.normalURL(q.URL), targetHost(q)
 	for _, inv := range c.invalidations {
-		if inv.a.End >= a.Start || inv.host != host || !slices.Contains(inv.targets, url) {
+		if inv.a.End >= a.Start || inv.host != host || !slices.Contains(inv.targets, url) || !c.learned(a, inv.a) {
 			continue
 		}
 		// Valid again when the origin vouched for it after the unsafe
@@ -813,6 +815,32 @@ func (c *checker) invalidated(a *Answer, e *Exchange, q *Request) (Violation, bo
 		}
 	}
 	return Violation{}, false
+}
+
+// learned reports whether a's process knew of what another answer's
+// request did to the store when a began: its own process always; in a
+// fleet, another process's memory tier learns it by the next sync after
+// that answer (an invalidation travels; a newer response or a 304's
+// update does not, see elsewhere).
+func (c *checker) learned(a, by *Answer) bool {
+	if !c.s.Fleet || a.Req.Process == by.Req.Process {
+		return true
+	}
+	for _, s := range c.t.Syncs {
+		if s > by.End && s < a.Start {
+			return true
+		}
+	}
+	return false
+}
+
+// elsewhere reports an exchange another process of a fleet stored or
+// merged, which a's process's memory tier may not have (Settings.Fleet):
+// a newer response or a 304's update stays in that process and the shared
+// store until an invalidation, eviction or [memory] max_age.
+func (c *checker) elsewhere(a *Answer, x *Exchange) bool {
+	q := c.reqOf[x]
+	return c.s.Fleet && q != nil && q.Process != a.Req.Process
 }
 
 // lifetimeOf is a freshness lifetime: forever, or d; header says the age
@@ -934,9 +962,27 @@ func (c *checker) fresh(a *Answer, e *Exchange, q *Request, validated *validatio
 	r := a.Req
 	reqD := parseCC(r.Header)
 	now := r.Time
-	best := time.Duration(-1 << 62) // the least staleness over the validations
-	var bestV validation
-	for _, v := range c.validations(e, q) {
+	// The validations the cache may have applied when a began: the last
+	// one certainly applied (its caller had the answer), and any later
+	// one it may have (under way, or made in the background, whose merge
+	// has no known end). The cache answers from the last it applied.
+	vs := c.validations(e, q)
+	var bases []validation
+	for i, v := range vs {
+		if v.x.Start >= a.End {
+			continue
+		}
+		if i == 0 || c.ansOf[v.x] != nil && v.end < a.Start {
+			bases = bases[:0] // certainly applied: what came before is replaced
+		}
+		bases = append(bases, v)
+	}
+	type staleBase struct {
+		v         validation
+		staleness time.Duration
+	}
+	var stale []staleBase
+	for _, v := range vs {
 		if v.x.Start >= a.End {
 			continue
 		}
@@ -961,40 +1007,55 @@ func (c *checker) fresh(a *Answer, e *Exchange, q *Request, validated *validatio
 		if fresh {
 			return Violation{}, false
 		}
-		staleness := max(0, age-l.d)
-		if best < -1<<61 || staleness < best {
-			best, bestV = staleness, v
+		if slices.ContainsFunc(bases, func(b validation) bool { return b.x == v.x }) {
+			stale = append(stale, staleBase{v, max(0, age-l.d)})
 		}
 	}
-	if best < -1<<61 {
+	if len(stale) == 0 {
 		return violation(a, "reuse/stale", "exchange %d was never fresh", e.ID)
 	}
-	staleness := best
-	d := parseCC(bestV.header)
-	noStale := c.s.CacheControl && (d.mustRevalidate || d.noCache)
 	allowed := ""
-	switch {
-	case reqD.maxStale >= 0 && staleness <= reqD.maxStale && !noStale:
-		allowed = "max-stale"
-	case r.Options.OnlyIfCached && !noStale && c.staleIfErrorPermits(a, d, staleness):
-		// only_if_cached: nothing may ask the origin, so a stale answer
-		// is what stale-if-error would give when it fails (docs).
-		allowed = "only_if_cached"
-	case !noStale && c.staleIfErrorAllowed(a, d, staleness):
-		allowed = "stale-if-error"
-	case !noStale && (c.s.StaleWhileRevalidate.allows(staleness) || c.s.CacheControl && d.staleWhileRevalidate >= 0 && staleness <= d.staleWhileRevalidate ||
-		reqD.staleWhileRevalidate >= 0 && staleness <= reqD.staleWhileRevalidate):
-		// (The setting, the response's directive, or the request's own,
-		// as requests-cache honours it.)
-		allowed = "stale-while-revalidate"
+	for _, b := range stale {
+		if allowed = c.staleAllowed(a, b.v, b.staleness); allowed != "" {
+			break
+		}
 	}
 	if allowed == "" {
-		return violation(a, "reuse/stale", "exchange %d stale by %v, no stale use allowed (validated at %v, must-revalidate/no-cache %v)", e.ID, staleness, bestV.at.Format(time.TimeOnly), noStale)
+		b := stale[0]
+		noStale := c.s.CacheControl && (parseCC(b.v.header).mustRevalidate || parseCC(b.v.header).noCache)
+		return violation(a, "reuse/stale", "exchange %d stale by %v, no stale use allowed (validated at %v, must-revalidate/no-cache %v)", e.ID, b.staleness, b.v.at.Format(time.TimeOnly), noStale)
 	}
 	if !a.Expired {
-		return violation(a, "reuse/stale-unmarked", "exchange %d served stale by %v (%s) without saying so", e.ID, staleness, allowed)
+		return violation(a, "reuse/stale-unmarked", "exchange %d served stale by %v (%s) without saying so", e.ID, stale[0].staleness, allowed)
 	}
 	return Violation{}, false
+}
+
+// staleAllowed says what allows a stale answer from a stored response as
+// validation v left it ("" when nothing does).
+func (c *checker) staleAllowed(a *Answer, v validation, staleness time.Duration) string {
+	r := a.Req
+	reqD := parseCC(r.Header)
+	d := parseCC(v.header)
+	noStale := c.s.CacheControl && (d.mustRevalidate || d.noCache)
+	switch {
+	case noStale:
+		return ""
+	case reqD.maxStale >= 0 && staleness <= reqD.maxStale:
+		return "max-stale"
+	case r.Options.OnlyIfCached && c.staleIfErrorPermits(a, d, staleness):
+		// only_if_cached: nothing may ask the origin, so a stale answer
+		// is what stale-if-error would give when it fails (docs).
+		return "only_if_cached"
+	case c.staleIfErrorAllowed(a, d, staleness):
+		return "stale-if-error"
+	case c.s.StaleWhileRevalidate.allows(staleness) || c.s.CacheControl && d.staleWhileRevalidate >= 0 && staleness <= d.staleWhileRevalidate ||
+		reqD.staleWhileRevalidate >= 0 && staleness <= reqD.staleWhileRevalidate:
+		// (The setting, the response's directive, or the request's own,
+		// as requests-cache honours it.)
+		return "stale-while-revalidate"
+	}
+	return ""
 }
 
 // staleIfErrorAllowed: the origin failed this request (a broken connection
@@ -1042,7 +1103,7 @@ func (c *checker) mostRecent(a *Answer, e *Exchange, q *Request) (Violation, boo
 	}
 	for _, e2 := range c.t.Exchanges {
 		a2 := c.ansOf[e2]
-		if e2 == e || a2 == nil || !a2.Stored || a2.Partial || a2.BodyErr != "" || a2.End >= a.Start || e2.Start <= e.End || e2.Status == http.StatusPartialContent {
+		if e2 == e || a2 == nil || !a2.Stored || a2.Partial || a2.BodyErr != "" || a2.End >= a.Start || e2.Start <= e.End || e2.Status == http.StatusPartialContent || c.elsewhere(a, e2) {
 			continue
 		}
 		q2 := c.reqOf[e2]
@@ -1113,7 +1174,14 @@ func Summary(t *Trace) string {
 		if a.Err != "" {
 			got = "error " + a.Err
 		}
-		lines = append(lines, line{a.Start, fmt.Sprintf("[%d-%d] t=%s step %d.%d %s %s%s → %s %q", a.Start, a.End, r.Time.Format(time.TimeOnly), r.Step, r.Hop, r.Method, requestURI(r.URL), opts, got, a.Header.Get("Cache-Status"))})
+		process := ""
+		if r.Process != 0 {
+			process = fmt.Sprintf(" (process %d)", r.Process)
+		}
+		lines = append(lines, line{a.Start, fmt.Sprintf("[%d-%d] t=%s step %d.%d%s %s %s%s → %s %q", a.Start, a.End, r.Time.Format(time.TimeOnly), r.Step, r.Hop, process, r.Method, requestURI(r.URL), opts, got, a.Header.Get("Cache-Status"))})
+	}
+	for _, s := range t.Syncs {
+		lines = append(lines, line{s, fmt.Sprintf("[%d] every memory tier has read the others' invalidations", s)})
 	}
 	for _, x := range t.Exchanges {
 		by := "origin"

@@ -190,6 +190,36 @@ func TestModelRules(t *testing.T) {
 			b.fetch(2, "PUT", u, http.Header{}, t0, http.Header{})
 			b.hit(3, "GET", u, alice, t0, x, nil)
 		}, "reuse/invalidated"},
+		{"in a fleet, another process's invalidation reaches a memory tier by the next sync", func(b *build) {
+			b.tr.Settings.Fleet = true
+			x := b.fetch(1, "GET", u, alice, t0, cc("max-age=60"))
+			b.fetch(2, "PUT", u, http.Header{}, t0, http.Header{})
+			b.tr.Answers[1].Req.Process = 1
+			b.hit(3, "GET", u, alice, t0, x, nil) // before the sync: its memory tier may not know yet
+			b.tr.Syncs = append(b.tr.Syncs, b.next())
+			b.hit(4, "GET", u, alice, t0, x, nil)
+		}, "reuse/invalidated"},
+		{"in a fleet, a process's own invalidation needs no sync", func(b *build) {
+			b.tr.Settings.Fleet = true
+			x := b.fetch(1, "GET", u, alice, t0, cc("max-age=60"))
+			b.fetch(2, "PUT", u, http.Header{}, t0, http.Header{})
+			b.hit(3, "GET", u, alice, t0, x, nil)
+		}, "reuse/invalidated"},
+		{"in a fleet, another process's newer response stays in that process", func(b *build) {
+			b.tr.Settings.Fleet = true
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.fetch(2, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.tr.Answers[1].Req.Process = 1
+			b.tr.Syncs = append(b.tr.Syncs, b.next())
+			b.hit(3, "GET", u, http.Header{}, t0, x, nil)
+		}, ""},
+		{"in a fleet, a process's own newer response wins", func(b *build) {
+			b.tr.Settings.Fleet = true
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.fetch(2, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.tr.Answers[0].Req.Process, b.tr.Answers[1].Req.Process = 1, 1
+			b.hit(3, "GET", u, http.Header{}, t0, x, nil).Req.Process = 1
+		}, "reuse/not-most-recent"},
 		{"a hit without Age under cache_control", func(b *build) {
 			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
 			b.hit(2, "GET", u, http.Header{}, t0, x, x.RespHeader)
@@ -250,6 +280,42 @@ func TestModelRules(t *testing.T) {
 			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
 			b.revalidate(2, u, t0.Add(5*time.Second), x, cc("no-store"))
 		}, ""},
+		{"a 304 that says no-cache ends stale use once its caller has it", func(b *build) {
+			b.tr.Settings.StaleWhileRevalidate = Limit{On: true, Max: 10 * time.Second}
+			h := cc("max-age=1")
+			h.Set("ETag", `"v"`)
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.revalidate(2, u, t0.Add(5*time.Second), x, cc("no-cache"))
+			b.hit(3, "GET", u, http.Header{}, t0.Add(5*time.Second), x, nil).Expired = true
+		}, "reuse/stale"},
+		{"a 304 that says no-cache, made in the background, may not be merged yet (seed 9018, tiered)", func(b *build) {
+			b.tr.Settings.StaleWhileRevalidate = Limit{On: true, Max: 10 * time.Second}
+			h := cc("max-age=1")
+			h.Set("ETag", `"v"`)
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			at := t0.Add(5 * time.Second)
+			b.hit(2, "GET", u, http.Header{}, at, x, nil).Expired = true
+			b.id++
+			b.tr.Exchanges = append(b.tr.Exchanges, &Exchange{ID: b.id, Step: 2, Method: "GET", Path: "/a", Header: http.Header{"If-None-Match": {`"v"`}},
+				Start: b.next(), End: b.next(), Time: at, Status: http.StatusNotModified, RespHeader: cc("no-cache")})
+			b.hit(3, "GET", u, http.Header{}, at, x, nil).Expired = true
+		}, ""},
+		{"in a fleet, another process's 304 that says no-store ends reuse there only", func(b *build) {
+			b.tr.Settings.Fleet = true
+			h := cc("max-age=60")
+			h.Set("ETag", `"v"`)
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.revalidate(2, u, t0.Add(5*time.Second), x, cc("no-store")).Req.Process = 1
+			b.hit(3, "GET", u, http.Header{}, t0.Add(5*time.Second), x, nil)
+		}, ""},
+		{"in a fleet, a process's own 304 that says no-store ends reuse", func(b *build) {
+			b.tr.Settings.Fleet = true
+			h := cc("max-age=60")
+			h.Set("ETag", `"v"`)
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.revalidate(2, u, t0.Add(5*time.Second), x, cc("no-store"))
+			b.hit(3, "GET", u, http.Header{}, t0.Add(5*time.Second), x, nil)
+		}, "reuse/unstorable"},
 		{"a caller joins a failed trip after the handler returned, while its caller is answered stale", func(b *build) {
 			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=10, stale-if-error=60"))
 			at := t0.Add(31 * time.Second)

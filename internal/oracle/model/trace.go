@@ -24,6 +24,9 @@ type Trace struct {
 	Settings  Settings
 	Answers   []*Answer
 	Exchanges []*Exchange
+	// Syncs are the moments (Seq) by which every process's memory tier
+	// had read the invalidations the others made before (Settings.Fleet).
+	Syncs []int64
 }
 
 // Settings are the cache's settings as the model reads them (the TOML keys
@@ -50,6 +53,13 @@ type Settings struct {
 	// IgnoredParameters name credentials carried in queries and bodies and
 	// headers beyond the built-in credential headers.
 	IgnoredParameters []string
+	// Fleet: the requests are made through several processes sharing one
+	// store, each with a memory tier of its own in front of it
+	// (docs/mongodb.md, coherence). A process's memory tier learns what
+	// another process invalidated by the next sync (Trace.Syncs), and
+	// keeps what it holds when another process stores a newer response or
+	// merges a 304 (only invalidations travel).
+	Fleet bool
 }
 
 // URLRule is one urls_expire_after entry, by path prefix.
@@ -93,8 +103,11 @@ type Options struct {
 
 // Request is one request a caller made (one hop of a redirect chain).
 type Request struct {
-	Step    int // the scenario step; the origin sees it as X-Oracle-Step
-	Hop     int
+	Step int // the scenario step; the origin sees it as X-Oracle-Step
+	Hop  int
+	// Process is the process of a fleet that made the request (0 when
+	// there is one).
+	Process int
 	Method  string // as sent on the wire
 	URL     string // absolute, as sent
 	Host    string // req.Host; "" for the URL's
