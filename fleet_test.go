@@ -779,3 +779,57 @@ func TestFleetAtScale(t *testing.T) {
 		t.Fatalf("%d documents in MongoDB, want the fleet's %d resources at least", docs, resources)
 	}
 }
+
+// What an operator must notice in a fleet shows in Stats and on the debug
+// page: a process given another [encryption] key misses every entry the
+// others sealed (SealedElsewhere), and a memory tier that cannot read the
+// other processes' invalidations (MongoDB stopped) says so
+// (InvalidationsUnread) while it answers only within max_age.
+func TestFleetTroubleShowsInStatsAndTheDebugPage(t *testing.T) {
+	srv := mongotest.Private(t)
+	origin, n := countingOrigin(t)
+	t.Setenv("FLEET_KEY_A", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Setenv("FLEET_KEY_B", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+	cfg := mongoConfig(t, srv.URI, config.BackendTiered)
+	cfg.Memory.InvalidationPoll = config.Duration(50 * time.Millisecond)
+	cfg.Encryption.KeyEnv = "FLEET_KEY_A"
+	a := newSession(t, cfg)
+	other := *cfg
+	other.Encryption.KeyEnv = "FLEET_KEY_B"
+	b := newSession(t, &other)
+	overview := func(s *session.Session) string {
+		rec := httptest.NewRecorder()
+		s.Cache().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/reqcache/", nil))
+		return rec.Body.String()
+	}
+	get := func(s *session.Session) {
+		t.Helper()
+		resp, err := s.Client().Get(origin.URL + "/sealed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+
+	get(a)
+	get(b) // sealed with A's key: a miss here
+	if n.Load() != 2 {
+		t.Fatalf("origin saw %d requests, want 2 (b cannot open a's entry)", n.Load())
+	}
+	if st := b.Stats(); st.SealedElsewhere < 1 {
+		t.Fatalf("b's stats %+v: SealedElsewhere not counted", st)
+	}
+	if page := overview(b); !strings.Contains(page, `id="sealed-elsewhere"`) {
+		t.Fatal("b's debug page does not say that entries were sealed with another key")
+	}
+	if page := overview(a); strings.Contains(page, `id="sealed-elsewhere"`) || strings.Contains(page, `id="invalidations-unread"`) {
+		t.Fatal("a's debug page reports trouble it does not have")
+	}
+
+	srv.Stop()
+	waitFor(t, func() bool { return a.Stats().InvalidationsUnread == 1 }, "a's memory tier to say it cannot read the invalidations")
+	if page := overview(a); !strings.Contains(page, `id="invalidations-unread"`) || !strings.Contains(page, `id="store-error"`) {
+		t.Fatalf("a's debug page, MongoDB stopped, does not say the memory tier cannot read the invalidations and the store cannot be read:\n%s", page)
+	}
+}

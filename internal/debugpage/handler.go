@@ -160,6 +160,10 @@ func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, err error)
 type Overview struct {
 	Backend    string   `json:"backend"`
 	Entries    int      `json:"entries"`
+	// EntriesKnown is false when the store could not count them now;
+	// StoreError then says why.
+	EntriesKnown bool   `json:"entries_known"`
+	StoreError   string `json:"store_error,omitempty"`
 	Bytes      int64    `json:"bytes"`
 	BytesKnown bool     `json:"bytes_known"`
 	MaxBytes   int64    `json:"max_bytes,omitempty"`
@@ -176,10 +180,17 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	src := h.st.src
 	o := Overview{Backend: src.Backend, MaxBytes: src.MaxBytes, Counters: src.Counters()}
+	// A store that cannot answer now (MongoDB down) leaves the overview
+	// up: the counters and alerts are what an operator needs then.
 	var err error
 	if o.Entries, err = src.Store.Len(ctx); err != nil {
-		h.storeFailed(w, r, err)
-		return
+		if errors.Is(err, stores.ErrClosed) {
+			h.storeFailed(w, r, err)
+			return
+		}
+		o.StoreError = err.Error()
+	} else {
+		o.EntriesKnown = true
 	}
 	if o.Bytes, o.BytesKnown, err = src.Bytes(ctx); err != nil {
 		o.BytesKnown = false
