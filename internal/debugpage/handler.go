@@ -158,17 +158,17 @@ func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, err error)
 
 // Overview is the overview's data (its JSON).
 type Overview struct {
-	Backend    string   `json:"backend"`
-	Entries    int      `json:"entries"`
+	Backend string `json:"backend"`
+	Entries int    `json:"entries"`
 	// EntriesKnown is false when the store could not count them now;
 	// StoreError then says why.
-	EntriesKnown bool   `json:"entries_known"`
-	StoreError   string `json:"store_error,omitempty"`
-	Bytes      int64    `json:"bytes"`
-	BytesKnown bool     `json:"bytes_known"`
-	MaxBytes   int64    `json:"max_bytes,omitempty"`
-	Counters   Counters `json:"counters"`
-	Requests   int64    `json:"requests"`
+	EntriesKnown bool     `json:"entries_known"`
+	StoreError   string   `json:"store_error,omitempty"`
+	Bytes        int64    `json:"bytes"`
+	BytesKnown   bool     `json:"bytes_known"`
+	MaxBytes     int64    `json:"max_bytes,omitempty"`
+	Counters     Counters `json:"counters"`
+	Requests     int64    `json:"requests"`
 	// HitRatio is (hits + stale) / requests since the session started.
 	HitRatio float64  `json:"hit_ratio"`
 	History  []Sample `json:"history"` // oldest first, then the interval in progress
