@@ -294,3 +294,37 @@ func (c *Cache) ResetExpiration(ctx context.Context, exp config.Expiration) (int
 	}
 	return n, nil
 }
+
+// Reseal writes every stored response again, so that the store seals it
+// with the first [encryption] key (after a rotation: `reqcache reseal`).
+// The content is unchanged. It returns how many were written and how many
+// were skipped: unreadable with the keys held (sealed elsewhere), gone, or
+// overtaken by another process's invalidation meanwhile. A store that does
+// not seal writes them as they were.
+func (c *Cache) Reseal(ctx context.Context) (resealed, skipped int, err error) {
+	// The keys first, then each response read and written again: a scan
+	// that writes what it reads could meet a document twice.
+	var keys []string
+	if err := c.s.store.Scan(ctx, func(e *stores.Entry) bool { keys = append(keys, e.Key); return true }); err != nil {
+		return 0, 0, err
+	}
+	total, err := c.s.store.Len(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, k := range keys {
+		e, err := c.s.store.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		if err := c.s.rewriteSealing(ctx, e); err != nil {
+			if errors.Is(err, stores.ErrOvertaken) {
+				continue
+			}
+			return resealed, max(total-resealed, 0), err
+		}
+		resealed++
+	}
+	return resealed, max(total-resealed, 0), nil
+}
+

@@ -338,6 +338,12 @@ func (s *Session) rewriteExpiry(ctx context.Context, e *stores.Entry) error {
 	return s.writes.Set(ctx, e)
 }
 
+// rewriteSealing stores e again as it is, for the store to seal it with
+// its first key (Reseal): it was admitted when it was first written.
+func (s *Session) rewriteSealing(ctx context.Context, e *stores.Entry) error {
+	return s.writes.Set(ctx, e)
+}
+
 // importAlias stores an alias line of a trusted import as it is.
 func (s *Session) importAlias(ctx context.Context, alias, value string) error {
 	return s.writes.SetAlias(ctx, alias, value)

@@ -444,8 +444,8 @@ func cmdRm(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	}
 }
 
-// cmdClear empties the cache, asking first because it cannot be undone and
-// a shared MongoDB cache may serve many programs.
+// cmdReseal writes every stored response again sealed with the first
+// [encryption] key (Cache.Reseal), after a rotation.
 func cmdReseal(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
 		if err := noArgs(args); err != nil {
@@ -457,32 +457,10 @@ func cmdReseal(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 		if e.cfg.Encryption.KeyEnv == "" && e.cfg.Encryption.KeyFile == "" {
 			return errors.New("reseal needs [encryption] keys: key_env or key_file")
 		}
-		// The keys first, then each response read and written again: a
-		// scan that writes what it reads could meet a document twice.
-		st := e.sess.Store()
-		var keys []string
-		if err := st.Scan(ctx, func(en *stores.Entry) bool { keys = append(keys, en.Key); return true }); err != nil {
-			return err
-		}
-		total, err := st.Len(ctx)
+		resealed, skipped, err := e.sess.Cache().Reseal(ctx)
 		if err != nil {
 			return err
 		}
-		resealed := 0
-		for _, k := range keys {
-			en, err := st.Get(ctx, k)
-			if err != nil {
-				continue
-			}
-			if err := st.Set(ctx, en); err != nil {
-				if errors.Is(err, stores.ErrOvertaken) {
-					continue
-				}
-				return err
-			}
-			resealed++
-		}
-		skipped := max(total-resealed, 0)
 		if e.json {
 			return writeJSON(e.stdout, map[string]int{"resealed": resealed, "skipped": skipped})
 		}
@@ -495,6 +473,8 @@ func cmdReseal(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	}
 }
 
+// cmdClear empties the cache, asking first because it cannot be undone and
+// a shared MongoDB cache may serve many programs.
 func cmdClear(e *env, fs *flag.FlagSet) func(context.Context, []string) error {
 	yes := fs.Bool("yes", false, "do not ask for confirmation (for scripts)")
 	return func(ctx context.Context, args []string) error {
