@@ -327,4 +327,3 @@ func (c *Cache) Reseal(ctx context.Context) (resealed, skipped int, err error) {
 	}
 	return resealed, max(total-resealed, 0), nil
 }
-
