@@ -183,11 +183,10 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 // without a scan (bigcache's count; MongoDB's collection size); ok is false
 // for a store that cannot say.
 func (c *Cache) Bytes(ctx context.Context) (n int64, ok bool, err error) {
-	sz, ok := c.s.raw.(stores.Sizer)
-	if !ok {
+	if c.s.opt.Sizer == nil {
 		return 0, false, nil
 	}
-	n, err = sz.Bytes(ctx)
+	n, err = c.s.opt.Sizer.Bytes(ctx)
 	return n, err == nil, err
 }
 

@@ -78,8 +78,8 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 
 // exportAliases lists the aliases that lead to an exported key, sorted.
 func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]jsonl.Line, error) {
-	sc, ok := c.s.raw.(stores.AliasScanner)
-	if !ok {
+	sc := c.s.opt.Aliases
+	if sc == nil {
 		return nil, nil // the variants stored under their primary key still export
 	}
 	var out []jsonl.Line

@@ -35,8 +35,8 @@ type leaseHold struct {
 // fleet: the store has leases, this process writes, and the request does
 // not insist on the origin.
 func (s *Session) fleetApplies(x *exchange) (stores.Leaser, bool) {
-	l, ok := s.raw.(stores.Leaser)
-	if !ok || l.LeaseTimeout() <= 0 || x.p.ReadOnly || x.demandsTrip() {
+	l := s.opt.Leaser
+	if l == nil || l.LeaseTimeout() <= 0 || x.p.ReadOnly || x.demandsTrip() {
 		return nil, false
 	}
 	return l, true

@@ -97,8 +97,8 @@ func (s *Session) languageVariant(x *exchange, f found) found {
 // logged).
 func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared, ok bool) {
 	var err error
-	if s.peeker != nil {
-		e, err = s.peeker.Peek(ctx, key)
+	if s.opt.Peeker != nil {
+		e, err = s.opt.Peeker.Peek(ctx, key)
 	} else {
 		e, err = s.store.Get(ctx, key)
 	}
@@ -106,7 +106,7 @@ func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared,
 	case err == nil && s.owed(ctx, e):
 		// Its resource's invalidation is owed: it may be the old answer.
 	case err == nil:
-		return e, s.peeker != nil, true
+		return e, s.opt.Peeker != nil, true
 	case errors.Is(err, stores.ErrNotFound):
 	case errors.Is(err, stores.ErrCorrupt):
 		s.stats.corrupt.Add(1)

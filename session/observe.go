@@ -51,7 +51,10 @@ type RequestEvent struct {
 }
 
 // StoreEvent is one store operation: "get", "peek", "set", "delete",
-// "get_alias", "set_alias", "delete_alias", "scan", "len", "clear".
+// "get_alias", "set_alias", "delete_alias", "scan", "len", "clear", and
+// those of the store's optional interfaces: "index_entry",
+// "set_alias_for", "delete_uri", "acquire_lease", "release_lease",
+// "add_alias", "scan_aliases", "delete_where", "bytes".
 type StoreEvent struct {
 	Op       string
 	Duration time.Duration
@@ -115,9 +118,10 @@ func outcomeOf(resp *http.Response) string {
 	return OutcomeMiss
 }
 
-// observe wraps st so that o sees its operations (stores.Observe).
-func observe(st stores.Store, o Observer) stores.Store {
-	return stores.Observe(st, func(ctx context.Context, op string, d time.Duration, err error) {
+// storeObserver tells o of the store's operations (stores.Observe,
+// stores.Optional.Observed).
+func storeObserver(o Observer) stores.OpObserver {
+	return func(ctx context.Context, op string, d time.Duration, err error) {
 		o.ObserveStore(ctx, StoreEvent{Op: op, Duration: d, Err: err})
-	})
+	}
 }

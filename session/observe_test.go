@@ -84,6 +84,19 @@ func TestObserverSeesEveryRequestAndStoreOperation(t *testing.T) {
 	if sets < 1 || reads < 3 {
 		t.Fatalf("store operations seen: %v", rec.store)
 	}
+	// The store's optional operations are observed too: an unsafe
+	// request's invalidation by resource, the size the page reads.
+	if _, err := c.Post(o.URL+"/a", "text/plain", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Cache().Bytes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.store["delete_uri"] != 1 || rec.store["bytes"] != 1 {
+		t.Fatalf("optional store operations seen: %v, want delete_uri and bytes once", rec.store)
+	}
 }
 
 func TestObserverSeesErrors(t *testing.T) {

@@ -60,9 +60,11 @@ type Session struct {
 	// are observed (observe.go) when an Observer is set.
 	store    stores.Reader
 	writes   stores.Store
-	raw      stores.Store // the store itself, for its optional interfaces
+	// opt is what the store can do beyond stores.Store (lend entries to
+	// hits, list by resource, leases…), resolved once and observed as the
+	// store is.
+	opt      stores.Optional
 	observer Observer
-	peeker   stores.Peeker // store, when it can lend entries to hits
 	upstream http.RoundTripper
 	log      *zap.Logger
 	now      func() time.Time
@@ -204,17 +206,17 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		}
 		s.writes = m
 	}
-	s.raw = s.writes
+	s.opt = stores.OptionalOf(s.writes)
 	s.backend, s.maxBytes = cmp.Or(cfg.Backend, config.BackendMemory), 0
 	if s.backend != config.BackendMongo {
 		s.maxBytes = int64(cmp.Or(cfg.Memory.MaxSizeMB, config.Default().Memory.MaxSizeMB)) << 20
 	}
 	if o.observer != nil {
 		s.observer = o.observer
-		s.writes = observe(s.writes, o.observer)
+		s.writes = stores.Observe(s.writes, storeObserver(o.observer))
+		s.opt = s.opt.Observed(storeObserver(o.observer))
 	}
 	s.store = s.writes
-	s.peeker, _ = s.writes.(stores.Peeker)
 	s.policy.Store(p)
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"

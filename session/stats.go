@@ -4,7 +4,6 @@ import (
 	"expvar"
 	"math/rand/v2"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -103,8 +102,8 @@ func (s *Session) Stats() Stats {
 // sealedElsewhere is the store's count of entries sealed with a key this
 // process does not hold (mongo.Store.ForeignKeyMisses).
 func (s *Session) sealedElsewhere() int64 {
-	if f, ok := s.raw.(interface{ ForeignKeyMisses() int64 }); ok {
-		return f.ForeignKeyMisses()
+	if s.opt.Sealing != nil {
+		return s.opt.Sealing.ForeignKeyMisses()
 	}
 	return 0
 }
@@ -112,13 +111,10 @@ func (s *Session) sealedElsewhere() int64 {
 // invalidationsUnread is 1 for a store that follows other processes'
 // invalidations and cannot read them now (tiered.Store.Coherence).
 func (s *Session) invalidationsUnread() int64 {
-	c, ok := s.raw.(interface {
-		Coherence() (following bool, synced time.Time, degraded bool)
-	})
-	if !ok {
+	if s.opt.Follower == nil {
 		return 0
 	}
-	if _, _, degraded := c.Coherence(); degraded {
+	if _, _, degraded := s.opt.Follower.Coherence(); degraded {
 		return 1
 	}
 	return 0

@@ -116,6 +116,25 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
 	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
+	if resp, err := s.passOn(x); resp != nil || err != nil {
+		return resp, err
+	}
+	if resp, err := s.readBody(x); resp != nil || err != nil {
+		return resp, err
+	}
+	x.key, x.uri = s.keyAndURIFor(x.p, req, x.body)
+	f, d := s.find(x)
+	if isRangeRequest(req.Header) {
+		return s.rangeRequest(x, f, d)
+	}
+	return s.carryOut(x, f, d)
+}
+
+// passOn answers the requests the cache does not look up: protocol
+// switches, requests under Disabled, methods it does not cache (and
+// tunnelled ones), and do_not_cache; the rest (nil, nil) have x.rq read.
+func (s *Session) passOn(x *exchange) (*http.Response, error) {
+	req := x.req
 	disabled := x.opts.use == useDisabled || x.opts.use == useDefault && x.p.Disabled
 	method := cachekey.Method(req)
 	override, overridden := cachekey.MethodOverride(req)
@@ -149,22 +168,33 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		}
 		return s.bypass(x, cachestatus.DetailDoNotCache)
 	}
-	if req.Body != nil && req.Body != http.NoBody {
-		body, whole, err := reqbody.Read(req, x.p.MaxBodyBytes)
-		if err != nil {
-			return nil, err
-		}
-		if whole != nil {
-			x.sendBody = whole
-			if x.opts.onlyIfCached {
-				return s.gatewayTimeout(x), nil
-			}
-			return s.bypass(x, cachestatus.DetailRequestTooLarge)
-		}
-		x.body = body
-	}
-	x.key, x.uri = s.keyAndURIFor(x.p, req, x.body)
+	return nil, nil
+}
 
+// readBody reads the request's body into x.body for its key (a POST's);
+// one larger than max_body_bytes is sent on as it came, not cached
+// (nil, nil: read, or none).
+func (s *Session) readBody(x *exchange) (*http.Response, error) {
+	if x.req.Body == nil || x.req.Body == http.NoBody {
+		return nil, nil
+	}
+	body, whole, err := reqbody.Read(x.req, x.p.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	if whole != nil {
+		x.sendBody = whole
+		if x.opts.onlyIfCached {
+			return s.gatewayTimeout(x), nil
+		}
+		return s.bypass(x, cachestatus.DetailRequestTooLarge)
+	}
+	x.body = body
+	return nil, nil
+}
+
+// find looks x up and decides what the response it found (if any) may do.
+func (s *Session) find(x *exchange) (found, rules.Decision) {
 	f := s.lookup(x)
 	d := s.decide(x, f.e, false)
 	if f.viaRedirect && d.Action != rules.Serve && d.Action != rules.ServeStale {
@@ -175,9 +205,13 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		f = found{indexed: f.indexed}
 		d = s.decide(x, nil, false)
 	}
-	if isRangeRequest(req.Header) {
-		return s.rangeRequest(x, f, d)
-	}
+	return f, d
+}
+
+// carryOut answers x as the decision says: from the store, stale (and
+// refreshed in the background), a 504, or through a trip to the origin
+// (a revalidation, or a miss), shared with the callers that join it.
+func (s *Session) carryOut(x *exchange, f found, d rules.Decision) (*http.Response, error) {
 	switch d.Action {
 	case rules.Serve:
 		return s.serve(x, f.e, f.key, f.shared, answered{}), nil

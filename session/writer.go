@@ -246,7 +246,7 @@ const maxRedirectAliases = 10
 // where the store can (stores.URIIndex).
 func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
 	var err error
-	if ix, ok := s.raw.(stores.URIIndex); ok {
+	if ix := s.opt.URIs; ix != nil {
 		err = ix.SetAliasFor(ctx, uriKey, alias, value)
 	} else {
 		err = s.writes.SetAlias(ctx, alias, value)
@@ -260,8 +260,8 @@ func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
 // resource, unless invalidation finds it from the URI alone: keyed by its
 // method, URL and Host (bareKey), or that key's part.
 func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, body []byte, key string, e *stores.Entry) {
-	ix, ok := s.raw.(stores.URIIndex)
-	if !ok || (e.Key == key || e.Key == partKey(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
+	ix := s.opt.URIs
+	if ix == nil || (e.Key == key || e.Key == partKey(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
 		return
 	}
 	if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
@@ -280,7 +280,7 @@ func (s *Session) deleteKeys(ctx context.Context, keys ...string) {
 // entries keyed by its URI alone (bare), and those the store lists under
 // it, or else those a scan finds.
 func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) (int, error) {
-	if ix, ok := s.raw.(stores.URIIndex); ok {
+	if ix := s.opt.URIs; ix != nil {
 		n, err := s.writes.Delete(ctx, bare...)
 		if err != nil {
 			s.storeError("delete", err)
@@ -317,8 +317,8 @@ func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) (int
 // deleteWhere removes the entries a condition selects, where the store
 // can (stores.ConditionalDeleter); ok is false when it cannot.
 func (s *Session) deleteWhere(ctx context.Context, cond stores.Condition) (n int, ok bool, err error) {
-	cd, ok := s.raw.(stores.ConditionalDeleter)
-	if !ok {
+	cd := s.opt.Deleter
+	if cd == nil {
 		return 0, false, nil
 	}
 	n, err = cd.DeleteWhere(ctx, cond)
@@ -367,7 +367,7 @@ func (s *Session) clearStore(ctx context.Context) error {
 // keepCredentialKey stores a new credential key, for the processes
 // sharing the store.
 func (s *Session) keepCredentialKey(ctx context.Context, hexKey string) (string, error) {
-	if a, ok := s.raw.(stores.AliasAdder); ok { // (the observer wrapper forwards no optional interface)
+	if a := s.opt.Adder; a != nil {
 		return a.AddAlias(ctx, CredentialKeyAlias, hexKey)
 	}
 	return hexKey, s.writes.SetAlias(ctx, CredentialKeyAlias, hexKey)
