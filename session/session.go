@@ -58,8 +58,8 @@ type Session struct {
 	// store is the read half of the store, for every reader; writes is
 	// the store itself, used by the one writer alone (writer.go). Both
 	// are observed (observe.go) when an Observer is set.
-	store    stores.Reader
-	writes   stores.Store
+	store  stores.Reader
+	writes stores.Store
 	// opt is what the store can do beyond stores.Store (lend entries to
 	// hits, list by resource, leases…), resolved once and observed as the
 	// store is.
