@@ -84,12 +84,9 @@ type Session struct {
 	stats   counters
 	errLog  logging.RateLimited
 
-	closed   atomic.Bool
-	lifeMu   sync.Mutex // orders Close against starting background work
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
-	bgSlots  chan struct{} // bounds background refreshes
+	closed atomic.Bool
+	lifeMu sync.Mutex // orders Close against making the debug page's state
+	work   *background
 	// refreshing holds the keys with a background refresh running.
 	refreshing sync.Map
 
@@ -221,8 +218,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
 	s.flights.joined = &s.stats.coalesced
-	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
-	s.bgSlots = make(chan struct{}, max(1, o.bgLimit))
+	s.work = newBackground(o.bgLimit)
 	s.secret = s.credentialSecret(ctx)
 	return s, nil
 }
@@ -303,11 +299,11 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.lifeMu.Unlock()
-	s.bgCancel()
+	s.work.stop()
 	if st := s.debug.Load(); st != nil {
 		st.Close()
 	}
-	s.bg.Wait()
+	s.work.wait()
 	s.flights.running.Wait()
 	return s.writes.Close()
 }

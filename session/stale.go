@@ -12,25 +12,21 @@ import (
 )
 
 // This file is stale-while-revalidate's background refresh: at most one per
-// key at a time (through the same flights as foreground misses), at most
-// bgSlots at once (more are skipped: the next request tries again), each
-// bounded in time and stopped by Close.
+// key at a time (through the same flights as foreground misses), within
+// the session's background slots (background.go: more are skipped, the
+// next request tries again), each bounded in time and stopped by Close.
 
 // backgroundTimeout bounds one background refresh.
 const backgroundTimeout = time.Minute
 
 func (s *Session) refreshInBackground(x *exchange, f found) {
-	if s.closed.Load() {
-		return
-	}
 	if _, busy := s.refreshing.LoadOrStore(x.key, struct{}{}); busy {
 		return
 	}
-	select {
-	case s.bgSlots <- struct{}{}:
-	default:
+	done, ok := s.work.start()
+	if !ok {
 		s.refreshing.Delete(x.key)
-		if ce := s.log.Check(zap.DebugLevel, "reqcache: background refresh skipped, all slots busy"); ce != nil {
+		if ce := s.log.Check(zap.DebugLevel, "reqcache: background refresh skipped, all slots busy"); ce != nil && !s.closed.Load() {
 			ce.Write(zap.String("key", x.key))
 		}
 		return
@@ -38,7 +34,7 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	// The refresh outlives the caller's request: it runs under the
 	// session's background context (ended by Close) with its own copy of
 	// the request and body.
-	ctx, cancel := context.WithTimeout(s.bgCtx, backgroundTimeout)
+	ctx, cancel := context.WithTimeout(s.work.ctx, backgroundTimeout)
 	bx := *x
 	bx.since = s.invalidated.Now()
 	bx.req = x.req.Clone(ctx)
@@ -48,20 +44,9 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	bx.opts.refresh = false
 	bx.rq.Refresh = false
 	revalidate := rules.HasValidator(f.e.Header)
-	s.lifeMu.Lock()
-	if s.closed.Load() {
-		s.lifeMu.Unlock()
-		cancel()
-		<-s.bgSlots
-		s.refreshing.Delete(x.key)
-		return
-	}
-	s.bg.Add(1)
-	s.lifeMu.Unlock()
 	go func() {
-		defer s.bg.Done()
+		defer done()
 		defer cancel()
-		defer func() { <-s.bgSlots }()
 		defer s.refreshing.Delete(x.key)
 		res := s.fetch(ctx, &bx, f, revalidate)
 		res.consume() // the new entry is stored when its body ends
@@ -79,25 +64,15 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 // waits for it), and ok is false when it may not run (session closed, no
 // slot free). done is called when the body has ended.
 func (s *Session) completeInBackground(abort func()) (done func(), ok bool) {
-	select {
-	case s.bgSlots <- struct{}{}:
-	default:
+	free, ok := s.work.start()
+	if !ok {
 		return nil, false
 	}
-	s.lifeMu.Lock()
-	if s.closed.Load() {
-		s.lifeMu.Unlock()
-		<-s.bgSlots
-		return nil, false
-	}
-	s.bg.Add(1)
-	s.lifeMu.Unlock()
-	stopOnClose := context.AfterFunc(s.bgCtx, abort)
+	stopOnClose := context.AfterFunc(s.work.ctx, abort)
 	timer := time.AfterFunc(backgroundTimeout, abort)
 	return func() {
 		stopOnClose()
 		timer.Stop()
-		<-s.bgSlots
-		s.bg.Done()
+		free()
 	}, true
 }
