@@ -25,10 +25,13 @@ type admission struct {
 	rules.Freshness
 	// names are the headers the response varies on.
 	names []string
+	// refused says why it may not be stored ("" when it may): the
+	// storability rules' refusal, or one of the session's own.
+	refused cachestatus.Detail
 }
 
 // admit is the one storability decision for a response to x's request.
-// Reason says why not ("" when it may be stored).
+// refused says why not ("" when it may be stored).
 func (s *Session) admit(x *exchange, status int, h http.Header, requestedAt, receivedAt time.Time) admission {
 	names, star := cachekey.VaryNames(h)
 	credential := false
@@ -37,6 +40,7 @@ func (s *Session) admit(x *exchange, status int, h http.Header, requestedAt, rec
 	}
 	resp := rules.Response{Status: status, Header: h, RequestedAt: requestedAt, ReceivedAt: receivedAt, VaryStar: star, VaryCredential: credential}
 	a := admission{Freshness: rules.NewResponse(&x.rq, &resp, x.p.rules), names: names}
+	a.refused = cachestatus.Refused(a.Reason)
 	switch {
 	case !a.Store:
 	case x.bodyCredentials && x.p.SeparateCredentials:
@@ -54,7 +58,7 @@ func (s *Session) admit(x *exchange, status int, h http.Header, requestedAt, rec
 }
 
 func refused(why cachestatus.Detail) admission {
-	return admission{Freshness: rules.Freshness{Reason: string(why)}}
+	return admission{refused: why}
 }
 
 // entryFor is the entry a response that passed admit is stored as, its

@@ -346,12 +346,12 @@ func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
 func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd cachestatus.Fwd, requestedAt, receivedAt time.Time) *fetchResult {
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt, uncompressed: resp.Uncompressed}
 	a := s.admit(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
-	reason := a.Reason
-	if reason == "" && resp.ContentLength > x.p.MaxBodyBytes {
-		reason = string(cachestatus.DetailTooLarge)
+	why := a.refused
+	if why == "" && resp.ContentLength > x.p.MaxBodyBytes {
+		why = cachestatus.DetailTooLarge
 	}
-	if reason != "" {
-		res.stream, res.detail = resp, cachestatus.Detail(reason) // rules.NewResponse's reasons are details
+	if why != "" {
+		res.stream, res.detail = resp, why
 		return res
 	}
 	ps := &res.pending

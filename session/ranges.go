@@ -147,7 +147,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 		return nil
 	}
 	a := s.admit(x, http.StatusOK, resp.Header, requestedAt, receivedAt)
-	if a.Reason != "" || len(a.names) > 0 {
+	if a.refused != "" || len(a.names) > 0 {
 		return nil
 	}
 	part := s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt)

@@ -103,7 +103,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 	case how.revalidated:
 		st.Fwd, st.FwdStatus = cachestatus.FwdStale, http.StatusNotModified
 	case how.stale:
-		st.Detail = cachestatus.Detail(how.reason)
+		st.Detail = cachestatus.Stale(how.reason)
 	case how.fleetWait:
 		st.Detail = cachestatus.DetailFleetWait
 	case e.Heuristic():

@@ -45,7 +45,7 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	if !a.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
 		changed = true
 	}
-	if changed || a.Reason != "" || s.overtaken(x, updated.URIKey) {
+	if changed || a.refused != "" || s.overtaken(x, updated.URIKey) {
 		s.write(ctx, x, &entryWrite{kind: writeMerge, f: f, a: a, e: &updated})
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}

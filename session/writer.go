@@ -79,7 +79,7 @@ func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, 
 		return false, why
 	}
 	if !w.a.Store {
-		return refuse(cachestatus.Detail(w.a.Reason)) // rules.NewResponse's reasons are details
+		return refuse(w.a.refused)
 	}
 	redactStored(x.p.keys, e)
 	if s.filter != nil && w.kind != writePart && !s.filter(s.filterProbe(x, w)) {

@@ -83,6 +83,15 @@ type Status struct {
 	Detail    Detail
 }
 
+// Refused is the detail of a response the storability decision refused
+// (rules.Refusal's values are details: TestCacheStatusDetailsAreDocumented).
+func Refused(r rules.Refusal) Detail { return Detail(r) }
+
+// Stale is the detail of a stale answer, allowed for r (ReasonStaleIfError,
+// ReasonStaleWhileRevalidate, ReasonMaxStale, ReasonOnlyIfCached: details
+// too, held by the same test).
+func Stale(r rules.Reason) Detail { return Detail(r) }
+
 // WithTTL sets the ttl of a response that expires at expires (zero:
 // never).
 func (c Status) WithTTL(expires, now time.Time) Status {

@@ -40,10 +40,20 @@ func TestCacheStatusDetailsAreDocumented(t *testing.T) {
 		}
 		return true
 	})
-	// The reasons rules.Decide gives a stale answer are its detail.
+	// The reasons rules.Decide gives a stale answer are its detail
+	// (Stale), and every refusal of the storability decision (Refused).
 	for _, r := range []rules.Reason{rules.ReasonStaleIfError, rules.ReasonStaleWhileRevalidate, rules.ReasonMaxStale, rules.ReasonOnlyIfCached} {
-		if !slices.Contains(inCode, string(r)) {
+		if !slices.Contains(inCode, string(Stale(r))) {
 			t.Errorf("rules.Reason %q is no detail", r)
+		}
+	}
+	refusals := constantsOf(t, "../rules/store.go", "Refusal")
+	if len(refusals) < 10 {
+		t.Fatalf("found only %d refusals in rules/store.go: %q", len(refusals), refusals)
+	}
+	for _, r := range refusals {
+		if !slices.Contains(inCode, string(Refused(rules.Refusal(r)))) {
+			t.Errorf("rules.Refusal %q is no detail", r)
 		}
 	}
 	if len(inCode) < 20 {
@@ -143,4 +153,32 @@ func TestEveryDetailIsProduced(t *testing.T) {
 			t.Errorf("detail %s (%q) is declared but nothing in session/ or internal/rules produces it", name, v)
 		}
 	}
+}
+
+// constantsOf lists the string constants of type typ in a Go file.
+func constantsOf(t *testing.T, file, typ string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		v, ok := n.(*ast.ValueSpec)
+		if !ok || v.Type == nil {
+			return true
+		}
+		if id, ok := v.Type.(*ast.Ident); !ok || id.Name != typ {
+			return true
+		}
+		for _, val := range v.Values {
+			if lit, ok := val.(*ast.BasicLit); ok {
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					out = append(out, s)
+				}
+			}
+		}
+		return true
+	})
+	return out
 }

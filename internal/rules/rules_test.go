@@ -416,7 +416,7 @@ func TestNewResponseGates(t *testing.T) {
 				tc.resp(resp)
 			}
 			req := Request{Directives: Absent()}
-			if got := NewResponse(&req, resp, &set); got.Reason != tc.why {
+			if got := NewResponse(&req, resp, &set); string(got.Reason) != tc.why {
 				t.Fatalf("NewResponse = %+v, want reason %q", got, tc.why)
 			}
 		})

@@ -29,11 +29,29 @@ type Freshness struct {
 	// same, as requests-cache stores it: stale_if_error may fall back to
 	// it, ResetExpiration extend it; stale, it answers nothing else.
 	NeedsValidator bool
-	Reason         string // why it is not stored
+	Reason         Refusal // why it is not stored ("": it is)
 	// Lifetime is where ExpiresAt came from, decided here once: the
 	// entry keeps it, the debug page shows it.
 	Lifetime stores.Lifetime
 }
+
+// Refusal says why the storability decision refused a response. Its
+// values are Cache-Status details (cachestatus.Refused; a test holds it).
+type Refusal string
+
+// The refusals.
+const (
+	RefusedReadOnly       Refusal = "read-only"        // read_only: nothing is written
+	RefusedStatus         Refusal = "status"           // a status outside allowable_codes
+	RefusedEventStream    Refusal = "event-stream"     // text/event-stream: never ends
+	RefusedNoValidator    Refusal = "no-validator"     // never usable without one (no-cache, immediately)
+	RefusedVary           Refusal = "vary"             // Vary: *, or a credential shared across credentials
+	RefusedSetCookie      Refusal = "set-cookie"       // Set-Cookie shared across credentials
+	RefusedRequestNoStore Refusal = "request-no-store" // the request's no-store
+	RefusedDoNotCache     Refusal = "do_not_cache"     // the expiration settings
+	RefusedMustUnderstand Refusal = "must-understand"  // must-understand with a status not understood
+	RefusedNoStore        Refusal = "no-store"         // the response's no-store
+)
 
 // Heuristic reports a heuristic lifetime (§4.2.2), not the response's own.
 func (f *Freshness) Heuristic() bool { return f.Lifetime == stores.LifetimeHeuristic }
@@ -54,13 +72,13 @@ type Response struct {
 func NewResponse(req *Request, resp *Response, set *Settings) Freshness {
 	switch {
 	case set.ReadOnly:
-		return Freshness{Reason: "read-only"}
+		return Freshness{Reason: RefusedReadOnly}
 	case !set.Codes[resp.Status]:
-		return Freshness{Reason: "status"}
+		return Freshness{Reason: RefusedStatus}
 	case isEventStream(resp.Header):
 		// A replayed event stream is never what a caller wants (and a
 		// live one never ends).
-		return Freshness{Reason: "event-stream"}
+		return Freshness{Reason: RefusedEventStream}
 	}
 	respD := Absent()
 	if set.CacheControl {
@@ -75,15 +93,15 @@ func NewResponse(req *Request, resp *Response, set *Settings) Freshness {
 		// (§5.2.2.4) and cannot be revalidated without a validator —
 		// kept, a long response (a Kubernetes watch) would be buffered
 		// for nothing.
-		return Freshness{Reason: "no-validator"}
+		return Freshness{Reason: RefusedNoValidator}
 	case resp.VaryStar || resp.VaryCredential && !set.SeparateCredentials:
 		// Never selects again: "*", or credentials a shared entry
 		// keeps only REDACTED.
-		return Freshness{Reason: "vary"}
+		return Freshness{Reason: RefusedVary}
 	case len(resp.Header["Set-Cookie"]) > 0 && !set.SeparateCredentials:
 		// Entries are shared across credentials here: a response that
 		// sets a cookie is likely made for one user.
-		return Freshness{Reason: "set-cookie"}
+		return Freshness{Reason: RefusedSetCookie}
 	}
 	return f
 }
@@ -97,11 +115,11 @@ func isEventStream(h http.Header) bool {
 func freshness(req *Request, resp *Response, respD *Directives, set *Settings) Freshness {
 	reqD := &req.Directives
 	if reqD.NoStore {
-		return Freshness{Reason: "request-no-store"}
+		return Freshness{Reason: RefusedRequestNoStore}
 	}
 	if req.Expiration.Kind() == config.NoCache {
 		// do_not_cache: neither read nor written, whatever the response says.
-		return Freshness{Reason: "do_not_cache"}
+		return Freshness{Reason: RefusedDoNotCache}
 	}
 	h, receivedAt := resp.Header, resp.ReceivedAt
 	if set.CacheControl {
@@ -110,10 +128,10 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 		// that does not, must not.
 		mustUnderstand := respD.MustUnderstand && understoodStatus(resp.Status)
 		if respD.MustUnderstand && !mustUnderstand {
-			return Freshness{Reason: "must-understand"}
+			return Freshness{Reason: RefusedMustUnderstand}
 		}
 		if respD.NoStore && !mustUnderstand {
-			return Freshness{Reason: "no-store"}
+			return Freshness{Reason: RefusedNoStore}
 		}
 		if respD.NoCache {
 			return Freshness{Store: true, ExpiresAt: receivedAt, Lifetime: stores.LifetimeNoCache}
@@ -147,7 +165,7 @@ func freshness(req *Request, resp *Response, respD *Directives, set *Settings) F
 	}
 	exp, ok := reqExp.ExpiresAt(receivedAt)
 	if !ok {
-		return Freshness{Reason: "do_not_cache"}
+		return Freshness{Reason: RefusedDoNotCache}
 	}
 	f := Freshness{Store: true, ExpiresAt: exp, Lifetime: from}
 	if reqExp.Kind() == config.Immediately {
