@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/rules"
 )
 
 // requestOptions are the per-request choices carried by a context. One value
@@ -12,11 +13,11 @@ import (
 type requestOptions struct {
 	// use is Disabled's or Enabled's choice, innermost first; useDefault
 	// leaves it to the disabled setting.
-	use          cacheUse
-	onlyIfCached bool
-	refresh      bool
-	forceRefresh bool
-	expireAfter  config.Expiration
+	use cacheUse
+	// Options are OnlyIfCached's, Refresh's and ForceRefresh's; an
+	// exchange keeps them in its rules.Request, once.
+	rules.Options
+	expireAfter config.Expiration
 }
 
 type cacheUse int8
@@ -69,19 +70,19 @@ func Enabled(ctx context.Context) context.Context {
 // itself — the answer is a 504 Gateway Timeout and the origin is not
 // contacted.
 func OnlyIfCached(ctx context.Context) context.Context {
-	return withOptions(ctx, func(o *requestOptions) { o.onlyIfCached = true })
+	return withOptions(ctx, func(o *requestOptions) { o.OnlyIfCached = true })
 }
 
 // Refresh returns a context under which a cached response is revalidated
 // with the origin (a conditional request when it has a validator) before use.
 func Refresh(ctx context.Context) context.Context {
-	return withOptions(ctx, func(o *requestOptions) { o.refresh = true })
+	return withOptions(ctx, func(o *requestOptions) { o.Refresh = true })
 }
 
 // ForceRefresh returns a context under which requests ignore what is cached,
 // go to the origin, and store the new response.
 func ForceRefresh(ctx context.Context) context.Context {
-	return withOptions(ctx, func(o *requestOptions) { o.forceRefresh = true })
+	return withOptions(ctx, func(o *requestOptions) { o.ForceRefresh = true })
 }
 
 // WithExpireAfter returns a context under which responses are stored with

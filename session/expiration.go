@@ -20,9 +20,9 @@ import (
 // "immediately" say what becomes of a response with no lifetime at all, so
 // the guess comes first: with "immediately", a cache behaves as RFC 9111
 // describes.
-func (p *policy) requestExpiration(req *http.Request, opts *requestOptions) (exp config.Expiration, written bool, from stores.Lifetime) {
-	if opts.expireAfter.IsSet() {
-		return opts.expireAfter, true, stores.LifetimeOption
+func (p *policy) requestExpiration(req *http.Request, expireAfter config.Expiration) (exp config.Expiration, written bool, from stores.Lifetime) {
+	if expireAfter.IsSet() {
+		return expireAfter, true, stores.LifetimeOption
 	}
 	if e, ok := p.urlExpiration(req); ok {
 		return e, true, stores.LifetimeURLRule

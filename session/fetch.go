@@ -314,7 +314,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 	s.stats.misses.Add(1)
 	fwd := cachestatus.FwdURIMiss
 	switch {
-	case x.opts.forceRefresh || x.opts.refresh || x.rq.Directives.NoCache:
+	case x.rq.ForceRefresh || x.rq.Refresh || x.rq.Directives.NoCache:
 		fwd = cachestatus.FwdRequest
 	case e != nil:
 		fwd = cachestatus.FwdStale

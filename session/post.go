@@ -41,8 +41,9 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
-	g := &exchange{req: get, p: p, opts: x.opts, up: x.up, since: s.invalidated.Now()} // after its own invalidation
-	g.readRequest()                                                                    // the POST's own directives and options: get has its header
+	g := &exchange{req: get, p: p, expireAfter: x.expireAfter, up: x.up, since: s.invalidated.Now()} // after its own invalidation
+	g.rq.Options = x.rq.Options                                                                      // the POST's own options, and its directives: get has its header
+	g.readRequest()
 	g.bodyCredentials = p.SeparateCredentials && !s.bodyHoldsNoCredentials(x)
 	g.key = s.keyFor(p, get, nil)
 	f := s.lookup(g) // what the GET's key holds, for the write

@@ -50,7 +50,7 @@ func (s *Session) rangeRequest(x *exchange, f found, d rules.Decision) (*http.Re
 	if resp := s.serveStoredPart(x); resp != nil {
 		return resp, nil
 	}
-	if d.Action == rules.GatewayTimeout || x.opts.onlyIfCached || x.rq.Directives.OnlyIfCached {
+	if d.Action == rules.GatewayTimeout || x.rq.OnlyIfCached || x.rq.Directives.OnlyIfCached {
 		return s.gatewayTimeout(x), nil
 	}
 	return s.passRange(x, f)

@@ -84,7 +84,7 @@ func (s *Session) decide(x *exchange, e *stores.Entry, failed bool) rules.Decisi
 // it asks for the origin itself (ForceRefresh, Refresh, a request
 // no-cache, always_revalidate). It never joins another caller's trip.
 func (x *exchange) demandsTrip() bool {
-	return x.opts.forceRefresh || x.opts.refresh || x.rq.Directives.NoCache || x.p.AlwaysRevalidate
+	return x.rq.ForceRefresh || x.rq.Refresh || x.rq.Directives.NoCache || x.p.AlwaysRevalidate
 }
 
 // joins decides for x, which waited for another caller's trip, whether

@@ -41,7 +41,6 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	if x.body != nil {
 		bx.req.Body = io.NopCloser(bytes.NewReader(x.body))
 	}
-	bx.opts.refresh = false
 	bx.rq.Refresh = false
 	revalidate := rules.HasValidator(f.e.Header)
 	go func() {

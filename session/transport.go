@@ -22,13 +22,15 @@ import (
 // exchange is one request as the session sees it: computed once, passed
 // through lookup, the decisions, the trip and the write.
 type exchange struct {
-	req  *http.Request
-	p    *policy
-	opts requestOptions
-	// rq is what the rules read of the request: its directives, options
-	// and the expiration chosen before the response is known.
-	rq   rules.Request
-	body []byte // request body, read for the key
+	req *http.Request
+	p   *policy
+	// rq is what the rules read of the request: its directives, the
+	// context's options (set when the exchange is made) and the
+	// expiration chosen before the response is known.
+	rq rules.Request
+	// expireAfter is the context's WithExpireAfter, for rq's expiration.
+	expireAfter config.Expiration
+	body        []byte // request body, read for the key
 	// sendBody is the body to send when it was too large to read whole.
 	sendBody io.ReadCloser
 	key      string // primary key
@@ -112,11 +114,13 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		return send(up, req)
 	}
 	req = withCanonicalHeader(req)
-	x := &exchange{req: req, p: s.policy.Load(), opts: optionsFrom(req.Context()), up: up, since: s.invalidated.Now()}
+	opts := optionsFrom(req.Context())
+	x := &exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: up, since: s.invalidated.Now()}
+	x.rq.Options = opts.Options
 	// Under only_if_cached (the setting or the context's) nothing reaches
 	// the origin: what the cache cannot answer gets the 504.
-	x.opts.onlyIfCached = x.opts.onlyIfCached || x.p.OnlyIfCached
-	if resp, err := s.passOn(x); resp != nil || err != nil {
+	x.rq.OnlyIfCached = x.rq.OnlyIfCached || x.p.OnlyIfCached
+	if resp, err := s.passOn(x, opts.use); resp != nil || err != nil {
 		return resp, err
 	}
 	if resp, err := s.readBody(x); resp != nil || err != nil {
@@ -133,21 +137,22 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 // passOn answers the requests the cache does not look up: protocol
 // switches, requests under Disabled, methods it does not cache (and
 // tunnelled ones), and do_not_cache; the rest (nil, nil) have x.rq read.
-func (s *Session) passOn(x *exchange) (*http.Response, error) {
+// use is the context's Disabled or Enabled.
+func (s *Session) passOn(x *exchange, use cacheUse) (*http.Response, error) {
 	req := x.req
-	disabled := x.opts.use == useDisabled || x.opts.use == useDefault && x.p.Disabled
+	disabled := use == useDisabled || use == useDefault && x.p.Disabled
 	method := cachekey.Method(req)
 	override, overridden := cachekey.MethodOverride(req)
 	switch {
 	case rules.IsUpgrade(req.Header):
-		if x.opts.onlyIfCached && !disabled {
+		if x.rq.OnlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
 		}
 		// A protocol switch (websocket, h2c) answers with a live
 		// connection as its body: never looked up, read or stored.
 		return send(x.up, req)
 	case disabled || overridden || !x.p.methods[method]:
-		if x.opts.onlyIfCached && !disabled {
+		if x.rq.OnlyIfCached && !disabled {
 			return s.gatewayTimeout(x), nil
 		}
 		why := cachestatus.DetailMethod
@@ -163,7 +168,7 @@ func (s *Session) passOn(x *exchange) (*http.Response, error) {
 	}
 	x.readRequest()
 	if x.rq.Expiration.Kind() == config.NoCache {
-		if x.opts.onlyIfCached {
+		if x.rq.OnlyIfCached {
 			return s.gatewayTimeout(x), nil
 		}
 		return s.bypass(x, cachestatus.DetailDoNotCache)
@@ -184,7 +189,7 @@ func (s *Session) readBody(x *exchange) (*http.Response, error) {
 	}
 	if whole != nil {
 		x.sendBody = whole
-		if x.opts.onlyIfCached {
+		if x.rq.OnlyIfCached {
 			return s.gatewayTimeout(x), nil
 		}
 		return s.bypass(x, cachestatus.DetailRequestTooLarge)
@@ -234,8 +239,8 @@ func (s *Session) carryOut(x *exchange, f found, d rules.Decision) (*http.Respon
 // Cache-Control and Pragma directives. Every exchange that reaches the
 // rules is read here (a request, a POST stored as its GET, an import).
 func (x *exchange) readRequest() {
-	x.rq = rules.Request{OnlyIfCached: x.opts.onlyIfCached, ForceRefresh: x.opts.forceRefresh, Refresh: x.opts.refresh}
-	x.rq.Expiration, x.rq.WrittenExpiration, x.rq.ExpirationFrom = x.p.requestExpiration(x.req, &x.opts)
+	x.rq = rules.Request{Options: x.rq.Options}
+	x.rq.Expiration, x.rq.WrittenExpiration, x.rq.ExpirationFrom = x.p.requestExpiration(x.req, x.expireAfter)
 	if h := x.req.Header; len(h["Cache-Control"]) > 0 || len(h["Pragma"]) > 0 {
 		x.rq.Directives = rules.Parse(h)
 		x.rq.Directives.NoCache = x.rq.Directives.NoCache || rules.PragmaNoCache(h)

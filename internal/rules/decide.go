@@ -82,9 +82,10 @@ type Request struct {
 	// as no-cache); HasDirectives says it sent any.
 	Directives    Directives
 	HasDirectives bool
-	// The per-request options (requests-cache's): answer only from the
-	// cache (offline); fetch whatever is stored; revalidate first.
-	OnlyIfCached, ForceRefresh, Refresh bool
+	// Options are the per-request options (session.OnlyIfCached,
+	// ForceRefresh, Refresh: requests-cache's), with the only_if_cached
+	// setting.
+	Options
 	// OriginFailed asks Decide, after a trip for this request failed (an
 	// error, or an error status outside allowable_codes), whether the
 	// stored response answers instead.
@@ -99,6 +100,12 @@ type Request struct {
 	// ExpirationFrom is the setting Expiration came from: a stored
 	// response whose lifetime it gives records it.
 	ExpirationFrom stores.Lifetime
+}
+
+// Options are the per-request options: answer only from the cache
+// (offline); fetch whatever is stored; revalidate first.
+type Options struct {
+	OnlyIfCached, ForceRefresh, Refresh bool
 }
 
 // Settings are the settings the rules read, compiled once by Compile
