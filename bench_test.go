@@ -3,6 +3,7 @@ package reqcache_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,11 +67,17 @@ const interleavedRounds, interleavedRequests = 2001, 2001 * 32
 // seconds earlier, drifted ±30%). It runs after b's timed loop, on its own
 // clock.
 func reportInterleaved(b *testing.B, subject func()) {
+	floorClient := &http.Client{Transport: &prebuilt{status: 200, header: benchHeader(), body: body1K}}
+	floor := func() { getAll(b, floorClient, "http://api.example.com/v1/items?id=42&page=1") }
+	reportInterleavedWith(b, floor, subject, "x-floor")
+}
+
+// reportInterleavedWith is reportInterleaved against another floor,
+// reported as unit.
+func reportInterleavedWith(b *testing.B, floor, subject func(), unit string) {
 	if b.N < 2 {
 		return
 	}
-	floorClient := &http.Client{Transport: &prebuilt{status: 200, header: benchHeader(), body: body1K}}
-	floor := func() { getAll(b, floorClient, "http://api.example.com/v1/items?id=42&page=1") }
 	const rounds, perRound = interleavedRounds, interleavedRequests / interleavedRounds
 	ratios := make([]float64, 0, rounds)
 	for r := 0; r < rounds; r++ {
@@ -85,7 +92,52 @@ func reportInterleaved(b *testing.B, subject func()) {
 		ratios = append(ratios, float64(time.Since(mid))/float64(mid.Sub(start)))
 	}
 	slices.Sort(ratios)
-	b.ReportMetric(ratios[rounds/2], "x-floor")
+	b.ReportMetric(ratios[rounds/2], unit)
+}
+
+// BenchmarkHitSameAnswer compares a hit with the floor that hands back the
+// same answer (issue 39): a RoundTripper returning a fresh copy of exactly
+// the header fields and body the hit returns — the stored fields and the
+// cache's own (Cache-Status, X-From-Cache, Age, which are the contract) —
+// for a 1 KiB body stored with 4 header fields and with 7. x-same is the
+// median of interleaved rounds (reportInterleavedWith); same-allocs is the
+// floor's allocations per request, beside the hit's allocs/op.
+func BenchmarkHitSameAnswer(b *testing.B) {
+	for _, fields := range []int{4, 7} {
+		b.Run(fmt.Sprintf("fields=%d", fields), func(b *testing.B) {
+			extra := http.Header{"Etag": {`"abc123"`}, "Server": {"bench"}, "Vary": {"Accept-Encoding"}}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// 4: Content-Type, Cache-Control, and the Date and
+				// Content-Length net/http adds; 7: three more.
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "public, max-age=3600")
+				if fields == 7 {
+					for k, v := range extra {
+						w.Header()[k] = v
+					}
+				}
+				w.Write(body1K)
+			}))
+			b.Cleanup(srv.Close)
+			installForBench(b, nil)
+			url := srv.URL + "/v1/items?id=42"
+			getAll(b, http.DefaultClient, url)
+			resp, err := http.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if !session.InfoOf(resp).FromCache {
+				b.Fatal("the second request was not a hit")
+			}
+			same := &http.Client{Transport: &prebuilt{status: 200, header: resp.Header.Clone(), body: body1K}}
+			floor := func() { getAll(b, same, url) }
+			hitLoop(b, url)
+			b.ReportMetric(testing.AllocsPerRun(1000, floor), "same-allocs")
+			reportInterleavedWith(b, floor, func() { getAll(b, http.DefaultClient, url) }, "x-same")
+		})
+	}
 }
 
 // reportRatio reports b's time per op divided by base as metric unit, or,

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,8 +41,30 @@ const (
 	langSuffix = "|lang="
 )
 
+// customKeyPrefix starts a key function's key the session rewrote
+// (ownKey).
+const customKeyPrefix = "k:"
+
+// ownKey is a key function's key as the session uses it: the key itself,
+// unless it has the shape of a key the session derives (a part, a language
+// alias), of a rewritten key, or of the session's own aliases
+// (CredentialKeyAlias): then its SHA-256, under customKeyPrefix. A key
+// function may build keys from request data (the path), and such a key
+// must never reach another key's part or aliases.
+func ownKey(key string) string {
+	if !strings.HasSuffix(key, partSuffix) && !strings.Contains(key, langSuffix) &&
+		!strings.HasPrefix(key, customKeyPrefix) && !strings.HasPrefix(key, "reqcache:") {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return customKeyPrefix + hex.EncodeToString(sum[:])
+}
+
+// partSuffix makes a part's key from its URL's primary key.
+const partSuffix = "-206"
+
 // partKey is where the stored part of the response under key lives.
-func partKey(key string) string { return key + "-206" }
+func partKey(key string) string { return key + partSuffix }
 
 // languageKey is where the language alias of a primary key lives.
 func languageKey(primary, lang string) string { return primary + langSuffix + lang }

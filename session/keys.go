@@ -27,7 +27,11 @@ func CredentialHeaders() []string { return cachekey.CredentialHeaders() }
 // KeyFunc computes the cache key of a request (requests-cache's key_fn). body
 // is the request body, already read; the request's Body must not be read.
 // With separate_credentials the session mixes a keyed hash of the request's
-// credentials into whatever the function returns.
+// credentials into whatever the function returns. A key shaped like one the
+// session derives from a key (ending in "-206", holding "|lang=") or like
+// its own (starting "k:" or "reqcache:") is stored under its SHA-256
+// ("k:" and hex), so that keys built from request data never reach
+// another key's stored part or aliases.
 type KeyFunc func(req *http.Request, body []byte) string
 
 // DefaultKey is the key a session computes for req without a key function
@@ -85,7 +89,7 @@ func (s *Session) keyAndURIFor(p *policy, req *http.Request, body []byte) (key, 
 		key = p.keys.Key(req, body)
 	} else {
 		// DefaultKey, called by the key function, finds this session's keys here.
-		key = s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body)
+		key = ownKey(s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body))
 	}
 	switch {
 	case secret == nil:

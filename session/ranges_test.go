@@ -232,3 +232,38 @@ func TestRangeUnderOnlyIfCachedNeverReachesTheOrigin(t *testing.T) {
 		}
 	}
 }
+
+// A key function's keys never meet the keys the session derives from
+// them: with keys made of the path (request data), the part kept for /doc
+// lived under "/doc-206", the key of another URL, which it then answered
+// (issue 39: a custom key ending in -206 collided with another key's part).
+func TestCustomKeysNeverMeetDerivedKeys(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("ETag", `"`+strings.Trim(r.URL.Path, "/")+`"`)
+		http.ServeContent(w, r, "x", time.Time{}, strings.NewReader("body of "+r.URL.Path))
+	})
+	s := newSession(t, nil, session.WithKeyFunc(func(req *http.Request, body []byte) string {
+		return req.URL.Path
+	}))
+	c := s.Client()
+	req := mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+	req.Header.Set("Range", "bytes=0-3")
+	if body, resp := do(t, c, req); resp.StatusCode != http.StatusPartialContent || body != "body" {
+		t.Fatalf("the range of /doc: %d %q", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/doc-206", "/doc|lang=en", "/reqcache:credential-key"} {
+		body, resp := get(t, c, o.URL+path)
+		if resp.StatusCode != http.StatusOK || body != "body of "+path || session.InfoOf(resp).FromCache {
+			t.Fatalf("GET %s: %d %q (from the cache: %v), want the origin's own answer", path, resp.StatusCode, body, session.InfoOf(resp).FromCache)
+		}
+		if body, _ := get(t, c, o.URL+path); body != "body of "+path {
+			t.Fatalf("GET %s again: %q", path, body)
+		}
+	}
+	req = mustRequest(t, http.MethodGet, o.URL+"/doc", nil)
+	req.Header.Set("Range", "bytes=0-3")
+	if body, resp := do(t, c, req); body != "body" || !session.InfoOf(resp).FromCache {
+		t.Fatalf("the range of /doc again: %q, from the cache %v (its part was overwritten?)", body, session.InfoOf(resp).FromCache)
+	}
+}
