@@ -40,8 +40,8 @@ type flight struct {
 // outcome is what one caller of a flight gets.
 type outcome struct {
 	res *fetchResult
-	// shared: the caller waited for another caller's trip.
-	shared bool
+	// joined: the caller waited for another caller's trip.
+	joined bool
 	// exclusive: the leader was the flight's only caller.
 	exclusive bool
 	// late: a waiter that joined after the trip's response arrived, while
@@ -50,7 +50,7 @@ type outcome struct {
 }
 
 // do runs fn once for key among concurrent callers and returns its result.
-// The caller whose call started fn is the leader (shared false). A caller
+// The caller whose call started fn is the leader (joined false). A caller
 // whose ctx ends first returns ctx's error; fn keeps running for the others
 // and is cancelled when none is left. A streamed result keeps its context
 // alive until its body is done; its release func cancels it.
@@ -59,8 +59,8 @@ type outcome struct {
 // ctx ends while waiters still need the result. (doHere is the cheaper
 // form for a ctx that can never end.)
 func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) (outcome, error) {
-	f, shared, late := g.join(key)
-	if !shared {
+	f, joined, late := g.join(key)
+	if !joined {
 		f.done = make(chan struct{}) // this leader waits, below
 		fctx, cancel := context.WithCancel(detached(ctx))
 		f.cancel = cancel
@@ -74,7 +74,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 
 	select {
 	case <-f.done:
-		return outcome{res: f.result, shared: shared, exclusive: !shared && f.exclusive, late: late}, nil
+		return outcome{res: f.result, joined: joined, exclusive: !joined && f.exclusive, late: late}, nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -82,18 +82,18 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 		select {
 		case <-f.done:
 			// Finished as we gave up: a body meant for us has no reader.
-			if !shared {
+			if !joined {
 				f.result.discard()
 			}
 		default:
-			if !shared {
+			if !joined {
 				f.leaderGone = true
 			}
 			if f.waiters == 0 {
 				f.cancel()
 			}
 		}
-		return outcome{shared: shared}, ctx.Err()
+		return outcome{joined: joined}, ctx.Err()
 	}
 }
 
@@ -102,11 +102,11 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(ctx context.Co
 // not outlive the call, and nothing is ever cancelled. It pays: a quarter
 // of a miss's CPU (docs/performance.md, "Miss overhead").
 func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx context.Context) *fetchResult) outcome {
-	f, shared, late := g.join(key)
-	if shared {
+	f, joined, late := g.join(key)
+	if joined {
 		g.mu.Unlock()
 		<-f.done
-		return outcome{res: f.result, shared: true, late: late}
+		return outcome{res: f.result, joined: true, late: late}
 	}
 	f.cancel = func() {}
 	g.mu.Unlock()
@@ -114,17 +114,17 @@ func (g *flightGroup) doHere(ctx context.Context, key string, fn func(ctx contex
 	return outcome{res: f.result, exclusive: f.exclusive}
 }
 
-// join returns key's flight, shared when it was already in flight (late
+// join returns key's flight, joined when it was already in flight (late
 // when its response has arrived), or a new one the caller leads. It
 // returns with g.mu held: the leader sets the flight's cancel before
 // unlocking.
-func (g *flightGroup) join(key string) (f *flight, shared, late bool) {
+func (g *flightGroup) join(key string) (f *flight, joined, late bool) {
 	g.mu.Lock()
 	if g.flights == nil {
 		g.flights = make(map[string]*flight)
 	}
-	f, shared = g.flights[key]
-	if shared {
+	f, joined = g.flights[key]
+	if joined {
 		if f.done == nil {
 			f.done = make(chan struct{})
 			if f.finished {
@@ -149,11 +149,11 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 	f.exclusive = f.waiters == 1 && !f.leaderGone
 	leaderGone := f.leaderGone
 	switch {
-	case res.shared != nil:
+	case res.streamed != nil:
 		// The trip goes on while its body streams: callers that arrive
 		// meanwhile join it and read the body from its start, and its
 		// context lives until the body ends (below).
-	case res.stream == nil:
+	case res.untouched == nil:
 		delete(g.flights, key)
 		f.cancel()
 	case leaderGone:
@@ -169,8 +169,8 @@ func (g *flightGroup) run(key string, f *flight, ctx context.Context, fn func(ct
 		close(f.done)
 	}
 	g.mu.Unlock()
-	if res.shared != nil {
-		res.shared.OnStop(func() {
+	if res.streamed != nil {
+		res.streamed.OnStop(func() {
 			g.forget(key, f)
 			f.cancel()
 		})

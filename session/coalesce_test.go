@@ -42,7 +42,7 @@ func TestFlightGroup(t *testing.T) {
 			if o.res == nil || o.res.status != 200 {
 				t.Fatalf("outcome %+v", o)
 			}
-			if !o.shared {
+			if !o.joined {
 				leaders++
 			}
 		}
@@ -67,7 +67,7 @@ func TestFlightGroup(t *testing.T) {
 			t.Fatalf("the waiter that left got %v", err)
 		}
 		close(release)
-		if o := <-leader; o.res == nil || o.res.status != 200 || o.shared {
+		if o := <-leader; o.res == nil || o.res.status != 200 || o.joined {
 			t.Fatalf("the leader got %+v", o)
 		}
 		g.running.Wait()
@@ -96,7 +96,7 @@ func TestFlightGroup(t *testing.T) {
 	t.Run("doHere runs fn on the caller's goroutine and shares it", func(t *testing.T) {
 		var g flightGroup
 		o := g.doHere(context.Background(), "k", func(context.Context) *fetchResult { return &fetchResult{status: 204} })
-		if o.shared || !o.exclusive || o.res.status != 204 {
+		if o.joined || !o.exclusive || o.res.status != 204 {
 			t.Fatalf("outcome %+v", o)
 		}
 		if len(g.flights) != 0 {

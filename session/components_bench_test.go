@@ -104,7 +104,7 @@ func benchServe(b *testing.B, s *Session, x *exchange) {
 	f := s.lookup(x)
 	b.ReportAllocs()
 	for b.Loop() {
-		resp := s.serve(x, f.e, f.key, f.shared, answered{})
+		resp := s.serve(x, f.e, f.key, f.lent, answered{})
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}

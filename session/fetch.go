@@ -20,8 +20,8 @@ import (
 
 // fetchResult is what one trip to the origin produced, in a form every
 // coalesced caller can turn into its own response: a new response, whose
-// body is one of body (complete: empty), shared (streaming while the cache
-// keeps its copy) or stream (for the caller that made the trip alone); or
+// body is one of body (complete: empty), streamed (streaming while the cache
+// keeps its copy) or untouched (for the caller that made the trip alone); or
 // a stored entry the trip vouched for (a 304), fell back on (the origin
 // failed: stale-if-error) or found stored by another process (the fleet).
 type fetchResult struct {
@@ -43,18 +43,18 @@ type fetchResult struct {
 	// copied when it arrived: a waiter is selected by them, whatever the
 	// leader's caller does with its request afterwards.
 	selectors http.Header
-	// shared streams the body to every caller; first is the reader of
+	// streamed streams the body to every caller; first is the reader of
 	// the caller that made the trip.
-	shared        *streambody.Body
+	streamed      *streambody.Body
 	first         *streambody.Reader
 	contentLength int64
 	// uncompressed: the upstream Transport decoded the body it asked gzip
 	// for (http.Response.Uncompressed, passed on to the callers).
 	uncompressed bool
-	// stream is the upstream response itself, when it is not kept (too
+	// untouched is the upstream response itself, when it is not kept (too
 	// large, not storable, an upgrade); only the leader may use it.
-	stream  *http.Response
-	release context.CancelFunc
+	untouched *http.Response
+	release   context.CancelFunc
 
 	// A stored entry (read only: every caller answered from it copies its
 	// header), under entryKey, and how it answers.
@@ -82,11 +82,11 @@ func (r *fetchResult) discard() {
 		r.first.Close()
 		r.first = nil
 	}
-	if r.stream == nil {
+	if r.untouched == nil {
 		return
 	}
-	r.stream.Body.Close()
-	r.stream = nil
+	r.untouched.Body.Close()
+	r.untouched = nil
 	if r.release != nil {
 		r.release()
 	}
@@ -133,15 +133,15 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		}
 	}
 	res := o.res
-	if o.shared && res.err == nil {
+	if o.joined && res.err == nil {
 		// What another caller's trip brought answers this one only when
 		// this caller could have been answered with it anyway (the one
 		// reuse decision): else it asks the origin itself. (An error is
 		// shared: the waiters asked at the same moment.)
 		d, ok := s.joins(x, res)
 		var reader *streambody.Reader
-		if ok && res.entry == nil && res.shared != nil {
-			reader, ok = res.shared.Attach(o.late)
+		if ok && res.entry == nil && res.streamed != nil {
+			reader, ok = res.streamed.Attach(o.late)
 		}
 		if !ok {
 			res = s.fetch(ctx, x, f, revalidate)
@@ -160,16 +160,16 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 }
 
 // respond turns a result into this caller's own response; reader is its
-// reader of a streamed body. shared: the result is another caller's trip.
+// reader of a streamed body. joined: the result is another caller's trip.
 // owned says no other caller sees res, so its header map can be handed
 // over as it is.
-func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Reader, shared, owned bool) (*http.Response, error) {
+func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Reader, joined, owned bool) (*http.Response, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
 	if res.entry != nil {
 		resp := s.serve(x, res.entry, res.entryKey, true, res.how)
-		if !shared && len(res.setCookie) > 0 {
+		if !joined && len(res.setCookie) > 0 {
 			resp.Header["Set-Cookie"] = res.setCookie
 		}
 		return resp, nil
@@ -178,10 +178,10 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	// A joined answer — early or late, another caller's trip — made no
 	// exchange of this caller's: it is from the cache (X-From-Cache,
 	// InfoOf), collapsed (Cache-Status), and says its Age.
-	info.Coalesced, info.FromCache = shared, shared
-	st := cachestatus.Status{Fwd: res.fwd, Collapsed: shared, Detail: res.detail}
-	if res.stream != nil {
-		resp := res.stream
+	info.Coalesced, info.FromCache = joined, joined
+	st := cachestatus.Status{Fwd: res.fwd, Collapsed: joined, Detail: res.detail}
+	if res.untouched != nil {
+		resp := res.untouched
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			// (A 101's body is the live connection: its io.ReadWriteCloser
 			// must reach the caller unwrapped.)
@@ -191,7 +191,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 		return resp, nil
 	}
 	h := res.header
-	if !owned || res.shared != nil {
+	if !owned || res.streamed != nil {
 		// (A streamed body's header map is also its entry's, stored when
 		// the body ends, and late callers may still join the trip.)
 		h = h.Clone()
@@ -199,7 +199,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	if h == nil {
 		h = make(http.Header)
 	}
-	if shared {
+	if joined {
 		h["X-From-Cache"] = []string{"1"}
 		// The cookie was set for the caller that made the trip.
 		delete(h, "Set-Cookie")
@@ -241,7 +241,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	}
 	ctx := annotate(resp, x.req, info, st)
 	if reader != nil {
-		ctx.body = res.shared
+		ctx.body = res.streamed
 	}
 	return resp, nil
 }
@@ -298,7 +298,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgrade the request did not announce in Connection: the
 		// body is the live connection, for this caller alone.
-		return &fetchResult{status: resp.StatusCode, header: resp.Header, stream: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
+		return &fetchResult{status: resp.StatusCode, header: resp.Header, untouched: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
 	}
 	if resp.StatusCode == http.StatusNotModified && (conditional || e != nil && selectsStored(x.req, e, resp.Header)) {
 		drain(resp)
@@ -351,7 +351,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		why = cachestatus.DetailTooLarge
 	}
 	if why != "" {
-		res.stream, res.detail = resp, why
+		res.untouched, res.detail = resp, why
 		return res
 	}
 	ps := &res.pending
@@ -373,7 +373,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 		return res
 	}
 	res.contentLength = resp.ContentLength
-	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps)
+	res.streamed, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, ps)
 	return res
 }
 

@@ -126,8 +126,8 @@ func (h *leaseHold) releaseAfter(res *fetchResult) {
 	if h == nil {
 		return
 	}
-	if res.shared != nil {
-		body := res.shared
+	if res.streamed != nil {
+		body := res.streamed
 		body.OnStop(func() { h.release(body.Stored()) })
 		return
 	}

@@ -18,12 +18,12 @@ import (
 // found is what lookup found for a request.
 type found struct {
 	// e is the entry that may answer the request (nil: none), under key.
-	// Nothing writes to it: when shared it is the store's own copy
+	// Nothing writes to it: when lent it is the store's own copy
 	// (stores.Peeker), and serve copies its header; every write builds
 	// an entry of its own (store.go, validate.go).
-	e      *stores.Entry
-	key    string
-	shared bool
+	e    *stores.Entry
+	key  string
+	lent bool
 	// byLanguage: e is the variant in the language the request prefers,
 	// not the one its exact Accept-Language selects.
 	byLanguage bool
@@ -41,9 +41,9 @@ type found struct {
 // logged; a corrupt entry is deleted.
 func (s *Session) lookup(x *exchange) found {
 	var f found
-	if e, shared, ok := s.get(x.req.Context(), x.key); ok {
+	if e, lent, ok := s.get(x.req.Context(), x.key); ok {
 		if x.selects(e, false) {
-			f.e, f.key, f.shared = e, x.key, shared
+			f.e, f.key, f.lent = e, x.key, lent
 			return s.filtered(x, f)
 		}
 		// The primary key holds another variant: consult the index.
@@ -60,8 +60,8 @@ func (s *Session) lookup(x *exchange) found {
 	if target == "" || target == x.key {
 		return f
 	}
-	if e, shared, ok := s.get(x.req.Context(), target); ok && x.selects(e, false) {
-		f.e, f.key, f.shared, f.viaRedirect = e, target, shared, !isIndex
+	if e, lent, ok := s.get(x.req.Context(), target); ok && x.selects(e, false) {
+		f.e, f.key, f.lent, f.viaRedirect = e, target, lent, !isIndex
 		return s.filtered(x, f)
 	}
 	if isIndex && len(idx.Names) == 1 && idx.Names[0] == "Accept-Language" {
@@ -85,17 +85,17 @@ func (s *Session) languageVariant(x *exchange, f found) found {
 		}
 		return f
 	}
-	if e, shared, ok := s.get(x.req.Context(), target); ok && x.selects(e, true) {
-		f.e, f.key, f.shared, f.byLanguage = e, target, shared, true
+	if e, lent, ok := s.get(x.req.Context(), target); ok && x.selects(e, true) {
+		f.e, f.key, f.lent, f.byLanguage = e, target, lent, true
 		return s.filtered(x, f)
 	}
 	return f
 }
 
-// get reads one entry, lent by the store when it can (shared tells); ok is
+// get reads one entry, lent by the store when it can (lent tells); ok is
 // false on a miss, a store error (logged) or a corrupt entry (deleted and
 // logged).
-func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, shared, ok bool) {
+func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, lent, ok bool) {
 	var err error
 	if s.opt.Peeker != nil {
 		e, err = s.opt.Peeker.Peek(ctx, key)

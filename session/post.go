@@ -48,7 +48,7 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	g.key = s.keyFor(p, get, nil)
 	f := s.lookup(g) // what the GET's key holds, for the write
 	res := s.receive(x.req.Context(), g, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
-	if res.stream != nil { // admit said no: resp is untouched
+	if res.untouched != nil { // admit said no: resp is untouched
 		return nil, res.detail, false
 	}
 	out, err = s.respond(g, res, res.first, false, true)

@@ -67,9 +67,9 @@ func (s *Session) servePartial(x *exchange, f found) *http.Response {
 	if !ok {
 		return nil
 	}
-	part := *e // the header maps stay the store's: serve copies them when shared
+	part := *e // the header maps stay the store's: serve copies them when lent
 	part.Body = e.Body[start : end+1]
-	return partial(s.serve(x, &part, f.key, f.shared, answered{}), start, end, int64(len(e.Body)))
+	return partial(s.serve(x, &part, f.key, f.lent, answered{}), start, end, int64(len(e.Body)))
 }
 
 // partial makes an answer of a part a 206 of the range first-last of a
@@ -163,7 +163,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 	}
 	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
-	res.shared, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, streambody.Funcs{OnFinish: finish, OnBackground: s.completeInBackground})
+	res.streamed, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, streambody.Funcs{OnFinish: finish, OnBackground: s.completeInBackground})
 	out, err := s.respond(x, res, res.first, false, true)
 	if err != nil {
 		return nil

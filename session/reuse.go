@@ -62,7 +62,7 @@ func (s *Session) filtered(x *exchange, f found) found {
 	if !x.p.ReadOnly {
 		s.deleteKeys(x.req.Context(), f.key)
 	}
-	f.e, f.key, f.shared, f.byLanguage, f.viaRedirect = nil, "", false, false, false
+	f.e, f.key, f.lent, f.byLanguage, f.viaRedirect = nil, "", false, false, false
 	return f
 }
 

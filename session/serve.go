@@ -47,7 +47,7 @@ type hitState struct {
 	age       [1]string
 	ageText   [20]byte // age's bytes: its string points here (no allocation)
 	fromCache [1]string
-	// values backs the copied header of a shared entry, when it fits.
+	// values backs the copied header of a lent entry, when it fits.
 	values [12]string
 }
 
@@ -57,8 +57,8 @@ type hitState struct {
 // so that adding them does not grow the map. (A map of up to 8 fields is
 // one small group; sizing it for more than it will hold would allocate a
 // full table.)
-func (hs *hitState) header(e *stores.Entry, shared, age bool) http.Header {
-	if !shared {
+func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
+	if !lent {
 		if e.Header == nil {
 			e.Header = make(http.Header, 3)
 		}
@@ -88,10 +88,10 @@ func (hs *hitState) header(e *stores.Entry, shared, age bool) http.Header {
 }
 
 // serve answers x from stored entry e (under key): the one builder of an
-// answer without a new origin exchange for x. shared says others may see
+// answer without a new origin exchange for x. lent says others may see
 // e (a store's lent copy, an entry several callers are answered from): its
 // header is then copied.
-func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, how answered) *http.Response {
+func (s *Session) serve(x *exchange, e *stores.Entry, key string, lent bool, how answered) *http.Response {
 	now := s.now()
 	hs := &hitState{}
 	info := Info{
@@ -110,7 +110,7 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, shared bool, h
 		st.Detail = cachestatus.DetailHeuristic
 	}
 	resp := &hs.resp
-	fillResponse(resp, e, hs.header(e, shared, x.p.CacheControl), x.req, &hs.body)
+	fillResponse(resp, e, hs.header(e, lent, x.p.CacheControl), x.req, &hs.body)
 	h := resp.Header
 	if x.p.CacheControl {
 		// RFC 9111 §4.2.3: every answer from a stored response says how

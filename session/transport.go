@@ -219,9 +219,9 @@ func (s *Session) find(x *exchange) (found, rules.Decision) {
 func (s *Session) carryOut(x *exchange, f found, d rules.Decision) (*http.Response, error) {
 	switch d.Action {
 	case rules.Serve:
-		return s.serve(x, f.e, f.key, f.shared, answered{}), nil
+		return s.serve(x, f.e, f.key, f.lent, answered{}), nil
 	case rules.ServeStale:
-		return s.serve(x, f.e, f.key, f.shared, answered{stale: true, reason: d.Reason}), nil
+		return s.serve(x, f.e, f.key, f.lent, answered{stale: true, reason: d.Reason}), nil
 	case rules.ServeStaleAndRefresh:
 		s.refreshInBackground(x.onHeap(), f)
 		return s.serve(x, f.e, f.key, true, answered{stale: true, reason: d.Reason}), nil
