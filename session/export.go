@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/reqcache/reqcache/internal/cachekey"
 	"github.com/reqcache/reqcache/internal/cachestatus"
 	"github.com/reqcache/reqcache/internal/jsonl"
+	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -99,20 +99,7 @@ func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]
 // leadsTo reports whether an alias value (a Vary index, a redirect, or a
 // language's variant key) names an exported key.
 func leadsTo(value string, exported map[string]bool) bool {
-	if exported[value] {
-		return true
-	}
-	if t, ok := strings.CutPrefix(value, aliasRedirect); ok {
-		return exported[t]
-	}
-	if idx, ok := cachekey.DecodeVaryIndex(value); ok {
-		for _, k := range idx.Variants {
-			if exported[k] {
-				return true
-			}
-		}
-	}
-	return false
+	return exported[value] || urlindex.ParseAlias(value).LeadsTo(func(k string) bool { return exported[k] })
 }
 
 // ImportError is Import's error for a line it cannot read: nothing was

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/urlindex"
 )
 
 // This file connects the session to its keys (internal/cachekey derives
@@ -89,7 +90,7 @@ func (s *Session) keyAndURIFor(p *policy, req *http.Request, body []byte) (key, 
 		key = p.keys.Key(req, body)
 	} else {
 		// DefaultKey, called by the key function, finds this session's keys here.
-		key = ownKey(s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body))
+		key = urlindex.Own(s.keyFunc(req.WithContext(context.WithValue(req.Context(), keyerKey{}, p.keys)), body))
 	}
 	switch {
 	case secret == nil:

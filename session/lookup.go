@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -36,60 +36,28 @@ type found struct {
 	viaRedirect bool
 }
 
-// lookup finds the stored entry that may answer x, following the Vary
-// index, a redirect alias or the language alias. Store trouble is a miss,
-// logged; a corrupt entry is deleted.
+// lookup finds the stored entry that may answer x where the URL's index
+// says it may be (urlindex.Walk): its primary key, the variant its Vary
+// headers select, a redirect alias's final response, the variant in the
+// language it prefers. Store trouble is a miss, logged; a corrupt entry is
+// deleted.
 func (s *Session) lookup(x *exchange) found {
 	var f found
-	if e, lent, ok := s.get(x.req.Context(), x.key); ok {
-		if x.selects(e, false) {
-			f.e, f.key, f.lent = e, x.key, lent
-			return s.filtered(x, f)
+	indexed, err := urlindex.Walk(x.req.Context(), x.p.keys, x.key, x.req.Header, s.store.GetAlias, func(step urlindex.Step) bool {
+		byLanguage := step.Via == urlindex.ViaLanguage
+		e, lent, ok := s.get(x.req.Context(), step.Key)
+		if !ok || !x.selects(e, byLanguage) {
+			return false // (the primary key may hold another variant: the index says)
 		}
-		// The primary key holds another variant: consult the index.
-	}
-	alias, err := s.store.GetAlias(x.req.Context(), x.key)
+		f.e, f.key, f.lent = e, step.Key, lent
+		f.viaRedirect, f.byLanguage = step.Via == urlindex.ViaRedirect, byLanguage
+		return true
+	})
 	if err != nil {
-		if !errors.Is(err, stores.ErrNotFound) {
-			s.storeError("get alias", err)
-		}
-		return f
+		s.storeError("get alias", err)
 	}
-	f.indexed = true
-	target, idx, isIndex := x.target(alias)
-	if target == "" || target == x.key {
-		return f
-	}
-	if e, lent, ok := s.get(x.req.Context(), target); ok && x.selects(e, false) {
-		f.e, f.key, f.lent, f.viaRedirect = e, target, lent, !isIndex
-		return s.filtered(x, f)
-	}
-	if isIndex && len(idx.Names) == 1 && idx.Names[0] == "Accept-Language" {
-		return s.languageVariant(x, f)
-	}
-	return f
-}
-
-// languageVariant finds, for a request whose exact Accept-Language has no
-// stored variant, the variant in the language it prefers above all others:
-// the response an origin negotiating on Accept-Language gives it too.
-func (s *Session) languageVariant(x *exchange, f found) found {
-	top := cachekey.TopLanguage(x.req.Header)
-	if top == "" {
-		return f
-	}
-	target, err := s.store.GetAlias(x.req.Context(), languageKey(x.key, top))
-	if err != nil {
-		if !errors.Is(err, stores.ErrNotFound) {
-			s.storeError("get alias", err)
-		}
-		return f
-	}
-	if e, lent, ok := s.get(x.req.Context(), target); ok && x.selects(e, true) {
-		f.e, f.key, f.lent, f.byLanguage = e, target, lent, true
-		return s.filtered(x, f)
-	}
-	return f
+	f.indexed = indexed
+	return s.filtered(x, f)
 }
 
 // get reads one entry, lent by the store when it can (lent tells); ok is

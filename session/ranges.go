@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/internal/cachestatus"
-
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/internal/streambody"
+	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/stores"
 )
 
@@ -17,7 +17,7 @@ import (
 // response covers it: the complete 200, or else a stored part. Other range
 // requests go to the origin (never joining another request's flight), and
 // a 206 they bring back is stored as the URL's part when it has a strong
-// validator: one part per URL, under partKey, joined with the next part of
+// validator: one part per URL, under urlindex.Part, joined with the next part of
 // the same representation (same strong ETag and length) that overlaps or
 // touches it, and stored as the complete 200 once the parts cover it.
 
@@ -113,7 +113,7 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	if x.req.Header.Get("If-Range") != "" {
 		return nil
 	}
-	key := partKey(x.key)
+	key := urlindex.Part(x.key)
 	e, err := s.store.Get(x.req.Context(), key)
 	if err != nil {
 		return nil
@@ -151,7 +151,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 		return nil
 	}
 	part := s.entryFor(x, resp.StatusCode, resp.Header, a, requestedAt, receivedAt)
-	part.Key = partKey(x.key)
+	part.Key = urlindex.Part(x.key)
 	part.Header = part.Header.Clone() // joinPart sets its range: not the caller's map
 	xh := x.onHeap()                  // the body ends after this call returns
 	finish := func(body []byte) bool {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
+	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/internal/cachestatus"
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
@@ -190,7 +191,7 @@ func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string,
 		s.setAlias(ctx, x.uriKey(), x.key, next.Encode())
 	}
 	if lang := languageOf(header); lang != "" {
-		s.setAlias(ctx, x.uriKey(), languageKey(x.key, lang), key)
+		s.setAlias(ctx, x.uriKey(), urlindex.Language(x.key, lang), key)
 	}
 	// What the primary key holds now, not what lookup found when x began:
 	// a trip for the same URL may have stored a plain response since
@@ -234,7 +235,7 @@ func (s *Session) aliasRedirects(ctx context.Context, x *exchange, key string) {
 		if prevKey == x.key {
 			continue
 		}
-		s.setAlias(ctx, x.p.keys.URIKey(prev), prevKey, aliasRedirect+key)
+		s.setAlias(ctx, x.p.keys.URIKey(prev), prevKey, urlindex.RedirectTo(key))
 	}
 }
 
@@ -261,7 +262,7 @@ func (s *Session) setAlias(ctx context.Context, uriKey, alias, value string) {
 // method, URL and Host (bareKey), or that key's part.
 func (s *Session) listEntry(ctx context.Context, p *policy, req *http.Request, body []byte, key string, e *stores.Entry) {
 	ix := s.opt.URIs
-	if ix == nil || (e.Key == key || e.Key == partKey(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
+	if ix == nil || (e.Key == key || e.Key == urlindex.Part(key)) && s.keyFunc == nil && p.keys.Bare(req, body) {
 		return
 	}
 	if err := ix.IndexEntry(ctx, e.URIKey, e.Key); err != nil {
