@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reqcache/reqcache/internal/cachestatus"
+	"github.com/reqcache/reqcache/internal/flight"
 
 	"go.uber.org/zap"
 
@@ -92,6 +93,16 @@ func (r *fetchResult) discard() {
 	}
 }
 
+// The flight group (internal/flight) sees a result through these: a body
+// streaming to every caller keeps the flight joinable until it ends; the
+// upstream's own response is the leader's, released when it is done.
+
+func (r *fetchResult) Streaming() bool       { return r.streamed != nil }
+func (r *fetchResult) OnEnd(ended func())    { r.streamed.OnStop(ended) }
+func (r *fetchResult) Holding() bool         { return r.untouched != nil }
+func (r *fetchResult) SetRelease(rel func()) { r.release = rel }
+func (r *fetchResult) Discard()              { r.discard() }
+
 // consume reads a result's body to its end and closes it, for a background
 // refresh: the entry is stored when the body ends.
 func (r *fetchResult) consume() {
@@ -115,25 +126,25 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
 	}
-	var o outcome
+	var o flight.Outcome[*fetchResult]
 	if ctx.Done() == nil {
 		// The caller cannot leave, so the trip runs on its goroutine and x
 		// can stay on its stack.
-		o = s.flights.doHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o = s.flights.DoHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
 			return s.fetch(fctx, x, f, revalidate)
 		})
 	} else {
 		xh := x.onHeap() // the trip may outlive this call
 		var err error
-		o, err = s.flights.do(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o, err = s.flights.Do(ctx, flightKey, func(fctx context.Context) *fetchResult {
 			return s.fetch(fctx, xh, f, revalidate)
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	res := o.res
-	if o.joined && res.err == nil {
+	res := o.Res
+	if o.Joined && res.err == nil {
 		// What another caller's trip brought answers this one only when
 		// this caller could have been answered with it anyway (the one
 		// reuse decision): else it asks the origin itself. (An error is
@@ -141,7 +152,7 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		d, ok := s.joins(x, res)
 		var reader *streambody.Reader
 		if ok && res.entry == nil && res.streamed != nil {
-			reader, ok = res.streamed.Attach(o.late)
+			reader, ok = res.streamed.Attach(o.Late)
 		}
 		if !ok {
 			res = s.fetch(ctx, x, f, revalidate)
@@ -156,7 +167,7 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		}
 		return s.respond(x, res, reader, true, false)
 	}
-	return s.respond(x, res, res.first, false, o.exclusive)
+	return s.respond(x, res, res.first, false, o.Exclusive)
 }
 
 // respond turns a result into this caller's own response; reader is its

@@ -9,24 +9,8 @@
 //	resp, err := s.Client().Get("https://api.example.com/v1/users")
 //	fmt.Println(session.InfoOf(resp).FromCache)
 //
-// A request's journey: RoundTrip (transport.go) computes the key (keys.go,
-// internal/cachekey) and looks up what the cache holds through the index
-// of the URL's keys (lookup.go, index.go); the one reuse decision
-// (reuse.go, internal/rules) says whether it answers, and serve (serve.go;
-// ranges.go for Range and stored parts) builds every answer from a stored
-// response. Otherwise the request goes to the origin (fetch.go: one trip
-// for concurrent misses, coalesce.go; one across the processes sharing a
-// store, fleet.go), revalidating (validate.go) or streaming a new body to
-// every caller while the cache keeps its copy (internal/streambody), and
-// every write passes the one storability decision (store.go).
-//
-// Around it: expiration.go (the expiration chosen before a response is
-// known), invalidate.go (unsafe methods), post.go (a POST response stored
-// as its URL's GET), stale.go (background refreshes), models.go (Info,
-// Cache-Status, written by internal/cachestatus), settings.go, stats.go,
-// observe.go (Observer), debug.go (the debug page, internal/debugpage),
-// context.go (per-request options), wrap.go (Wrap), cache.go (inspection
-// and management) and export.go (JSON Lines export and import).
+// A request's journey, file by file, is mapped once, in the repository's
+// docs/architecture.md (it starts at RoundTrip, transport.go).
 //
 // The reference for users is in the repository's docs/: http-semantics.md
 // (keys, Cache-Control, Vary, staleness), installing.md and inspecting.md.
@@ -47,6 +31,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/internal/debugpage"
+	"github.com/reqcache/reqcache/internal/flight"
 	"github.com/reqcache/reqcache/internal/marks"
 	"github.com/reqcache/reqcache/logging"
 	"github.com/reqcache/reqcache/stores"
@@ -80,7 +65,7 @@ type Session struct {
 	unsure      unsureSet
 
 	policy  atomic.Pointer[policy]
-	flights flightGroup
+	flights flight.Group[*fetchResult] // concurrent misses and revalidations, coalesced
 	stats   counters
 	errLog  logging.RateLimited
 
@@ -217,7 +202,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 	s.policy.Store(p)
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
-	s.flights.joined = &s.stats.coalesced
+	s.flights.Joined = &s.stats.coalesced
 	s.work = newBackground(o.bgLimit)
 	s.secret = s.credentialSecret(ctx)
 	return s, nil
@@ -304,6 +289,6 @@ func (s *Session) Close() error {
 		st.Close()
 	}
 	s.work.wait()
-	s.flights.running.Wait()
+	s.flights.Wait()
 	return s.writes.Close()
 }
