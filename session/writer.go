@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/internal/cachekey"
-	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/internal/cachestatus"
 	"github.com/reqcache/reqcache/internal/rules"
+	"github.com/reqcache/reqcache/internal/urlindex"
 	"github.com/reqcache/reqcache/stores"
 )
 
