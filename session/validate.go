@@ -40,12 +40,7 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 
 	a := s.admit(x, e.StatusCode, merged, requestedAt, receivedAt)
 	updated.ExpiresAt, updated.Lifetime = a.ExpiresAt, a.Lifetime
-	staleBefore := !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(e.CreatedAt)
-	staleNow := !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(receivedAt)
-	if !a.ExpiresAt.Equal(e.ExpiresAt) && !(staleBefore && staleNow) {
-		changed = true
-	}
-	if changed || a.refused != "" || s.overtaken(x, updated.URIKey) {
+	if changed || rules.ExpiryChanged(e.ExpiresAt, e.CreatedAt, a.ExpiresAt, receivedAt) || a.refused != "" || s.overtaken(x, updated.URIKey) {
 		s.write(ctx, x, &entryWrite{kind: writeMerge, f: f, a: a, e: &updated})
 	}
 	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}

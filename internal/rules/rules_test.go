@@ -466,3 +466,22 @@ func BenchmarkParseHTTPDate(b *testing.B) {
 		}
 	})
 }
+
+func TestExpiryChanged(t *testing.T) {
+	at := t0
+	for _, tc := range []struct {
+		name                             string
+		before, created, after, received time.Time
+		want                             bool
+	}{
+		{"unchanged", at.Add(time.Minute), at, at.Add(time.Minute), at, false},
+		{"extended", at.Add(time.Minute), at, at.Add(2 * time.Minute), at.Add(30 * time.Second), true},
+		{"stale on arrival, and again (no-cache): not rewritten", at, at, at.Add(5 * time.Second), at.Add(5 * time.Second), false},
+		{"stale on arrival, fresh now", at, at, at.Add(time.Hour), at.Add(5 * time.Second), true},
+		{"never expired, now expires", time.Time{}, at, at.Add(time.Hour), at, true},
+	} {
+		if got := ExpiryChanged(tc.before, tc.created, tc.after, tc.received); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

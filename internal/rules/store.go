@@ -291,6 +291,18 @@ var notUpdated = []string{"Content-Length", "Content-Encoding", "Content-Range"}
 // in a way worth a write.
 var changeIrrelevant = []string{"Date", "Age"}
 
+// ExpiryChanged reports whether a 304's update moved when a stored
+// response expires in a way worth writing: its expiry changed, unless the
+// response was stale on arrival before (expired at or before it was
+// created) and is again (at or before received, the 304's arrival) — a
+// response that needs validation every time need not be written every
+// time.
+func ExpiryChanged(before, createdBefore, after, received time.Time) bool {
+	staleBefore := !before.IsZero() && !before.After(createdBefore)
+	staleNow := !after.IsZero() && !after.After(received)
+	return !after.Equal(before) && !(staleBefore && staleNow)
+}
+
 // Merge is a stored header updated by a 304 (RFC 9111 §4.3.4, §3.2): the
 // 304's fields replace the stored ones, except those a store never keeps
 // and those that describe the 304 itself. changed reports a change worth
