@@ -19,99 +19,6 @@ import (
 	"github.com/reqcache/reqcache/stores"
 )
 
-// fetchResult is what one trip to the origin produced, in a form every
-// coalesced caller can turn into its own response: a new response, whose
-// body is one of body (complete: empty), streamed (streaming while the cache
-// keeps its copy) or untouched (for the caller that made the trip alone); or
-// a stored entry the trip vouched for (a 304), fell back on (the origin
-// failed: stale-if-error) or found stored by another process (the fleet).
-type fetchResult struct {
-	err error
-	// A new response.
-	status      int
-	header      http.Header // not to be modified: callers clone it
-	body        []byte      // complete body; shared read-only
-	requestedAt time.Time
-	info        Info
-	// fwd and detail fill this cache's Cache-Status member.
-	fwd    cachestatus.Fwd
-	detail cachestatus.Detail
-	// shareable: coalesced callers may use this result (it may be
-	// stored). Responses that may not be stored (other than errors) are
-	// not shared: each waiter then asks the origin itself.
-	shareable bool
-	// selectors are the leader's request fields the response varies on,
-	// copied when it arrived: a waiter is selected by them, whatever the
-	// leader's caller does with its request afterwards.
-	selectors http.Header
-	// streamed streams the body to every caller; first is the reader of
-	// the caller that made the trip.
-	streamed      *streambody.Body
-	first         *streambody.Reader
-	contentLength int64
-	// uncompressed: the upstream Transport decoded the body it asked gzip
-	// for (http.Response.Uncompressed, passed on to the callers).
-	uncompressed bool
-	// untouched is the upstream response itself, when it is not kept (too
-	// large, not storable, an upgrade); only the leader may use it.
-	untouched *http.Response
-	release   context.CancelFunc
-
-	// A stored entry (read only: every caller answered from it copies its
-	// header), under entryKey, and how it answers.
-	entry    *stores.Entry
-	entryKey string
-	how      answered
-	// failed: the trip failed and entry is the stale fallback.
-	failed bool
-	// setCookie is a 304's Set-Cookie: for the caller that made the trip
-	// alone (never stored, never shared).
-	setCookie []string
-
-	// pending is the write waiting for a streamed body's end: in the
-	// result's own allocation.
-	pending pendingStore
-}
-
-// discard closes the body of a result the caller that made the trip will
-// not read (it left, or it is a background refresh).
-func (r *fetchResult) discard() {
-	if r == nil {
-		return
-	}
-	if r.first != nil {
-		r.first.Close()
-		r.first = nil
-	}
-	if r.untouched == nil {
-		return
-	}
-	r.untouched.Body.Close()
-	r.untouched = nil
-	if r.release != nil {
-		r.release()
-	}
-}
-
-// The flight group (internal/flight) sees a result through these: a body
-// streaming to every caller keeps the flight joinable until it ends; the
-// upstream's own response is the leader's, released when it is done.
-
-func (r *fetchResult) Streaming() bool       { return r.streamed != nil }
-func (r *fetchResult) OnEnd(ended func())    { r.streamed.OnStop(ended) }
-func (r *fetchResult) Holding() bool         { return r.untouched != nil }
-func (r *fetchResult) SetRelease(rel func()) { r.release = rel }
-func (r *fetchResult) Discard()              { r.discard() }
-
-// consume reads a result's body to its end and closes it, for a background
-// refresh: the entry is stored when the body ends.
-func (r *fetchResult) consume() {
-	if r != nil && r.first != nil {
-		_, _ = io.Copy(io.Discard, r.first)
-	}
-	r.discard()
-}
-
 // fetchShared goes to the origin for x, sharing the trip with concurrent
 // callers for the same key; f is what lookup found, revalidate makes the
 // trip conditional. A request that demands a trip of its own
@@ -119,24 +26,23 @@ func (r *fetchResult) consume() {
 func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Response, error) {
 	ctx := x.req.Context()
 	if x.demandsTrip() {
-		res := s.fetch(ctx, x, f, revalidate)
-		return s.respond(x, res, res.first, false, true)
+		return s.respond(x, s.fetch(ctx, x, f, revalidate), nil, false, true)
 	}
 	flightKey := x.key
 	if revalidate {
 		flightKey = "revalidate\x00" + flightKey
 	}
-	var o flight.Outcome[*fetchResult]
+	var o flight.Outcome[tripResult]
 	if ctx.Done() == nil {
 		// The caller cannot leave, so the trip runs on its goroutine and x
 		// can stay on its stack.
-		o = s.flights.DoHere(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o = s.flights.DoHere(ctx, flightKey, func(fctx context.Context) tripResult {
 			return s.fetch(fctx, x, f, revalidate)
 		})
 	} else {
 		xh := x.onHeap() // the trip may outlive this call
 		var err error
-		o, err = s.flights.Do(ctx, flightKey, func(fctx context.Context) *fetchResult {
+		o, err = s.flights.Do(ctx, flightKey, func(fctx context.Context) tripResult {
 			return s.fetch(fctx, xh, f, revalidate)
 		})
 		if err != nil {
@@ -144,47 +50,57 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		}
 	}
 	res := o.Res
-	if o.Joined && res.err == nil {
-		// What another caller's trip brought answers this one only when
-		// this caller could have been answered with it anyway (the one
-		// reuse decision): else it asks the origin itself. (An error is
-		// shared: the waiters asked at the same moment.)
-		d, ok := s.joins(x, res)
-		var reader *streambody.Reader
-		if ok && res.entry == nil && res.streamed != nil {
-			reader, ok = res.streamed.Attach(o.Late)
-		}
-		if !ok {
-			res = s.fetch(ctx, x, f, revalidate)
-			return s.respond(x, res, res.first, false, true)
-		}
-		if res.entry != nil {
-			how := res.how
-			how.collapsed = true
-			how.stale = d.Action == rules.ServeStale
-			how.reason = d.Reason
-			return s.serve(x, res.entry, res.entryKey, true, how), nil
-		}
-		return s.respond(x, res, reader, true, false)
+	if !o.Joined || failure(res) != nil {
+		// (An error is shared: the waiters asked at the same moment.)
+		return s.respond(x, res, nil, o.Joined, o.Exclusive)
 	}
-	return s.respond(x, res, res.first, false, o.Exclusive)
+	// What another caller's trip brought answers this one only when this
+	// caller could have been answered with it anyway (the one reuse
+	// decision): else it asks the origin itself.
+	d, ok := s.joins(x, res)
+	var reader *streambody.Reader
+	if r, isNew := res.(*newResponse); ok && isNew && r.streamed != nil {
+		reader, ok = r.streamed.Attach(o.Late)
+	}
+	if !ok {
+		return s.respond(x, s.fetch(ctx, x, f, revalidate), nil, false, true)
+	}
+	if sa, isStored := res.(*storedAnswer); isStored {
+		how := sa.how
+		how.collapsed = true
+		how.stale = d.Action == rules.ServeStale
+		how.reason = d.Reason
+		return s.serve(x, sa.entry, sa.key, true, how), nil
+	}
+	return s.respond(x, res, reader, true, false)
 }
 
-// respond turns a result into this caller's own response; reader is its
-// reader of a streamed body. joined: the result is another caller's trip.
-// owned says no other caller sees res, so its header map can be handed
-// over as it is.
-func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Reader, joined, owned bool) (*http.Response, error) {
-	if res.err != nil {
-		return nil, res.err
-	}
-	if res.entry != nil {
-		resp := s.serve(x, res.entry, res.entryKey, true, res.how)
-		if !joined && len(res.setCookie) > 0 {
-			resp.Header["Set-Cookie"] = res.setCookie
+// respond turns a trip's outcome into this caller's own response. joined:
+// the outcome is another caller's trip, and reader is this caller's reader
+// of its streamed body (the leader reads its own, first). owned says no
+// other caller sees the outcome, so its header map can be handed over as
+// it is.
+func (s *Session) respond(x *exchange, res tripResult, reader *streambody.Reader, joined, owned bool) (*http.Response, error) {
+	switch r := res.(type) {
+	case tripFailed:
+		return nil, r.err
+	case *storedAnswer:
+		resp := s.serve(x, r.entry, r.key, true, r.how)
+		if !joined && len(r.setCookie) > 0 {
+			resp.Header["Set-Cookie"] = r.setCookie
 		}
 		return resp, nil
+	case *newResponse:
+		if !joined {
+			reader = r.first
+		}
+		return s.respondNew(x, r, reader, joined, owned), nil
 	}
+	panic("reqcache: unknown trip outcome")
+}
+
+// respondNew is respond for a new response.
+func (s *Session) respondNew(x *exchange, res *newResponse, reader *streambody.Reader, joined, owned bool) *http.Response {
 	info := res.info
 	// A joined answer — early or late, another caller's trip — made no
 	// exchange of this caller's: it is from the cache (X-From-Cache,
@@ -199,7 +115,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 			resp.Body = &releaseBody{ReadCloser: resp.Body, stop: stopWith(x.req.Context(), res.release)}
 		}
 		annotate(resp, x.req, info, st)
-		return resp, nil
+		return resp
 	}
 	h := res.header
 	if !owned || res.streamed != nil {
@@ -254,7 +170,7 @@ func (s *Session) respond(x *exchange, res *fetchResult, reader *streambody.Read
 	if reader != nil {
 		ctx.body = res.streamed
 	}
-	return resp, nil
+	return resp
 }
 
 // selectsStored reports a 304 to a request the cache did not make
@@ -282,7 +198,7 @@ func selectsStored(req *http.Request, e *stores.Entry, h http.Header) bool {
 
 // fetch makes one trip to the origin and stores what may be stored; a
 // miss first asks the fleet (fleet.go).
-func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bool) *fetchResult {
+func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bool) tripResult {
 	if f.e == nil && !revalidate {
 		return s.fetchMiss(ctx, x, f)
 	}
@@ -290,7 +206,7 @@ func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bo
 }
 
 // fetchOrigin makes the trip to the origin. f.e, when set, is read only.
-func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalidate bool) *fetchResult {
+func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalidate bool) tripResult {
 	e := f.e
 	out := x.outgoing(ctx)
 	conditional := false
@@ -304,12 +220,12 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 		if res := s.staleOnError(x, f, err); res != nil {
 			return res
 		}
-		return &fetchResult{err: err}
+		return tripFailed{err: err}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgrade the request did not announce in Connection: the
 		// body is the live connection, for this caller alone.
-		return &fetchResult{status: resp.StatusCode, header: resp.Header, untouched: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
+		return &newResponse{status: resp.StatusCode, header: resp.Header, untouched: resp, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailUpgrade, info: Info{Key: x.key}}
 	}
 	if resp.StatusCode == http.StatusNotModified && (conditional || e != nil && selectsStored(x.req, e, resp.Header)) {
 		drain(resp)
@@ -335,7 +251,7 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 
 // staleOnError answers x from its stored entry when its trip failed, if
 // the one reuse decision lets it (stale-if-error); nil otherwise.
-func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
+func (s *Session) staleOnError(x *exchange, f found, err error) *storedAnswer {
 	if f.e == nil {
 		return nil
 	}
@@ -346,7 +262,7 @@ func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
 	if ce := s.log.Check(zap.InfoLevel, "reqcache: origin failed, serving stale entry"); ce != nil {
 		ce.Write(zap.String("key", x.key), errorField(x.p.keys, err, x.req))
 	}
-	return &fetchResult{entry: f.e, entryKey: f.key, how: answered{stale: true, reason: d.Reason}, failed: true, shareable: true}
+	return &storedAnswer{entry: f.e, key: f.key, how: answered{stale: true, reason: d.Reason}, failed: true}
 }
 
 // receive turns a new response from the origin into a result as soon as
@@ -354,8 +270,8 @@ func (s *Session) staleOnError(x *exchange, f found, err error) *fetchResult {
 // body to the callers through a streambody.Body, which stores it when it
 // ends cleanly within max_body_bytes; any other passes through to the
 // caller that made the trip, untouched.
-func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd cachestatus.Fwd, requestedAt, receivedAt time.Time) *fetchResult {
-	res := &fetchResult{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt, uncompressed: resp.Uncompressed}
+func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.Response, fwd cachestatus.Fwd, requestedAt, receivedAt time.Time) *newResponse {
+	res := &newResponse{status: resp.StatusCode, header: resp.Header, fwd: fwd, info: Info{Key: x.key}, requestedAt: requestedAt, uncompressed: resp.Uncompressed}
 	a := s.admit(x, resp.StatusCode, resp.Header, requestedAt, receivedAt)
 	why := a.refused
 	if why == "" && resp.ContentLength > x.p.MaxBodyBytes {
@@ -389,7 +305,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 }
 
 // pendingStore is a response waiting for its body to be stored: what
-// the writer needs, in its fetchResult's allocation (the exchange copied,
+// the writer needs, in its newResponse's allocation (the exchange copied,
 // so that the caller's stays on its stack).
 type pendingStore struct {
 	s    *Session

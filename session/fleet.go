@@ -45,16 +45,16 @@ func (s *Session) fleetApplies(x *exchange) (stores.Leaser, bool) {
 // fetchMiss is fetch for a key nothing is stored under: with a fleet, the
 // process holding the key's lease fetches and the others answer from what
 // it stores.
-func (s *Session) fetchMiss(ctx context.Context, x *exchange, f found) *fetchResult {
+func (s *Session) fetchMiss(ctx context.Context, x *exchange, f found) tripResult {
 	l, ok := s.fleetApplies(x)
 	if !ok {
 		return s.fetchOrigin(ctx, x, f, false)
 	}
-	hold, res := s.awaitFleet(ctx, l, x)
-	if res != nil {
-		return res
+	hold, found := s.awaitFleet(ctx, l, x)
+	if found != nil {
+		return found
 	}
-	res = s.fetchOrigin(ctx, x, f, false)
+	res := s.fetchOrigin(ctx, x, f, false)
 	hold.releaseAfter(res)
 	return res
 }
@@ -63,13 +63,13 @@ func (s *Session) fetchMiss(ctx context.Context, x *exchange, f found) *fetchRes
 // until the holder's entry can answer x (res), its lease ends (then takes
 // it), or it gives up on storing. A failing store means fetching: both
 // results nil.
-func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) (hold *leaseHold, res *fetchResult) {
+func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) (hold *leaseHold, res tripResult) {
 	poll := fleetPollFirst
 	for {
 		lease, err := l.AcquireLease(ctx, x.key)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, &fetchResult{err: ctx.Err()}
+				return nil, tripFailed{err: ctx.Err()}
 			}
 			s.storeError("lease", err)
 			return nil, nil
@@ -96,7 +96,7 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, &fetchResult{err: ctx.Err()}
+			return nil, tripFailed{err: ctx.Err()}
 		case <-s.work.ctx.Done():
 			// Close waits for trips: it should not wait a lease out.
 			t.Stop()
@@ -112,26 +112,27 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 
 // fleetEntry answers x from the store when another process's entry can
 // serve it fresh (the one reuse decision).
-func (s *Session) fleetEntry(x *exchange) *fetchResult {
+func (s *Session) fleetEntry(x *exchange) *storedAnswer {
 	f := s.lookup(x)
 	if f.e == nil || s.decide(x, f.e, false).Action != rules.Serve {
 		return nil
 	}
-	return &fetchResult{entry: f.e, entryKey: f.key, how: answered{fleetWait: true}, shareable: true, info: Info{Stored: true}}
+	return &storedAnswer{entry: f.e, key: f.key, how: answered{fleetWait: true}}
 }
 
 // releaseAfter lets go of the lease once res's fate is known: at once for
 // a complete or unstorable response, at the end of a streamed body.
-func (h *leaseHold) releaseAfter(res *fetchResult) {
+func (h *leaseHold) releaseAfter(res tripResult) {
 	if h == nil {
 		return
 	}
-	if res.streamed != nil {
-		body := res.streamed
+	r, isNew := res.(*newResponse)
+	if isNew && r.streamed != nil {
+		body := r.streamed
 		body.OnStop(func() { h.release(body.Stored()) })
 		return
 	}
-	h.release(res.err == nil && res.info.Stored)
+	h.release(isNew && r.info.Stored)
 }
 
 // release ends the lease; stored tells waiters whether to look for the

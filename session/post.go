@@ -41,21 +41,20 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	}
 	get := x.req.Clone(x.req.Context())
 	get.Method, get.Body, get.GetBody, get.ContentLength = http.MethodGet, nil, nil, 0
-	g := &exchange{req: get, p: p, expireAfter: x.expireAfter, up: x.up, since: s.invalidated.Now()} // after its own invalidation
-	g.rq.Options = x.rq.Options                                                                      // the POST's own options, and its directives: get has its header
+	// The GET begins after the POST's own invalidation, with the POST's
+	// options and directives (get has its header).
+	g := &exchange{req: get, p: p, expireAfter: x.expireAfter, up: x.up, since: s.invalidated.Now()}
+	g.rq.Options = x.rq.Options
 	g.readRequest()
 	g.bodyCredentials = p.SeparateCredentials && !s.bodyHoldsNoCredentials(x)
 	g.key = s.keyFor(p, get, nil)
 	f := s.lookup(g) // what the GET's key holds, for the write
 	res := s.receive(x.req.Context(), g, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
-	if res.untouched != nil { // admit said no: resp is untouched
+	if !res.kept() { // resp is untouched: the caller's, as it came
 		return nil, res.detail, false
 	}
-	out, err = s.respond(g, res, res.first, false, true)
-	if err != nil {
-		return nil, "", false
-	}
-	// respond made out.Request a copy of the GET: the caller sent a POST.
+	out = s.respondNew(g, res, res.first, false, true)
+	// respondNew made out.Request a copy of the GET: the caller sent a POST.
 	out.Request.Method = x.req.Method
 	return out, "", true
 }

@@ -92,12 +92,20 @@ func (x *exchange) demandsTrip() bool {
 // would have been answered with (one that may be stored, selected by x's
 // Vary headers on the trip's own copy of the leader's, and fresh for x), or
 // an entry the trip vouched for that decide lets x use.
-func (s *Session) joins(x *exchange, res *fetchResult) (rules.Decision, bool) {
-	if res.entry != nil {
-		d := s.decide(x, res.entry, res.failed)
-		ok := x.selects(res.entry, false) && (d.Action == rules.Serve || d.Action == rules.ServeStale)
+func (s *Session) joins(x *exchange, res tripResult) (rules.Decision, bool) {
+	switch r := res.(type) {
+	case *storedAnswer:
+		d := s.decide(x, r.entry, r.failed)
+		ok := x.selects(r.entry, false) && (d.Action == rules.Serve || d.Action == rules.ServeStale)
 		return d, ok
+	case *newResponse:
+		return s.joinsNew(x, r)
 	}
+	return rules.Decision{}, false
+}
+
+// joinsNew is joins for a new response.
+func (s *Session) joinsNew(x *exchange, res *newResponse) (rules.Decision, bool) {
 	if !res.shareable || !x.selectsBy(res.header, res.selectors, false) {
 		return rules.Decision{}, false
 	}

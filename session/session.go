@@ -65,7 +65,7 @@ type Session struct {
 	unsure      unsureSet
 
 	policy  atomic.Pointer[policy]
-	flights flight.Group[*fetchResult] // concurrent misses and revalidations, coalesced
+	flights flight.Group[tripResult] // concurrent misses and revalidations, coalesced
 	stats   counters
 	errLog  logging.RateLimited
 

@@ -48,10 +48,10 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 		defer cancel()
 		defer s.refreshing.Delete(x.key)
 		res := s.fetch(ctx, &bx, f, revalidate)
-		res.consume() // the new entry is stored when its body ends
-		if res.err != nil {
+		consume(res) // the new entry is stored when its body ends
+		if err := failure(res); err != nil {
 			if ce := s.log.Check(zap.InfoLevel, "reqcache: background refresh failed"); ce != nil {
-				ce.Write(zap.String("key", x.key), errorField(x.p.keys, res.err, x.req))
+				ce.Write(zap.String("key", x.key), errorField(x.p.keys, err, x.req))
 			}
 		}
 	}()

@@ -29,7 +29,7 @@ func conditionalRequest(req *http.Request, e *stores.Entry) (*http.Request, bool
 // store never keeps, a 304 never brings in), passes the result through the
 // one storability decision, has the writer save it when something changed
 // (or delete it when it may no longer be stored), and answers from it.
-func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *http.Response, requestedAt, receivedAt time.Time) *fetchResult {
+func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *http.Response, requestedAt, receivedAt time.Time) *storedAnswer {
 	e := f.e // read only: the store may have lent it
 	merged, changed := rules.Merge(e.Header, resp.Header)
 	updated := *e
@@ -43,5 +43,5 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	if changed || rules.ExpiryChanged(e.ExpiresAt, e.CreatedAt, a.ExpiresAt, receivedAt) || a.refused != "" || s.overtaken(x, updated.URIKey) {
 		s.write(ctx, x, &entryWrite{kind: writeMerge, f: f, a: a, e: &updated})
 	}
-	return &fetchResult{entry: &updated, entryKey: f.key, how: answered{revalidated: true}, shareable: true, setCookie: resp.Header["Set-Cookie"]}
+	return &storedAnswer{entry: &updated, key: f.key, how: answered{revalidated: true}, setCookie: resp.Header["Set-Cookie"]}
 }
