@@ -20,7 +20,7 @@ type found struct {
 	// e is the entry that may answer the request (nil: none), under key.
 	// Nothing writes to it: when lent it is the store's own copy
 	// (stores.Peeker), and serve copies its header; every write builds
-	// an entry of its own (store.go, validate.go).
+	// an entry of its own (writer.go, validate.go).
 	e    *stores.Entry
 	key  string
 	lent bool

@@ -65,7 +65,7 @@ const (
 	DetailReadOnly        Detail = "read-only"
 	// A Location naming a URL with a credential.
 	DetailLocationCredential Detail = "location-credential"
-	DetailInvalidated        Detail = "invalidated" // the resource invalidated meanwhile (session/store.go, overtaken)
+	DetailInvalidated        Detail = "invalidated" // the resource invalidated meanwhile (session/writer.go, overtaken)
 )
 
 // Status is this cache's Cache-Status member for one response, as
