@@ -1,0 +1,45 @@
+package session
+
+import (
+	"io"
+	"net/http"
+)
+
+// Seams below RoundTrip, for the external tests (package session_test), as
+// net/http's export_test.go has them: each drives one step of a request's journey
+// without the others.
+
+// Find runs a request's steps up to the answer — its options, rules and
+// key, lookup through the URL's index, the one reuse decision — and
+// returns its key, the key of the entry lookup found ("" for none) and
+// what the decision says.
+func (s *Session) Find(req *http.Request) (key, foundKey, action string) {
+	opts := optionsFrom(req.Context())
+	x := &exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: s.upstream, since: s.invalidated.Now()}
+	x.rq.Options = opts.Options
+	x.readRequest()
+	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
+	f, d := s.find(x)
+	return x.key, f.key, d.Action.String()
+}
+
+// Receive hands resp, as if the origin had just answered req with it, to
+// the one storability decision and the writer, and reads its body to the
+// end: stored says whether the cache keeps it, why why not.
+func (s *Session) Receive(req *http.Request, resp *http.Response) (stored bool, why string) {
+	x := &exchange{req: req, p: s.policy.Load(), up: s.upstream, since: s.invalidated.Now()}
+	x.readRequest()
+	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
+	now := s.now()
+	res := s.receive(req.Context(), x, s.lookup(x), resp, "", now, now)
+	if !res.kept() {
+		res.untouched.Body.Close()
+		return false, string(res.detail)
+	}
+	if res.first != nil {
+		_, _ = io.Copy(io.Discard, res.first)
+		res.first.Close()
+		return res.streamed.Stored(), ""
+	}
+	return res.info.Stored, ""
+}
