@@ -45,7 +45,7 @@ func (sel Selector) empty() bool {
 }
 
 // Len returns the number of stored responses.
-func (c *Cache) Len(ctx context.Context) (int, error) { return c.s.store.Len(ctx) }
+func (c *Cache) Len(ctx context.Context) (int, error) { return c.s.reads.Len(ctx) }
 
 // Clear removes every stored response and alias except the credential key
 // (CredentialKeyAlias): without it the next process would derive new keys,
@@ -59,7 +59,7 @@ func (c *Cache) Clear(ctx context.Context) error { return c.s.clearStore(ctx) }
 func (c *Cache) URLs(ctx context.Context, filters ...Filter) ([]string, error) {
 	var urls []string
 	now := c.s.now()
-	err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+	err := c.s.reads.Scan(ctx, func(e *stores.Entry) bool {
 		for i := range filters {
 			if !filters[i].selects(e, now) {
 				return true
@@ -148,7 +148,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		direct = append(direct, c.s.keysFor(ctx, p, r, body)...)
 	}
 	for _, k := range direct {
-		_, err := c.s.store.Get(ctx, k)
+		_, err := c.s.reads.Get(ctx, k)
 		if err == nil || errors.Is(err, stores.ErrCorrupt) {
 			if !fn(k) {
 				return nil
@@ -169,7 +169,7 @@ func (c *Cache) visit(ctx context.Context, sel Selector, fn func(key string) boo
 		urls[p.keys.RedactedURL(u)] = true
 	}
 	now := c.s.now()
-	return c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+	return c.s.reads.Scan(ctx, func(e *stores.Entry) bool {
 		if urls[e.URL] ||
 			(sel.Expired && e.Expired(now)) ||
 			(sel.OlderThan > 0 && now.Sub(e.CreatedAt) > sel.OlderThan) {
@@ -235,7 +235,7 @@ func (c *Cache) Responses(ctx context.Context, f Filter) iter.Seq2[*CachedRespon
 	return func(yield func(*CachedResponse, error) bool) {
 		now := c.s.now()
 		stopped := false
-		err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+		err := c.s.reads.Scan(ctx, func(e *stores.Entry) bool {
 			if !f.selects(e, now) {
 				return true
 			}
@@ -267,7 +267,7 @@ func (c *Cache) ResetExpiration(ctx context.Context, exp config.Expiration) (int
 	now := c.s.now()
 	expiresAt, keep := exp.ExpiresAt(now)
 	var entries []*stores.Entry
-	if err := c.s.store.Scan(ctx, func(e *stores.Entry) bool {
+	if err := c.s.reads.Scan(ctx, func(e *stores.Entry) bool {
 		entries = append(entries, e)
 		return true
 	}); err != nil {
@@ -304,15 +304,15 @@ func (c *Cache) Reseal(ctx context.Context) (resealed, skipped int, err error) {
 	// The keys first, then each response read and written again: a scan
 	// that writes what it reads could meet a document twice.
 	var keys []string
-	if err := c.s.store.Scan(ctx, func(e *stores.Entry) bool { keys = append(keys, e.Key); return true }); err != nil {
+	if err := c.s.reads.Scan(ctx, func(e *stores.Entry) bool { keys = append(keys, e.Key); return true }); err != nil {
 		return 0, 0, err
 	}
-	total, err := c.s.store.Len(ctx)
+	total, err := c.s.reads.Len(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, k := range keys {
-		e, err := c.s.store.Get(ctx, k)
+		e, err := c.s.reads.Get(ctx, k)
 		if err != nil {
 			continue
 		}

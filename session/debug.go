@@ -71,7 +71,7 @@ func (s *Session) recordForPage(st *debugpage.State, req *http.Request, resp *ht
 func (s *Session) debugSource() debugpage.Source {
 	c := s.Cache()
 	return debugpage.Source{
-		Backend: s.backend, MaxBytes: s.maxBytes, Store: s.store, Now: s.now,
+		Backend: s.backend, MaxBytes: s.maxBytes, Store: s.reads, Now: s.now,
 		Counters: func() debugpage.Counters { return debugpage.Counters(s.Stats()) },
 		Bytes:    c.Bytes, Clear: c.Clear,
 		Delete: func(ctx context.Context, key string) (int, error) {

@@ -293,7 +293,7 @@ func (s *Session) receive(ctx context.Context, x *exchange, f found, resp *http.
 	if resp.ContentLength == 0 || resp.Body == http.NoBody || x.req.Method == http.MethodHead {
 		// Nothing to stream: store now.
 		drain(resp)
-		res.info.Stored = ps.store(nil)
+		res.info.Stored = ps.save(nil)
 		if !res.info.Stored {
 			res.shareable = false
 		}
@@ -318,7 +318,7 @@ type pendingStore struct {
 }
 
 // Finish is the streamed body's end (streambody.Owner): the entry is saved.
-func (ps *pendingStore) Finish(body []byte) bool { return ps.store(body) }
+func (ps *pendingStore) Finish(body []byte) bool { return ps.save(body) }
 
 // Background lets a body nobody reads any more be read to its end
 // (streambody.Owner), within the session's background slots.
@@ -326,9 +326,9 @@ func (ps *pendingStore) Background(abort func()) (func(), bool) {
 	return ps.s.completeInBackground(abort)
 }
 
-// store saves the entry with its complete body. The store outlives the
+// save saves the entry with its complete body. The save outlives the
 // caller's request: it happens when the body ends, whoever still reads.
-func (ps *pendingStore) store(body []byte) bool {
+func (ps *pendingStore) save(body []byte) bool {
 	ps.e.Body = body
 	stored, why := ps.s.write(detached(ps.ctx), &ps.x, &entryWrite{kind: writeNew, f: ps.f, a: ps.a, e: ps.e, resp: ps.resp})
 	if !stored && why != "" {

@@ -48,7 +48,7 @@ func (s *Session) bareKey(p *policy, method string, u *url.URL, host string) str
 func (s *Session) keysFor(ctx context.Context, p *policy, req *http.Request, body []byte) []string {
 	key := s.keyFor(p, req, body)
 	keys := []string{urlindex.Part(key)}
-	_, _ = urlindex.Walk(ctx, p.keys, key, req.Header, s.store.GetAlias, func(step urlindex.Step) bool {
+	_, _ = urlindex.Walk(ctx, p.keys, key, req.Header, s.reads.GetAlias, func(step urlindex.Step) bool {
 		keys = append(keys, step.Key)
 		return false
 	})

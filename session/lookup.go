@@ -43,7 +43,7 @@ type found struct {
 // deleted.
 func (s *Session) lookup(x *exchange) found {
 	var f found
-	indexed, err := urlindex.Walk(x.req.Context(), x.p.keys, x.key, x.req.Header, s.store.GetAlias, func(step urlindex.Step) bool {
+	indexed, err := urlindex.Walk(x.req.Context(), x.p.keys, x.key, x.req.Header, s.reads.GetAlias, func(step urlindex.Step) bool {
 		byLanguage := step.Via == urlindex.ViaLanguage
 		e, lent, ok := s.get(x.req.Context(), step.Key)
 		if !ok || !x.selects(e, byLanguage) {
@@ -68,7 +68,7 @@ func (s *Session) get(ctx context.Context, key string) (e *stores.Entry, lent, o
 	if s.opt.Peeker != nil {
 		e, err = s.opt.Peeker.Peek(ctx, key)
 	} else {
-		e, err = s.store.Get(ctx, key)
+		e, err = s.reads.Get(ctx, key)
 	}
 	switch {
 	case err == nil && s.owed(ctx, e):

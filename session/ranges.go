@@ -114,7 +114,7 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 		return nil
 	}
 	key := urlindex.Part(x.key)
-	e, err := s.store.Get(x.req.Context(), key)
+	e, err := s.reads.Get(x.req.Context(), key)
 	if err != nil {
 		return nil
 	}
@@ -173,7 +173,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 func (s *Session) joinPart(ctx context.Context, x *exchange, f found, a admission, part *stores.Entry, resp *http.Response) bool {
 	first, last, complete, _ := rules.ContentRange(part.Header.Get("Content-Range"))
 	tag, _ := rules.StrongETag(part.Header)
-	if old, err := s.store.Get(ctx, part.Key); err == nil {
+	if old, err := s.reads.Get(ctx, part.Key); err == nil {
 		of, ol, oc, ok := rules.ContentRange(old.Header.Get("Content-Range"))
 		oldTag, _ := rules.StrongETag(old.Header)
 		if ok && oc == complete && oldTag == tag && int64(len(old.Body)) == ol-of+1 && of <= last+1 && first <= ol+1 {

@@ -40,10 +40,10 @@ import (
 
 // Session is a caching http.RoundTripper. It is safe for concurrent use.
 type Session struct {
-	// store is the read half of the store, for every reader; writes is
-	// the store itself, used by the one writer alone (writer.go). Both
+	// reads is the read half of the reads, for every reader; writes is
+	// the reads itself, used by the one writer alone (writer.go). Both
 	// are observed (observe.go) when an Observer is set.
-	store  stores.Reader
+	reads  stores.Reader
 	writes stores.Store
 	// opt is what the store can do beyond stores.Store (lend entries to
 	// hits, list by resource, leases…), resolved once and observed as the
@@ -198,7 +198,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 		s.writes = stores.Observe(s.writes, storeObserver(o.observer))
 		s.opt = s.opt.Observed(storeObserver(o.observer))
 	}
-	s.store = s.writes
+	s.reads = s.writes
 	s.policy.Store(p)
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
@@ -217,7 +217,7 @@ const CredentialKeyAlias = "reqcache:credential-key"
 func (s *Session) credentialSecret(ctx context.Context) []byte {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if v, err := s.store.GetAlias(ctx, CredentialKeyAlias); err == nil {
+	if v, err := s.reads.GetAlias(ctx, CredentialKeyAlias); err == nil {
 		if b, err := hex.DecodeString(v); err == nil && len(b) >= 32 {
 			return b
 		}

@@ -17,7 +17,7 @@ import (
 )
 
 // This file is the one writer: the only code that writes or deletes what
-// the store holds. The rest of the session reads through s.store, a
+// the store holds. The rest of the session reads through s.reads, a
 // stores.Reader without write methods; s.writes, the store itself, is
 // used here alone (TestOnlyTheWriterWrites checks it).
 //
@@ -181,7 +181,7 @@ func (s *Session) overtaken(x *exchange, uri string) bool { return s.invalidated
 // the primary key holds (it would answer every request).
 func (s *Session) indexVariant(ctx context.Context, x *exchange, names []string, key string, header http.Header) {
 	var idx cachekey.VaryIndex
-	if v, err := s.store.GetAlias(ctx, x.key); err == nil {
+	if v, err := s.reads.GetAlias(ctx, x.key); err == nil {
 		idx, _ = cachekey.DecodeVaryIndex(v)
 	} else if !errors.Is(err, stores.ErrNotFound) {
 		s.storeError("get alias", err)
@@ -293,7 +293,7 @@ func (s *Session) deleteURI(ctx context.Context, uri string, bare []string) (int
 		return n + listed, errors.Join(err, lerr)
 	}
 	var keys []string
-	err := s.store.Scan(ctx, func(e *stores.Entry) bool {
+	err := s.reads.Scan(ctx, func(e *stores.Entry) bool {
 		if e.URIKey == uri {
 			keys = append(keys, e.Key)
 		}
@@ -352,7 +352,7 @@ func (s *Session) importAlias(ctx context.Context, alias, value string) error {
 
 // clearStore removes everything but the credential key.
 func (s *Session) clearStore(ctx context.Context) error {
-	key, keyErr := s.store.GetAlias(ctx, CredentialKeyAlias)
+	key, keyErr := s.reads.GetAlias(ctx, CredentialKeyAlias)
 	if err := s.writes.Clear(ctx); err != nil {
 		return err
 	}
