@@ -228,17 +228,7 @@ func TestOtherProcessesInvalidationsReachTheMemoryTier(t *testing.T) {
 	if _, err := writer.DeleteURI(ctx, "resource"); err != nil { // an unsafe request in the writer's process
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		_, err := following.Get(ctx, "shared")
-		if errors.Is(err, stores.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("two seconds after another process's invalidation the memory tier still answers (%v)", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitGone(t, following, "shared", "the memory tier")
 	if _, err := deaf.Get(ctx, "shared"); err != nil {
 		t.Fatalf("without polling the memory copy answers until max_age, as documented; got %v", err)
 	}
@@ -270,14 +260,21 @@ func TestOtherProcessesInvalidationsReachCopiesWrittenHere(t *testing.T) {
 	if _, err := writer.DeleteURI(ctx, "resource"); err != nil {
 		t.Fatal(err)
 	}
+	awaitGone(t, following, "bare", "the memory tier's own copy")
+}
+
+// awaitGone waits up to two seconds for key to be gone from s after
+// another process's invalidation.
+func awaitGone(t *testing.T, s *tiered.Store, key, what string) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		_, err := following.Get(ctx, "bare")
+		_, err := s.Get(context.Background(), key)
 		if errors.Is(err, stores.ErrNotFound) {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("two seconds after another process's invalidation the memory tier still answers its own copy (%v)", err)
+			t.Fatalf("two seconds after another process's invalidation %s still answers (%v)", what, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
