@@ -111,24 +111,16 @@ type Options struct {
 // Settings are the settings the rules read, compiled once by Compile
 // whenever the session's settings change.
 type Settings struct {
-	CacheControl, AlwaysRevalidate, ReadOnly, SeparateCredentials bool
-	StaleIfError, StaleWhileRevalidate, HeuristicFreshness        config.StaleLimit
-	// Codes are allowable_codes.
+	// Settings are the session's, as they are: a setting the rules read
+	// is added once, in config.
+	config.Settings
+	// Codes are allowable_codes, as a set.
 	Codes map[int]bool
 }
 
 // Compile reads the settings the rules use out of the session's.
 func Compile(s *config.Settings) *Settings {
-	set := &Settings{
-		CacheControl:         s.CacheControl,
-		AlwaysRevalidate:     s.AlwaysRevalidate,
-		ReadOnly:             s.ReadOnly,
-		SeparateCredentials:  s.SeparateCredentials,
-		StaleIfError:         s.StaleIfError,
-		StaleWhileRevalidate: s.StaleWhileRevalidate,
-		HeuristicFreshness:   s.HeuristicFreshness,
-		Codes:                make(map[int]bool, len(s.AllowableCodes)),
-	}
+	set := &Settings{Settings: *s, Codes: make(map[int]bool, len(s.AllowableCodes))}
 	for _, c := range s.AllowableCodes {
 		set.Codes[c] = true
 	}

@@ -50,7 +50,7 @@ func FuzzCacheControl(f *testing.F) {
 			t.Fatalf("Age %q parsed as %v", age, got)
 		}
 		req := Request{Directives: Absent()}
-		set := Settings{CacheControl: true, SeparateCredentials: true, HeuristicFreshness: config.StaleLimit{Enabled: true}, Codes: map[int]bool{200: true}}
+		set := Settings{Settings: config.Settings{CacheControl: true, SeparateCredentials: true, HeuristicFreshness: config.StaleLimit{Enabled: true}}, Codes: map[int]bool{200: true}}
 		fr := NewResponse(&req, &Response{Status: 200, Header: h, RequestedAt: requestedAt, ReceivedAt: receivedAt}, &set)
 		if d.NoStore && fr.Store {
 			t.Fatalf("Cache-Control %q has no-store but the response would be stored", cc)

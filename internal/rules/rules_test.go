@@ -194,7 +194,7 @@ func TestNewResponse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := header("Cache-Control", tc.resCC)
-			if got := newResponse(Settings{CacheControl: tc.cacheControl}, 200, tc.reqExp, false, tc.reqCC, h); got != tc.want {
+			if got := newResponse(Settings{Settings: config.Settings{CacheControl: tc.cacheControl}}, 200, tc.reqExp, false, tc.reqCC, h); got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -247,7 +247,7 @@ func TestHeuristicFreshness(t *testing.T) {
 			Freshness{Store: true, Lifetime: stores.LifetimeExpireAfter}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := newResponse(Settings{CacheControl: true, HeuristicFreshness: tc.heuristic}, tc.status, config.NeverExpire, false, tc.reqCC, tc.h)
+			got := newResponse(Settings{Settings: config.Settings{CacheControl: true, HeuristicFreshness: tc.heuristic}}, tc.status, config.NeverExpire, false, tc.reqCC, tc.h)
 			if got != tc.want {
 				t.Fatalf("NewResponse = %+v, want %+v", got, tc.want)
 			}
@@ -255,13 +255,13 @@ func TestHeuristicFreshness(t *testing.T) {
 	}
 	t.Run("not without cache_control", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
-		if got := newResponse(Settings{HeuristicFreshness: on}, 200, config.NeverExpire, false, "", h); got.Heuristic() {
+		if got := newResponse(Settings{Settings: config.Settings{HeuristicFreshness: on}}, 200, config.NeverExpire, false, "", h); got.Heuristic() {
 			t.Fatalf("NewResponse = %+v", got)
 		}
 	})
 	t.Run("a lifetime the user wrote wins", func(t *testing.T) {
 		h := header("Last-Modified", lm(10*time.Hour))
-		got := newResponse(Settings{CacheControl: true, HeuristicFreshness: on}, 200, config.After(5*time.Minute), true, "", h)
+		got := newResponse(Settings{Settings: config.Settings{CacheControl: true, HeuristicFreshness: on}}, 200, config.After(5*time.Minute), true, "", h)
 		if want := (Freshness{Store: true, ExpiresAt: t0.Add(5 * time.Minute), Lifetime: stores.LifetimeOption}); got != want {
 			t.Fatalf("NewResponse = %+v, want %+v", got, want)
 		}
@@ -292,7 +292,7 @@ func TestDecide(t *testing.T) {
 		{"nothing stored, only_if_cached: 504", nil, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{}, GatewayTimeout},
 		{"nothing stored, only-if-cached directive: 504 (§5.2.1.7)", nil, cc("only-if-cached"), Settings{}, GatewayTimeout},
 		{"fresh: serve (§4.2)", fresh, plain, Settings{}, Serve},
-		{"fresh, always_revalidate: revalidate", fresh, plain, Settings{AlwaysRevalidate: true}, Revalidate},
+		{"fresh, always_revalidate: revalidate", fresh, plain, Settings{Settings: config.Settings{AlwaysRevalidate: true}}, Revalidate},
 		{"force_refresh: fetch", fresh, Request{Directives: Absent(), Options: Options{ForceRefresh: true}}, Settings{}, Fetch},
 		{"refresh with a validator: revalidate", fresh, Request{Directives: Absent(), Options: Options{Refresh: true}}, Settings{}, Revalidate},
 		{"request no-cache without a validator: fetch (§5.2.1.4)", &Stored{Header: http.Header{}, ExpiresAt: t0.Add(time.Hour)}, cc("no-cache"), Settings{}, Fetch},
@@ -302,26 +302,26 @@ func TestDecide(t *testing.T) {
 		{"stale without a validator: fetch", staleNoValidator, plain, Settings{}, Fetch},
 		{"stale within max-stale: serve stale (§5.2.1.2)", stale, cc("max-stale=120"), Settings{}, ServeStale},
 		{"stale past max-stale: revalidate", stale, cc("max-stale=10"), Settings{}, Revalidate},
-		{"must-revalidate forbids max-stale (§5.2.2.2)", mustRevalidate, cc("max-stale"), Settings{CacheControl: true}, Revalidate},
+		{"must-revalidate forbids max-stale (§5.2.2.2)", mustRevalidate, cc("max-stale"), Settings{Settings: config.Settings{CacheControl: true}}, Revalidate},
 		{"stale, only-if-cached directive: 504", stale, cc("only-if-cached"), Settings{}, GatewayTimeout},
 		{"stale, only_if_cached option: 504", stale, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{}, GatewayTimeout},
-		{"stale, only_if_cached, stale_if_error allows it: serve stale", stale, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{StaleIfError: config.StaleLimit{Enabled: true}}, ServeStale},
+		{"stale, only_if_cached, stale_if_error allows it: serve stale", stale, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true}}}, ServeStale},
 		{"stale, only_if_cached, max-stale allows it: serve stale", stale, Request{Directives: Parse(header("Cache-Control", "max-stale")), HasDirectives: true, Options: Options{OnlyIfCached: true}}, Settings{}, ServeStale},
 		{"fresh, only_if_cached: serve", fresh, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{}, Serve},
 		{"only_if_cached never asks the origin: a refresh is a 504", fresh, Request{Directives: Absent(), Options: Options{OnlyIfCached: true, Refresh: true}}, Settings{}, GatewayTimeout},
 		{"only-if-cached directive with ForceRefresh: 504, not the origin", fresh, Request{Directives: Parse(header("Cache-Control", "only-if-cached")), HasDirectives: true, Options: Options{ForceRefresh: true}}, Settings{}, GatewayTimeout},
-		{"only_if_cached, always_revalidate with a validator: 504", fresh, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{AlwaysRevalidate: true}, GatewayTimeout},
-		{"stale_while_revalidate setting", stale, plain, Settings{StaleWhileRevalidate: swr}, ServeStaleAndRefresh},
-		{"stale_while_revalidate, read_only: no refresh", stale, plain, Settings{StaleWhileRevalidate: swr, ReadOnly: true}, Revalidate},
-		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{CacheControl: true}, ServeStaleAndRefresh},
+		{"only_if_cached, always_revalidate with a validator: 504", fresh, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{Settings: config.Settings{AlwaysRevalidate: true}}, GatewayTimeout},
+		{"stale_while_revalidate setting", stale, plain, Settings{Settings: config.Settings{StaleWhileRevalidate: swr}}, ServeStaleAndRefresh},
+		{"stale_while_revalidate, read_only: no refresh", stale, plain, Settings{Settings: config.Settings{StaleWhileRevalidate: swr, ReadOnly: true}}, Revalidate},
+		{"stale-while-revalidate directive under cache_control (RFC 5861)", swrDirective, plain, Settings{Settings: config.Settings{CacheControl: true}}, ServeStaleAndRefresh},
 		{"stale-while-revalidate directive ignored without cache_control", swrDirective, plain, Settings{}, Fetch},
 		{"the request's stale-while-revalidate=N, as requests-cache honours it", stale, cc("stale-while-revalidate=120"), Settings{}, ServeStaleAndRefresh},
 		{"the request's stale-while-revalidate=N, staler than it allows", stale, cc("stale-while-revalidate=30"), Settings{}, Revalidate},
-		{"stale, only_if_cached option, stale_while_revalidate: serve stale, refresh (requests-cache)", stale, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{StaleWhileRevalidate: swr}, ServeStaleAndRefresh},
-		{"stale, only-if-cached directive, stale_while_revalidate: 504 (nothing on its account to the origin)", stale, cc("only-if-cached"), Settings{StaleWhileRevalidate: swr}, GatewayTimeout},
-		{"always_revalidate wins over stale_while_revalidate", stale, plain, Settings{StaleWhileRevalidate: swr, AlwaysRevalidate: true}, Revalidate},
-		{"always_revalidate wins over the request's max-stale", stale, cc("max-stale"), Settings{AlwaysRevalidate: true}, Revalidate},
-		{"no-cache is never served stale, even by stale_while_revalidate (§4.2.4)", &Stored{Header: header("ETag", `"v1"`, "Cache-Control", "no-cache"), ExpiresAt: t0.Add(-time.Minute)}, plain, Settings{CacheControl: true, StaleWhileRevalidate: swr}, Revalidate},
+		{"stale, only_if_cached option, stale_while_revalidate: serve stale, refresh (requests-cache)", stale, Request{Directives: Absent(), Options: Options{OnlyIfCached: true}}, Settings{Settings: config.Settings{StaleWhileRevalidate: swr}}, ServeStaleAndRefresh},
+		{"stale, only-if-cached directive, stale_while_revalidate: 504 (nothing on its account to the origin)", stale, cc("only-if-cached"), Settings{Settings: config.Settings{StaleWhileRevalidate: swr}}, GatewayTimeout},
+		{"always_revalidate wins over stale_while_revalidate", stale, plain, Settings{Settings: config.Settings{StaleWhileRevalidate: swr, AlwaysRevalidate: true}}, Revalidate},
+		{"always_revalidate wins over the request's max-stale", stale, cc("max-stale"), Settings{Settings: config.Settings{AlwaysRevalidate: true}}, Revalidate},
+		{"no-cache is never served stale, even by stale_while_revalidate (§4.2.4)", &Stored{Header: header("ETag", `"v1"`, "Cache-Control", "no-cache"), ExpiresAt: t0.Add(-time.Minute)}, plain, Settings{Settings: config.Settings{CacheControl: true, StaleWhileRevalidate: swr}}, Revalidate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Decide(t0, tc.stored, &tc.req, &tc.set); got.Action != tc.want {
@@ -348,18 +348,18 @@ func TestStaleIfError(t *testing.T) {
 		req    Request
 		want   bool
 	}{
-		{"setting, unbounded", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, stale(""), failed(""), true},
-		{"setting, within its bound", Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Hour}}, stale(""), failed(""), true},
-		{"setting, past its bound", Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Second}}, stale(""), failed(""), false},
-		{"directive under cache_control", Settings{CacheControl: true}, stale("stale-if-error=300"), failed(""), true},
+		{"setting, unbounded", Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true}}}, stale(""), failed(""), true},
+		{"setting, within its bound", Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Hour}}}, stale(""), failed(""), true},
+		{"setting, past its bound", Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true, Max: time.Second}}}, stale(""), failed(""), false},
+		{"directive under cache_control", Settings{Settings: config.Settings{CacheControl: true}}, stale("stale-if-error=300"), failed(""), true},
 		{"directive ignored without cache_control", Settings{}, stale("stale-if-error=300"), failed(""), false},
-		{"must-revalidate wins over the directive", Settings{CacheControl: true}, stale("stale-if-error=300, must-revalidate"), failed(""), false},
-		{"no-cache wins over the setting (§4.2.4)", Settings{CacheControl: true, StaleIfError: config.StaleLimit{Enabled: true}}, stale("no-cache"), failed(""), false},
+		{"must-revalidate wins over the directive", Settings{Settings: config.Settings{CacheControl: true}}, stale("stale-if-error=300, must-revalidate"), failed(""), false},
+		{"no-cache wins over the setting (§4.2.4)", Settings{Settings: config.Settings{CacheControl: true, StaleIfError: config.StaleLimit{Enabled: true}}}, stale("no-cache"), failed(""), false},
 		{"the request's own stale-if-error", Settings{}, stale(""), failed("stale-if-error=120"), true},
 		{"the request's own, past its bound", Settings{}, stale(""), failed("stale-if-error=30"), false},
-		{"nothing stored", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, nil, failed(""), false},
-		{"a request that asked for the origin (no-cache) gets its error", Settings{StaleIfError: config.StaleLimit{Enabled: true}}, stale(""), failed("no-cache"), false},
-		{"off", Settings{CacheControl: true}, stale(""), failed(""), false},
+		{"nothing stored", Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true}}}, nil, failed(""), false},
+		{"a request that asked for the origin (no-cache) gets its error", Settings{Settings: config.Settings{StaleIfError: config.StaleLimit{Enabled: true}}}, stale(""), failed("no-cache"), false},
+		{"off", Settings{Settings: config.Settings{CacheControl: true}}, stale(""), failed(""), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Decide(t0, tc.stored, &tc.req, &tc.set)
@@ -397,14 +397,14 @@ func TestNewResponseGates(t *testing.T) {
 		resp   func(*Response)
 		why    string
 	}{
-		{"read_only", Settings{ReadOnly: true}, 200, ok, nil, "read-only"},
+		{"read_only", Settings{Settings: config.Settings{ReadOnly: true}}, 200, ok, nil, "read-only"},
 		{"a status outside allowable_codes", Settings{Codes: map[int]bool{200: true}}, 404, ok, nil, "status"},
 		{"an event stream", Settings{}, 200, header("Content-Type", "text/event-stream; charset=utf-8"), nil, "event-stream"},
 		{"Vary: *", Settings{}, 200, ok, func(r *Response) { r.VaryStar = true }, "vary"},
 		{"a Vary on credentials, shared", Settings{}, 200, ok, func(r *Response) { r.VaryCredential = true }, "vary"},
-		{"a Vary on credentials, separated", Settings{SeparateCredentials: true}, 200, ok, func(r *Response) { r.VaryCredential = true }, ""},
+		{"a Vary on credentials, separated", Settings{Settings: config.Settings{SeparateCredentials: true}}, 200, ok, func(r *Response) { r.VaryCredential = true }, ""},
 		{"Set-Cookie, shared", Settings{}, 200, header("Set-Cookie", "a=1"), nil, "set-cookie"},
-		{"Set-Cookie, separated", Settings{SeparateCredentials: true}, 200, header("Set-Cookie", "a=1"), nil, ""},
+		{"Set-Cookie, separated", Settings{Settings: config.Settings{SeparateCredentials: true}}, 200, header("Set-Cookie", "a=1"), nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			set := tc.set
@@ -438,7 +438,7 @@ func TestMustUnderstand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := header("Cache-Control", tc.cc)
-			if f := newResponse(Settings{CacheControl: true}, tc.status, config.NeverExpire, false, "", h); f.Store != tc.store {
+			if f := newResponse(Settings{Settings: config.Settings{CacheControl: true}}, tc.status, config.NeverExpire, false, "", h); f.Store != tc.store {
 				t.Fatalf("NewResponse = %+v, want store %v", f, tc.store)
 			}
 		})
