@@ -437,7 +437,7 @@ func (c *checker) unstorableSince(a *Answer, e *Exchange, q *Request, validated 
 	var last *validation
 	for _, v := range c.validations(e, q)[1:] {
 		switch {
-		case c.elsewhere(a, v.x):
+		case c.elsewhere(a, v.x, e):
 			// (Another process's 304 made it no-store there.)
 		case c.ansOf[v.x] != nil && v.end < a.Start:
 			last = &v
@@ -834,13 +834,32 @@ func (c *checker) learned(a, by *Answer) bool {
 	return false
 }
 
-// elsewhere reports an exchange another process of a fleet stored or
-// merged, which a's process's memory tier may not have (Settings.Fleet):
-// a newer response or a 304's update stays in that process and the shared
-// store until an invalidation, eviction or [memory] max_age.
-func (c *checker) elsewhere(a *Answer, x *Exchange) bool {
+// elsewhere reports an exchange x another process of a fleet stored or
+// merged, which a's process's memory tier may not have while it holds e
+// (Settings.Fleet): a newer response or a 304's update stays in that
+// process and the shared store until an invalidation, eviction or [memory]
+// max_age. A process holds e in its memory tier once it made e's exchange
+// or answered a request with e; one that never did read e from the shared
+// store, where x is.
+func (c *checker) elsewhere(a *Answer, x, e *Exchange) bool {
 	q := c.reqOf[x]
-	return c.s.Fleet && q != nil && q.Process != a.Req.Process
+	return c.s.Fleet && q != nil && q.Process != a.Req.Process && c.holds(a.Req.Process, e, a.Start)
+}
+
+// holds reports whether process p's memory tier may hold e when a request
+// begins at start: p made e's exchange, or answered a request with e
+// before.
+func (c *checker) holds(p int, e *Exchange, start int64) bool {
+	if q := c.reqOf[e]; q != nil && q.Process == p {
+		return true
+	}
+	id := strconv.FormatInt(e.ID, 10)
+	for _, b := range c.t.Answers {
+		if b.Req.Process == p && b.Start < start && b.Header.Get("X-Oracle-Id") == id {
+			return true
+		}
+	}
+	return false
 }
 
 // lifetimeOf is a freshness lifetime: forever, or d; header says the age
@@ -1103,7 +1122,7 @@ func (c *checker) mostRecent(a *Answer, e *Exchange, q *Request) (Violation, boo
 	}
 	for _, e2 := range c.t.Exchanges {
 		a2 := c.ansOf[e2]
-		if e2 == e || a2 == nil || !a2.Stored || a2.Partial || a2.BodyErr != "" || a2.End >= a.Start || e2.Start <= e.End || e2.Status == http.StatusPartialContent || c.elsewhere(a, e2) {
+		if e2 == e || a2 == nil || !a2.Stored || a2.Partial || a2.BodyErr != "" || a2.End >= a.Start || e2.Start <= e.End || e2.Status == http.StatusPartialContent || c.elsewhere(a, e2, e) {
 			continue
 		}
 		q2 := c.reqOf[e2]

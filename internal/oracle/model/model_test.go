@@ -213,6 +213,13 @@ func TestModelRules(t *testing.T) {
 			b.tr.Syncs = append(b.tr.Syncs, b.next())
 			b.hit(3, "GET", u, http.Header{}, t0, x, nil)
 		}, ""},
+		{"in a fleet, another process's newer response wins where this one never held the older", func(b *build) {
+			b.tr.Settings.Fleet = true
+			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.fetch(2, "GET", u, http.Header{}, t0, cc("max-age=60"))
+			b.tr.Answers[0].Req.Process, b.tr.Answers[1].Req.Process = 1, 1
+			b.hit(3, "GET", u, http.Header{}, t0, x, nil) // process 0 read the shared store: the newer one is there
+		}, "reuse/not-most-recent"},
 		{"in a fleet, a process's own newer response wins", func(b *build) {
 			b.tr.Settings.Fleet = true
 			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
