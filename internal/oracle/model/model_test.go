@@ -1,6 +1,8 @@
 package model
 
 import (
+	"bytes"
+	"compress/gzip"
 	"go/parser"
 	"go/token"
 	"net/http"
@@ -253,6 +255,24 @@ func TestModelRules(t *testing.T) {
 			leader := b.tr.Answers[0]
 			joiner := b.hit(2, "GET", u, http.Header{}, t0, x, nil)
 			joiner.Start, joiner.End, leader.End = x.End+1, x.End+2, x.End+3 // (CI, memory seed 20)
+		}, ""},
+		{"a gzip body the Transport decoded counts its decoded bytes against max_body_bytes (seed 11953)", func(b *build) {
+			plain := strings.Repeat("a", 20)
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write([]byte(plain))
+			zw.Close()
+			b.tr.Settings.MaxBodyBytes = int64(z.Len()) - 1 // the coded bytes would not fit
+			h := cc("max-age=60")
+			h.Set("Content-Encoding", "gzip")
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			x.Rep, x.Body = z.Bytes(), z.Bytes()
+			own := b.tr.Answers[0]
+			own.Body, own.Header = []byte(plain), own.Header.Clone()
+			own.Header.Del("Content-Encoding")
+			hit := b.hit(2, "GET", u, http.Header{}, t0, x, nil)
+			hit.Body = []byte(plain)
+			hit.Header.Del("Content-Encoding")
 		}, ""},
 		{"a too-large body is not reused once the trip is over", func(b *build) {
 			b.tr.Settings.MaxBodyBytes = 2
