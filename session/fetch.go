@@ -199,10 +199,19 @@ func selectsStored(req *http.Request, e *stores.Entry, h http.Header) bool {
 // fetch makes one trip to the origin and stores what may be stored; a
 // miss first asks the fleet (fleet.go).
 func (s *Session) fetch(ctx context.Context, x *exchange, f found, revalidate bool) tripResult {
+	var res tripResult
 	if f.e == nil && !revalidate {
-		return s.fetchMiss(ctx, x, f)
+		res = s.fetchMiss(ctx, x, f)
+	} else {
+		res = s.fetchOrigin(ctx, x, f, revalidate)
 	}
-	return s.fetchOrigin(ctx, x, f, revalidate)
+	switch r := res.(type) {
+	case *newResponse:
+		r.began = x.since
+	case *storedAnswer:
+		r.began = x.since
+	}
+	return res
 }
 
 // fetchOrigin makes the trip to the origin. f.e, when set, is read only.
@@ -250,9 +259,13 @@ func (s *Session) fetchOrigin(ctx context.Context, x *exchange, f found, revalid
 }
 
 // staleOnError answers x from its stored entry when its trip failed, if
-// the one reuse decision lets it (stale-if-error); nil otherwise.
+// the one reuse decision lets it (stale-if-error) and no invalidation of
+// its resource came after x began; nil otherwise.
 func (s *Session) staleOnError(x *exchange, f found, err error) *storedAnswer {
-	if f.e == nil {
+	if f.e == nil || s.overtaken(x, x.uriKey()) {
+		// (An unsafe request invalidated the resource after x began: the
+		// cache no longer holds f.e, and a caller that joins this trip
+		// after the invalidation must not get it.)
 		return nil
 	}
 	d := s.decide(x, f.e, true)

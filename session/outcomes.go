@@ -33,6 +33,9 @@ type tripFailed struct {
 // another process of the fleet stored while this one waited.
 type storedAnswer struct {
 	noBody
+	// began is the session's invalidation count when the trip began
+	// (exchange.since), for the callers that join it (joins).
+	began uint64
 	// entry is read only: every caller answered from it copies its
 	// header. key is where it is stored.
 	entry *stores.Entry
@@ -50,6 +53,9 @@ type storedAnswer struct {
 // while the cache keeps its copy) or untouched (the upstream's response
 // itself, not kept, for the caller that made the trip alone).
 type newResponse struct {
+	// began is the session's invalidation count when the trip began
+	// (exchange.since), for the callers that join it (joins).
+	began       uint64
 	status      int
 	header      http.Header // not to be modified: callers clone it
 	body        []byte      // complete body; shared read-only

@@ -95,6 +95,12 @@ func (x *exchange) demandsTrip() bool {
 func (s *Session) joins(x *exchange, res tripResult) (rules.Decision, bool) {
 	switch r := res.(type) {
 	case *storedAnswer:
+		if s.invalidated.Since(x.uriKey(), r.began) {
+			// An unsafe request made it unusable after the trip began
+			// (memory seed 11761: a stale-if-error fallback the cache
+			// had deleted, taken by a caller that began after).
+			return rules.Decision{}, false
+		}
 		d := s.decide(x, r.entry, r.failed)
 		ok := x.selects(r.entry, false) && (d.Action == rules.Serve || d.Action == rules.ServeStale)
 		return d, ok
@@ -106,6 +112,9 @@ func (s *Session) joins(x *exchange, res tripResult) (rules.Decision, bool) {
 
 // joinsNew is joins for a new response.
 func (s *Session) joinsNew(x *exchange, res *newResponse) (rules.Decision, bool) {
+	if s.invalidated.Since(x.uriKey(), res.began) {
+		return rules.Decision{}, false // brought by a trip an unsafe request overtook
+	}
 	if !res.shareable || !x.selectsBy(res.header, res.selectors, false) {
 		return rules.Decision{}, false
 	}

@@ -904,3 +904,46 @@ func TestVarySelectsByPreferredLanguage(t *testing.T) {
 		t.Error("a response varying on more than Accept-Language was selected by language")
 	}
 }
+
+// stale-if-error never falls back on a response an unsafe request made
+// unusable while the trip was under way: the cache itself has invalidated
+// it, and a request that began after the invalidation (joining the trip)
+// would get what the cache no longer holds (the model test, memory seed
+// 11761: a joiner got the old response after a method-override PUT).
+func TestStaleIfErrorNeverFallsBackOnAnInvalidatedResponse(t *testing.T) {
+	var gets atomic.Int32
+	release := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if gets.Add(1) == 1 {
+			io.WriteString(w, "old")
+			return
+		}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	s := newSession(t, func(c *config.Config) { c.StaleIfError = config.StaleLimit{Enabled: true} })
+	c := s.Client()
+	get(t, c, o.URL+"/a")
+	type answer struct {
+		body   string
+		status int
+	}
+	first := make(chan answer, 1)
+	go func() {
+		// max-age=0: validation first; the origin fails once the POST is done.
+		req := mustRequest(t, http.MethodGet, o.URL+"/a", nil)
+		req.Header.Set("Cache-Control", "max-age=0")
+		body, resp := do(t, c, req)
+		first <- answer{body, resp.StatusCode}
+	}()
+	eventually(t, func() bool { return gets.Load() == 2 })
+	do(t, c, mustRequest(t, http.MethodPost, o.URL+"/a", strings.NewReader("x")))
+	close(release)
+	if a := <-first; a.body == "old" || a.status != http.StatusServiceUnavailable {
+		t.Fatalf("the request under way when /a was invalidated: %d %q, want the origin's 503, not the invalidated response", a.status, a.body)
+	}
+}
