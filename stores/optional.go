@@ -58,7 +58,7 @@ func OptionalOf(st Store) Optional {
 func (o Optional) Observed(fn OpObserver) Optional {
 	w := observedStore{fn: fn}
 	if o.Peeker != nil {
-		o.Peeker = &observedPeeker{observedStore: w, p: o.Peeker}
+		o.Peeker = observedLender{w, o.Peeker}
 	}
 	if o.URIs != nil {
 		o.URIs = observedURIs{w, o.URIs}
@@ -79,6 +79,18 @@ func (o Optional) Observed(fn OpObserver) Optional {
 		o.Sizer = observedSizer{w, o.Sizer}
 	}
 	return o
+}
+
+type observedLender struct {
+	w observedStore
+	p Peeker
+}
+
+func (o observedLender) Peek(ctx context.Context, key string) (*Entry, error) {
+	start := time.Now()
+	e, err := o.p.Peek(ctx, key)
+	o.w.done(ctx, "peek", start, err)
+	return e, err
 }
 
 type observedURIs struct {

@@ -105,14 +105,7 @@ op_timeout = "5s"
 		t.Fatal(err)
 	}
 	f.cfg = cfg
-	st, err := backend.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := session.New(cfg, session.WithStore(st))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := openSession(t, cfg)
 	defer sess.Close()
 	fetch := func(u, accept string) {
 		t.Helper()
@@ -860,14 +853,7 @@ func TestResealAfterARotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := backend.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := session.New(cfg, session.WithStore(st))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := openSession(t, cfg)
 	for _, p := range []string{"/a", "/b"} {
 		resp, err := sess.Client().Get(origin.URL + p)
 		if err != nil {
@@ -898,4 +884,20 @@ func TestResealAfterARotation(t *testing.T) {
 	if code, _, stderr := cli(t, "", "-config", withKeys("none.toml", ""), "reseal"); code == 0 || !strings.Contains(stderr, "[encryption]") {
 		t.Fatalf("reseal without keys: code %d, %s", code, stderr)
 	}
+}
+
+// openSession opens cfg's backend and a session on it, as the command
+// does; the caller closes it.
+func openSession(t *testing.T, cfg *config.Config) *session.Session {
+	t.Helper()
+	st, err := backend.Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := session.New(cfg, session.WithStore(st))
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return sess
 }
