@@ -1,15 +1,12 @@
 package session
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 
 	"go.uber.org/zap"
 
@@ -42,16 +39,6 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 		}
 		entries = append(entries, r.Entry)
 	}
-	sort.Slice(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
-		if a.URL != b.URL {
-			return a.URL < b.URL
-		}
-		if a.Method != b.Method {
-			return a.Method < b.Method
-		}
-		return a.Key < b.Key
-	})
 	exported := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		exported[e.Key] = true
@@ -60,23 +47,10 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, f Filter) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for _, e := range entries {
-		if err := enc.Encode(jsonl.Entry(e)); err != nil {
-			return 0, err
-		}
-	}
-	for _, a := range aliases {
-		if err := enc.Encode(a); err != nil {
-			return 0, err
-		}
-	}
-	return len(entries), bw.Flush()
+	return len(entries), jsonl.Write(w, entries, aliases)
 }
 
-// exportAliases lists the aliases that lead to an exported key, sorted.
+// exportAliases lists the aliases that lead to an exported key.
 func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]jsonl.Line, error) {
 	sc := c.s.opt.Aliases
 	if sc == nil {
@@ -92,7 +66,6 @@ func (c *Cache) exportAliases(ctx context.Context, exported map[string]bool) ([]
 		}
 		return true
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Alias < out[j].Alias })
 	return out, err
 }
 
@@ -174,40 +147,26 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ...ImportOption) (
 	}
 	p := c.s.policy.Load()
 	maxLine := 2*p.MaxBodyBytes + 1<<20 // a body in base64, and the rest
-	br := bufio.NewReader(r)
 	var writes []imported
 	var aliases [][2]string
-	for n := 1; ; n++ {
-		line, err := jsonl.ReadLine(br, maxLine)
-		if err == io.EOF && len(line) == 0 {
-			if n == 1 {
-				return 0, &ImportError{Line: 1, Err: errors.New("empty input: nothing to import")}
-			}
-			break
-		}
-		if err != nil && err != io.EOF {
-			return 0, &ImportError{Line: n, Err: err}
-		}
-		e, alias, perr := jsonl.Parse(line)
-		if perr == nil && alias[0] == CredentialKeyAlias {
-			perr = errors.New("the credential key is never imported")
-		}
-		if perr != nil {
-			return 0, &ImportError{Line: n, Err: perr}
-		}
-		if e != nil {
-			im, kerr := c.s.admitImport(p, e, o.trustKeys)
-			if kerr != nil {
-				return 0, &ImportError{Line: n, Err: kerr}
+	n, err := jsonl.Read(r, maxLine, func(n int, e *stores.Entry, alias [2]string) error {
+		switch {
+		case e != nil:
+			im, err := c.s.admitImport(p, e, o.trustKeys)
+			if err != nil {
+				return err
 			}
 			im.line = n
 			writes = append(writes, im)
-		} else if o.trustKeys {
+		case alias[0] == CredentialKeyAlias:
+			return errors.New("the credential key is never imported")
+		case o.trustKeys:
 			aliases = append(aliases, alias)
 		}
-		if err == io.EOF {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return 0, &ImportError{Line: n, Err: err}
 	}
 	stored := 0
 	for _, im := range writes {

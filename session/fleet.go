@@ -97,7 +97,7 @@ func (s *Session) awaitFleet(ctx context.Context, l stores.Leaser, x *exchange) 
 		case <-ctx.Done():
 			t.Stop()
 			return nil, tripFailed{err: ctx.Err()}
-		case <-s.work.ctx.Done():
+		case <-s.work.Context().Done():
 			// Close waits for trips: it should not wait a lease out.
 			t.Stop()
 			return nil, nil

@@ -71,7 +71,7 @@ func (s *Session) invalidateURI(ctx context.Context, p *policy, u *url.URL, host
 	n, err := s.deleteURI(ctx, uri, bare)
 	if err != nil {
 		// Owed: its entries are refused here until a delete goes through.
-		s.unsure.add(uri)
+		s.owedInvalidations.Add(uri)
 		s.log.Warn("reqcache: invalidation not carried out by the store; this process refuses the resource's stored responses until it is",
 			zap.String("url", p.keys.RedactedURL(u)), zap.Error(err))
 	}

@@ -30,6 +30,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/reqcache/reqcache/config"
+	"github.com/reqcache/reqcache/internal/background"
 	"github.com/reqcache/reqcache/internal/debugpage"
 	"github.com/reqcache/reqcache/internal/flight"
 	"github.com/reqcache/reqcache/internal/marks"
@@ -59,10 +60,10 @@ type Session struct {
 	secret   []byte // keys the credential hash (separate_credentials)
 
 	// invalidated marks invalidations, so that no write lands over one
-	// that came after its trip began; unsure holds those the store could
-	// not carry out, whose entries are refused until it can.
-	invalidated marks.Marks
-	unsure      unsureSet
+	// that came after its trip began; owedInvalidations holds those the
+	// store could not carry out, whose entries are refused until it can.
+	invalidated       marks.Marks
+	owedInvalidations marks.Owed
 
 	policy  atomic.Pointer[policy]
 	flights flight.Group[tripResult] // concurrent misses and revalidations, coalesced
@@ -71,7 +72,7 @@ type Session struct {
 
 	closed atomic.Bool
 	lifeMu sync.Mutex // orders Close against making the debug page's state
-	work   *background
+	work   *background.Work
 	// refreshing holds the keys with a background refresh running.
 	refreshing sync.Map
 
@@ -203,7 +204,7 @@ func NewContext(ctx context.Context, cfg *config.Config, opts ...Option) (*Sessi
 	s.errLog.Log, s.errLog.Interval = s.log, 10*time.Second
 	s.errLog.Message = "reqcache: cache store failed; requests go to the network"
 	s.flights.Joined = &s.stats.coalesced
-	s.work = newBackground(o.bgLimit)
+	s.work = background.New(o.bgLimit)
 	s.secret = s.credentialSecret(ctx)
 	return s, nil
 }
@@ -284,11 +285,11 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.lifeMu.Unlock()
-	s.work.stop()
+	s.work.Stop()
 	if st := s.debug.Load(); st != nil {
 		st.Close()
 	}
-	s.work.wait()
+	s.work.Wait()
 	s.flights.Wait()
 	return s.writes.Close()
 }

@@ -13,7 +13,7 @@ import (
 
 // This file is stale-while-revalidate's background refresh: at most one per
 // key at a time (through the same flights as foreground misses), within
-// the session's background slots (background.go: more are skipped, the
+// the session's background slots (internal/background: more are skipped, the
 // next request tries again), each bounded in time and stopped by Close.
 
 // backgroundTimeout bounds one background refresh.
@@ -23,7 +23,7 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	if _, busy := s.refreshing.LoadOrStore(x.key, struct{}{}); busy {
 		return
 	}
-	done, ok := s.work.start()
+	done, ok := s.work.Start()
 	if !ok {
 		s.refreshing.Delete(x.key)
 		if ce := s.log.Check(zap.DebugLevel, "reqcache: background refresh skipped, all slots busy"); ce != nil && !s.closed.Load() {
@@ -34,7 +34,7 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 	// The refresh outlives the caller's request: it runs under the
 	// session's background context (ended by Close) with its own copy of
 	// the request and body.
-	ctx, cancel := context.WithTimeout(s.work.ctx, backgroundTimeout)
+	ctx, cancel := context.WithTimeout(s.work.Context(), backgroundTimeout)
 	bx := *x
 	bx.since = s.invalidated.Now()
 	bx.req = x.req.Clone(ctx)
@@ -63,11 +63,11 @@ func (s *Session) refreshInBackground(x *exchange, f found) {
 // waits for it), and ok is false when it may not run (session closed, no
 // slot free). done is called when the body has ended.
 func (s *Session) completeInBackground(abort func()) (done func(), ok bool) {
-	free, ok := s.work.start()
+	free, ok := s.work.Start()
 	if !ok {
 		return nil, false
 	}
-	stopOnClose := context.AfterFunc(s.work.ctx, abort)
+	stopOnClose := context.AfterFunc(s.work.Context(), abort)
 	timer := time.AfterFunc(backgroundTimeout, abort)
 	return func() {
 		stopOnClose()

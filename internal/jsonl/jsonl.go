@@ -6,18 +6,22 @@ package jsonl
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/reqcache/reqcache/stores"
 )
 
-// Version is the format version of the lines Encode writes.
+// Version is the format version of the lines Write writes.
 const Version = 1
 
 // Line is one line of an export: an entry (Key set) or an alias (Alias
@@ -77,9 +81,64 @@ func Alias(alias, value string) Line {
 	return Line{V: Version, Alias: alias, Value: &v}
 }
 
-// ReadLine reads one line without its newline; a line longer than max is
+// Write writes entries, sorted by URL, method and key, then aliases,
+// sorted by name, one a line: the same cache always exports the same
+// bytes.
+func Write(w io.Writer, entries []*stores.Entry, aliases []Line) error {
+	slices.SortFunc(entries, func(a, b *stores.Entry) int {
+		return cmp.Or(strings.Compare(a.URL, b.URL), strings.Compare(a.Method, b.Method), strings.Compare(a.Key, b.Key))
+	})
+	slices.SortFunc(aliases, func(a, b Line) int { return strings.Compare(a.Alias, b.Alias) })
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, e := range entries {
+		if err := enc.Encode(Entry(e)); err != nil {
+			return err
+		}
+	}
+	for _, a := range aliases {
+		if err := enc.Encode(a); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// Read reads r's lines, each at most maxLine bytes, and calls fn with
+// each line's number (from 1) and what it holds: an entry, or an alias and
+// its value. It stops at the first line that cannot be read or parsed, or
+// that fn refuses, and returns its number with the problem; an input
+// without a line is an error too (line 1).
+func Read(r io.Reader, maxLine int64, fn func(n int, e *stores.Entry, alias [2]string) error) (int, error) {
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		line, err := readLine(br, maxLine)
+		if err == io.EOF && len(line) == 0 {
+			if n == 1 {
+				return 1, errors.New("empty input: nothing to import")
+			}
+			return 0, nil
+		}
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+		e, alias, perr := parse(line)
+		if perr == nil {
+			perr = fn(n, e, alias)
+		}
+		if perr != nil {
+			return n, perr
+		}
+		if err == io.EOF {
+			return 0, nil
+		}
+	}
+}
+
+// readLine reads one line without its newline; a line longer than max is
 // an error.
-func ReadLine(br *bufio.Reader, max int64) ([]byte, error) {
+func readLine(br *bufio.Reader, max int64) ([]byte, error) {
 	var line []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -97,8 +156,8 @@ func ReadLine(br *bufio.Reader, max int64) ([]byte, error) {
 	}
 }
 
-// Parse reads one line: an entry, or an alias and its value.
-func Parse(line []byte) (*stores.Entry, [2]string, error) {
+// parse reads one line: an entry, or an alias and its value.
+func parse(line []byte) (*stores.Entry, [2]string, error) {
 	var l Line
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()

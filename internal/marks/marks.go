@@ -1,6 +1,8 @@
-// Package marks counts invalidations per bucket of resource names, so that
-// a write a trip brings is not made over an invalidation of its resource
-// that came after the trip began.
+// Package marks is what a process knows of invalidations beyond its store:
+// it counts them per bucket of resource names (Marks), so that a write a
+// trip brings is not made over an invalidation of its resource that came
+// after the trip began, and it holds the resources whose invalidation the
+// store could not carry out (Owed).
 //
 // A write races an invalidation of the same resource: the origin may have
 // answered the trip before the unsafe request changed it, and the write
