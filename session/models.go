@@ -1,17 +1,12 @@
 package session
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/reqcache/reqcache/internal/cachestatus"
-
 	"github.com/reqcache/reqcache/internal/streambody"
-	"github.com/reqcache/reqcache/stores"
 )
 
 // Info describes how the session answered a response. InfoOf returns it.
@@ -108,71 +103,4 @@ func annotate(resp *http.Response, req *http.Request, info Info, st cachestatus.
 	a.req = *req.WithContext(&a.ctx) // WithContext's copy, inlined, stays on the stack
 	resp.Request = &a.req
 	return &a.ctx
-}
-
-// bodyReader is a cached body: one allocation, no copy of the bytes.
-type bodyReader struct {
-	bytes.Reader
-}
-
-func (*bodyReader) Close() error { return nil }
-
-func newBody(b []byte) io.ReadCloser {
-	r := &bodyReader{}
-	r.Reset(b)
-	return r
-}
-
-var statusLines = func() map[int]string {
-	m := make(map[int]string, 64)
-	for code := 100; code < 600; code++ {
-		if t := http.StatusText(code); t != "" {
-			m[code] = strconv.Itoa(code) + " " + t
-		}
-	}
-	return m
-}()
-
-func statusLine(code int) string {
-	if s, ok := statusLines[code]; ok {
-		return s
-	}
-	return strconv.Itoa(code)
-}
-
-// responseFrom builds the response a stored entry answers with, reading
-// its body from r (a new reader when nil). The entry's header map becomes
-// the response's (a store returns fresh maps), so the entry must not be
-// used to write afterwards.
-func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Response {
-	resp := new(http.Response)
-	fillResponse(resp, e, e.Header, req, r)
-	return resp
-}
-
-// fillResponse is responseFrom into a response the caller allocated (a hit
-// allocates it together with the rest of its state), with header h.
-func fillResponse(resp *http.Response, e *stores.Entry, h http.Header, req *http.Request, r *bodyReader) {
-	if h == nil {
-		h = make(http.Header, 2)
-	}
-	body := e.Body
-	if req.Method == http.MethodHead {
-		body = nil
-	}
-	if r == nil {
-		r = &bodyReader{}
-	}
-	r.Reset(body)
-	*resp = http.Response{
-		Status:        statusLine(e.StatusCode),
-		StatusCode:    e.StatusCode,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          r,
-		ContentLength: int64(len(e.Body)),
-		Request:       req,
-	}
 }

@@ -1,13 +1,14 @@
 package session
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 	"unsafe"
 
 	"github.com/reqcache/reqcache/internal/cachestatus"
-
 	"github.com/reqcache/reqcache/internal/rules"
 	"github.com/reqcache/reqcache/stores"
 )
@@ -16,7 +17,9 @@ import (
 // stale answer, an entry a 304 or the fleet vouched for, a part — in one
 // function, serve, in one allocation; and the 504 of only-if-cached.
 // Whatever path found the entry, its answer carries the same Age,
-// Cache-Status, X-From-Cache and Info, and counts in the same stats.
+// Cache-Status, X-From-Cache and Info, and counts in the same stats. The
+// http.Response an entry makes (responseFrom: also what the filter,
+// Cache.Responses and the debug page see) is built here too.
 
 // answered says how an answer from a stored response came about.
 type answered struct {
@@ -144,6 +147,73 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, lent bool, how
 	hs.req = *x.req.WithContext(&hs.ctx)
 	resp.Request = &hs.req
 	return resp
+}
+
+// bodyReader is a cached body: one allocation, no copy of the bytes.
+type bodyReader struct {
+	bytes.Reader
+}
+
+func (*bodyReader) Close() error { return nil }
+
+func newBody(b []byte) io.ReadCloser {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+var statusLines = func() map[int]string {
+	m := make(map[int]string, 64)
+	for code := 100; code < 600; code++ {
+		if t := http.StatusText(code); t != "" {
+			m[code] = strconv.Itoa(code) + " " + t
+		}
+	}
+	return m
+}()
+
+func statusLine(code int) string {
+	if s, ok := statusLines[code]; ok {
+		return s
+	}
+	return strconv.Itoa(code)
+}
+
+// responseFrom builds the response a stored entry answers with, reading
+// its body from r (a new reader when nil). The entry's header map becomes
+// the response's (a store returns fresh maps), so the entry must not be
+// used to write afterwards.
+func responseFrom(e *stores.Entry, req *http.Request, r *bodyReader) *http.Response {
+	resp := new(http.Response)
+	fillResponse(resp, e, e.Header, req, r)
+	return resp
+}
+
+// fillResponse is responseFrom into a response the caller allocated (a hit
+// allocates it together with the rest of its state), with header h.
+func fillResponse(resp *http.Response, e *stores.Entry, h http.Header, req *http.Request, r *bodyReader) {
+	if h == nil {
+		h = make(http.Header, 2)
+	}
+	body := e.Body
+	if req.Method == http.MethodHead {
+		body = nil
+	}
+	if r == nil {
+		r = &bodyReader{}
+	}
+	r.Reset(body)
+	*resp = http.Response{
+		Status:        statusLine(e.StatusCode),
+		StatusCode:    e.StatusCode,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          r,
+		ContentLength: int64(len(e.Body)),
+		Request:       req,
+	}
 }
 
 // gatewayTimeout is the answer to only-if-cached when nothing usable is
