@@ -473,3 +473,42 @@ func TestVaryOnCredentialsIsNeverStoredWhenShared(t *testing.T) {
 	}
 	wantCount(t, o, 3)
 }
+
+// Every name CredentialHeaders promises is a credential: two users sending
+// different values are answered separately, and the value never reaches
+// the store in the clear (the export shows what is stored).
+func TestEveryCredentialHeaderSeparatesUsersAndIsRedacted(t *testing.T) {
+	const secret = "SECRET-credential-77"
+	names := session.CredentialHeaders()
+	if len(names) == 0 {
+		t.Fatal("no credential headers")
+	}
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d", len(r.Header))
+	})
+	s := newSession(t, nil)
+	c := s.Client()
+	for _, name := range names {
+		for _, user := range []string{"alice", "bob", "alice"} {
+			req := mustRequest(t, "GET", o.URL+"/h/"+name, nil)
+			req.Header.Set(name, secret+"-"+user)
+			do(t, c, req)
+		}
+	}
+	// Each user's first request goes to the origin; alice's second may be
+	// a hit (her own) or go on (a credential the cache does not store
+	// under), never an answer for bob.
+	if n := o.count(); n < int64(2*len(names)) {
+		t.Fatalf("origin saw %d requests for %d credential headers and two users: one user was answered with another's response", n, len(names))
+	}
+	var export strings.Builder
+	if _, err := s.Cache().Export(context.Background(), &export, session.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(export.String(), secret) {
+		t.Fatalf("the store holds a credential in the clear:\n%s", export.String())
+	}
+	if stored := strings.Count(export.String(), "\n"); stored < len(names) {
+		t.Fatalf("%d responses stored for %d credential headers: the check above saw too little", stored, len(names))
+	}
+}

@@ -947,3 +947,48 @@ func TestStaleIfErrorNeverFallsBackOnAnInvalidatedResponse(t *testing.T) {
 		t.Fatalf("the request under way when /a was invalidated: %d %q, want the origin's 503, not the invalidated response", a.status, a.body)
 	}
 }
+
+// WithBackgroundLimit bounds the refreshes running at once: past it, a
+// stale answer's refresh is skipped (not queued), and the next stale
+// answer tries again once a slot is free.
+func TestBackgroundLimitSkipsRefreshesPastIt(t *testing.T) {
+	release := make(chan struct{})
+	var gate atomic.Bool
+	var hitsA, hitsB atomic.Int64
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/a" {
+			if hitsA.Add(1) > 1 && gate.Load() {
+				<-release
+			}
+		} else {
+			hitsB.Add(1)
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	clk := newClock()
+	s := newSession(t, func(c *config.Config) {
+		c.ExpireAfter = config.After(time.Minute)
+		c.StaleWhileRevalidate = config.StaleLimit{Enabled: true}
+	}, session.WithClock(clk.Now), session.WithBackgroundLimit(1))
+	c := s.Client()
+	get(t, c, o.URL+"/a")
+	get(t, c, o.URL+"/b")
+	clk.Advance(2 * time.Minute)
+	gate.Store(true)
+	get(t, c, o.URL+"/a") // its refresh takes the one slot and hangs
+	eventually(t, func() bool { return hitsA.Load() == 2 }) // the refresh of /a reached the origin
+	if _, resp := get(t, c, o.URL+"/b"); !session.InfoOf(resp).Expired {
+		t.Fatal("/b was not answered stale")
+	}
+	close(release)
+	eventually(t, func() bool { // the refresh of /a landed
+		_, resp := get(t, c, o.URL+"/a")
+		return !session.InfoOf(resp).Expired
+	})
+	if n := hitsB.Load(); n != 1 {
+		t.Fatalf("the origin saw %d requests for /b, want 1: its refresh ran past the limit", n)
+	}
+	// The slot is free again: the next stale answer of /b refreshes it.
+	get(t, c, o.URL+"/b")
+	eventually(t, func() bool { return hitsB.Load() == 2 }) // a refresh within the limit ran
+}
