@@ -975,7 +975,7 @@ func TestBackgroundLimitSkipsRefreshesPastIt(t *testing.T) {
 	get(t, c, o.URL+"/b")
 	clk.Advance(2 * time.Minute)
 	gate.Store(true)
-	get(t, c, o.URL+"/a") // its refresh takes the one slot and hangs
+	get(t, c, o.URL+"/a")                                   // its refresh takes the one slot and hangs
 	eventually(t, func() bool { return hitsA.Load() == 2 }) // the refresh of /a reached the origin
 	if _, resp := get(t, c, o.URL+"/b"); !session.InfoOf(resp).Expired {
 		t.Fatal("/b was not answered stale")
