@@ -43,3 +43,20 @@ func (s *Session) Receive(req *http.Request, resp *http.Response) (stored bool, 
 	}
 	return res.info.Stored, ""
 }
+
+// Revalidated hands resp, a 304 as if the origin had just answered a
+// revalidation of what lookup finds for req, to the merge (notModified:
+// the 304's fields into the stored ones, the storability decision, the
+// writer when something changed); it returns the answer's header, and
+// false when nothing was stored for req.
+func (s *Session) Revalidated(req *http.Request, resp *http.Response) (answer http.Header, ok bool) {
+	x := &exchange{req: req, p: s.policy.Load(), up: s.upstream, since: s.invalidated.Now()}
+	x.readRequest()
+	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
+	f := s.lookup(x)
+	if f.e == nil {
+		return nil, false
+	}
+	now := s.now()
+	return s.notModified(req.Context(), x, f, resp, now, now).entry.Header, true
+}

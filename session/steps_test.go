@@ -1,10 +1,13 @@
 package session_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/reqcache/reqcache/session"
 )
 
 // The steps below RoundTrip, driven one at a time through the seams of
@@ -50,5 +53,70 @@ func TestStepsBelowRoundTrip(t *testing.T) {
 	}
 	if _, found, action := s.Find(req("http://o.test/v", "Accept", "application/json")); found != "" || action != "fetch" {
 		t.Fatalf("Find /v as JSON: found %q, %s; want nothing, fetch", found, action)
+	}
+}
+
+// The 304 merge alone (RFC 9111 §4.3.4): a 304 that changes nothing the
+// entry keeps — for a response that needs validation at every use, stale
+// before and after — is answered from it and not written; one that brings
+// a lifetime and fields is written with them (a renewed lifetime moves the
+// expiry: that alone is written); Set-Cookie is answered to its caller but
+// never stored; a 304 that says no-store takes the entry out.
+func TestRevalidationMergeStep(t *testing.T) {
+	rec := &recorder{}
+	s := newSession(t, nil, session.WithObserver(rec))
+	sets := func() int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.store["set"]
+	}
+	stored := func(url string) http.Header {
+		for r, err := range s.Cache().Responses(context.Background(), session.Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.URL == url {
+				return r.Header
+			}
+		}
+		return nil
+	}
+	const url = "http://o.test/r"
+	req := func() *http.Request { return mustRequest(t, http.MethodGet, url, nil) }
+	notModified := func(h http.Header) *http.Response {
+		return &http.Response{StatusCode: http.StatusNotModified, Status: "304 Not Modified", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: h, Body: http.NoBody}
+	}
+	first := req()
+	ok200 := &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Cache-Control": {"max-age=0"}, "Etag": {`"v1"`}, "X-Version": {"1"}}, Body: io.NopCloser(strings.NewReader("body")), ContentLength: 4, Request: first}
+	if ok, why := s.Receive(first, ok200); !ok {
+		t.Fatalf("the 200 was not stored: %q", why)
+	}
+	if _, ok := s.Revalidated(mustRequest(t, http.MethodGet, "http://o.test/other", nil), notModified(http.Header{})); ok {
+		t.Fatal("a 304 merged into an entry that does not exist")
+	}
+
+	before := sets()
+	if h, ok := s.Revalidated(req(), notModified(http.Header{"Etag": {`"v1"`}, "Cache-Control": {"max-age=0"}})); !ok || h.Get("X-Version") != "1" {
+		t.Fatalf("an unchanged 304 answered %v (found %v), want the stored fields", h, ok)
+	}
+	if sets() != before {
+		t.Fatal("a 304 that changed nothing the entry keeps was written")
+	}
+
+	if h, _ := s.Revalidated(req(), notModified(http.Header{"Etag": {`"v1"`}, "Cache-Control": {"max-age=600"}, "X-Version": {"2"}, "Set-Cookie": {"session=abc"}})); h.Get("X-Version") != "2" {
+		t.Fatalf("a 304 with new fields answered %v, want its fields merged", h)
+	}
+	if sets() != before+1 {
+		t.Fatalf("a 304 with a lifetime and new fields made %d writes, want 1", sets()-before)
+	}
+	if h := stored(url); h.Get("Cache-Control") != "max-age=600" || h.Get("X-Version") != "2" || h.Get("Set-Cookie") != "" {
+		t.Fatalf("stored after the merge: %v; want the 304's fields, no Set-Cookie", h)
+	}
+
+	s.Revalidated(req(), notModified(http.Header{"Etag": {`"v1"`}, "Cache-Control": {"no-store"}}))
+	if h := stored(url); h != nil {
+		t.Fatalf("a 304 with no-store left the entry stored: %v", h)
 	}
 }
