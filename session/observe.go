@@ -50,11 +50,12 @@ type RequestEvent struct {
 	Err      error
 }
 
-// StoreEvent is one store operation: "get", "peek", "set", "delete",
-// "get_alias", "set_alias", "delete_alias", "scan", "len", "clear", and
-// those of the store's optional interfaces: "index_entry",
-// "set_alias_for", "delete_uri", "acquire_lease", "release_lease",
-// "add_alias", "scan_aliases", "delete_where", "bytes".
+// StoreEvent is one store operation. Op is one of the stores.Op constants
+// ("get", "peek", "set", "delete", "get_alias", "set_alias",
+// "delete_alias", "scan", "len", "clear", and those of the store's optional
+// interfaces: "index_entry", "set_alias_for", "delete_uri",
+// "acquire_lease", "release_lease", "add_alias", "scan_aliases",
+// "delete_where", "bytes"); stores.Ops lists them.
 type StoreEvent struct {
 	Op       string
 	Duration time.Duration

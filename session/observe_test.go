@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/reqcache/reqcache/config"
 	"github.com/reqcache/reqcache/session"
+	"github.com/reqcache/reqcache/stores"
 )
 
 // recorder is an Observer that keeps what it is told.
@@ -76,7 +78,7 @@ func TestObserverSeesEveryRequestAndStoreOperation(t *testing.T) {
 	}
 	rec.mu.Lock()
 	hit := rec.requests[1]
-	sets, reads := rec.store["set"], rec.store["get"]+rec.store["peek"]
+	sets, reads := rec.store[stores.OpSet], rec.store[stores.OpGet]+rec.store[stores.OpPeek]
 	rec.mu.Unlock()
 	if hit.Bytes != 10 || !hit.Info.FromCache || !strings.HasPrefix(hit.CacheStatus, "reqcache; hit") || hit.Method != "GET" {
 		t.Fatalf("the hit's event: %+v", hit)
@@ -94,8 +96,13 @@ func TestObserverSeesEveryRequestAndStoreOperation(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.store["delete_uri"] != 1 || rec.store["bytes"] != 1 {
+	if rec.store[stores.OpDeleteURI] != 1 || rec.store[stores.OpBytes] != 1 {
 		t.Fatalf("optional store operations seen: %v, want delete_uri and bytes once", rec.store)
+	}
+	for op := range rec.store {
+		if !slices.Contains(stores.Ops(), op) {
+			t.Errorf("store operation %q is not one of stores.Ops: a dashboard keyed by that list misses it", op)
+		}
 	}
 }
 

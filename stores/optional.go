@@ -52,9 +52,9 @@ func OptionalOf(st Store) Optional {
 }
 
 // Observed returns o with fn told of every operation of its interfaces that
-// does I/O, as Observe tells of the store's: "peek", "index_entry",
-// "set_alias_for", "delete_uri", "acquire_lease", "release_lease",
-// "add_alias", "scan_aliases", "delete_where", "bytes".
+// does I/O, as Observe tells of the store's (OpPeek, OpIndexEntry,
+// OpSetAliasFor, OpDeleteURI, OpAcquireLease, OpReleaseLease, OpAddAlias,
+// OpScanAliases, OpDeleteWhere, OpBytes).
 func (o Optional) Observed(fn OpObserver) Optional {
 	w := observedStore{fn: fn}
 	if o.Peeker != nil {
@@ -89,7 +89,7 @@ type observedLender struct {
 func (o observedLender) Peek(ctx context.Context, key string) (*Entry, error) {
 	start := time.Now()
 	e, err := o.p.Peek(ctx, key)
-	o.w.done(ctx, "peek", start, err)
+	o.w.done(ctx, OpPeek, start, err)
 	return e, err
 }
 
@@ -101,21 +101,21 @@ type observedURIs struct {
 func (o observedURIs) IndexEntry(ctx context.Context, uriKey, key string) error {
 	start := time.Now()
 	err := o.ix.IndexEntry(ctx, uriKey, key)
-	o.w.done(ctx, "index_entry", start, err)
+	o.w.done(ctx, OpIndexEntry, start, err)
 	return err
 }
 
 func (o observedURIs) SetAliasFor(ctx context.Context, uriKey, alias, value string) error {
 	start := time.Now()
 	err := o.ix.SetAliasFor(ctx, uriKey, alias, value)
-	o.w.done(ctx, "set_alias_for", start, err)
+	o.w.done(ctx, OpSetAliasFor, start, err)
 	return err
 }
 
 func (o observedURIs) DeleteURI(ctx context.Context, uriKey string) (int, error) {
 	start := time.Now()
 	n, err := o.ix.DeleteURI(ctx, uriKey)
-	o.w.done(ctx, "delete_uri", start, err)
+	o.w.done(ctx, OpDeleteURI, start, err)
 	return n, err
 }
 
@@ -129,14 +129,14 @@ func (o observedLeaser) LeaseTimeout() time.Duration { return o.l.LeaseTimeout()
 func (o observedLeaser) AcquireLease(ctx context.Context, key string) (Lease, error) {
 	start := time.Now()
 	l, err := o.l.AcquireLease(ctx, key)
-	o.w.done(ctx, "acquire_lease", start, err)
+	o.w.done(ctx, OpAcquireLease, start, err)
 	return l, err
 }
 
 func (o observedLeaser) ReleaseLease(ctx context.Context, key string, l Lease, stored bool) error {
 	start := time.Now()
 	err := o.l.ReleaseLease(ctx, key, l, stored)
-	o.w.done(ctx, "release_lease", start, err)
+	o.w.done(ctx, OpReleaseLease, start, err)
 	return err
 }
 
@@ -148,7 +148,7 @@ type observedAdder struct {
 func (o observedAdder) AddAlias(ctx context.Context, alias, value string) (string, error) {
 	start := time.Now()
 	v, err := o.a.AddAlias(ctx, alias, value)
-	o.w.done(ctx, "add_alias", start, err)
+	o.w.done(ctx, OpAddAlias, start, err)
 	return v, err
 }
 
@@ -160,7 +160,7 @@ type observedAliases struct {
 func (o observedAliases) ScanAliases(ctx context.Context, fn func(alias, value string) bool) error {
 	start := time.Now()
 	err := o.s.ScanAliases(ctx, fn)
-	o.w.done(ctx, "scan_aliases", start, err)
+	o.w.done(ctx, OpScanAliases, start, err)
 	return err
 }
 
@@ -172,7 +172,7 @@ type observedDeleter struct {
 func (o observedDeleter) DeleteWhere(ctx context.Context, c Condition) (int, error) {
 	start := time.Now()
 	n, err := o.d.DeleteWhere(ctx, c)
-	o.w.done(ctx, "delete_where", start, err)
+	o.w.done(ctx, OpDeleteWhere, start, err)
 	return n, err
 }
 
@@ -184,6 +184,6 @@ type observedSizer struct {
 func (o observedSizer) Bytes(ctx context.Context) (int64, error) {
 	start := time.Now()
 	n, err := o.s.Bytes(ctx)
-	o.w.done(ctx, "bytes", start, err)
+	o.w.done(ctx, OpBytes, start, err)
 	return n, err
 }
