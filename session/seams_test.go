@@ -14,22 +14,27 @@ import (
 // returns its key, the key of the entry lookup found ("" for none) and
 // what the decision says.
 func (s *Session) Find(req *http.Request) (key, foundKey, action string) {
+	x := s.seamExchange(req)
+	f, d := s.find(x)
+	return x.key, f.key, d.Action.String()
+}
+
+// seamExchange is req read as roundTrip reads a request it looks up: its
+// options, rules and key.
+func (s *Session) seamExchange(req *http.Request) *exchange {
 	opts := optionsFrom(req.Context())
 	x := &exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: s.upstream, since: s.invalidated.Now()}
 	x.rq.Options = opts.Options
 	x.readRequest()
 	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
-	f, d := s.find(x)
-	return x.key, f.key, d.Action.String()
+	return x
 }
 
 // Receive hands resp, as if the origin had just answered req with it, to
 // the one storability decision and the writer, and reads its body to the
 // end: stored says whether the cache keeps it, why why not.
 func (s *Session) Receive(req *http.Request, resp *http.Response) (stored bool, why string) {
-	x := &exchange{req: req, p: s.policy.Load(), up: s.upstream, since: s.invalidated.Now()}
-	x.readRequest()
-	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
+	x := s.seamExchange(req)
 	now := s.now()
 	res := s.receive(req.Context(), x, s.lookup(x), resp, "", now, now)
 	if !res.kept() {
@@ -50,13 +55,30 @@ func (s *Session) Receive(req *http.Request, resp *http.Response) (stored bool, 
 // writer when something changed); it returns the answer's header, and
 // false when nothing was stored for req.
 func (s *Session) Revalidated(req *http.Request, resp *http.Response) (answer http.Header, ok bool) {
-	x := &exchange{req: req, p: s.policy.Load(), up: s.upstream, since: s.invalidated.Now()}
-	x.readRequest()
-	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
+	x := s.seamExchange(req)
 	f := s.lookup(x)
 	if f.e == nil {
 		return nil, false
 	}
 	now := s.now()
 	return s.notModified(req.Context(), x, f, resp, now, now).entry.Header, true
+}
+
+// ReceivePart hands resp, a 206 as if the origin had just answered req (a
+// Range request) with it, to the parts step (keepPart, joinPart: kept only
+// with a strong validator and a known range, joined with the stored part
+// of the same representation, stored as the complete response once the
+// parts cover it), and reads its body to the end: stored says whether the
+// cache kept it.
+func (s *Session) ReceivePart(req *http.Request, resp *http.Response) (stored bool) {
+	x := s.seamExchange(req)
+	now := s.now()
+	out := s.keepPart(x, s.lookup(x), resp, now, now)
+	if out == nil {
+		resp.Body.Close()
+		return false
+	}
+	_, _ = io.Copy(io.Discard, out.Body)
+	out.Body.Close()
+	return InfoOf(out).Stored
 }

@@ -120,3 +120,61 @@ func TestRevalidationMergeStep(t *testing.T) {
 		t.Fatalf("a 304 with no-store left the entry stored: %v", h)
 	}
 }
+
+// The parts step alone (RFC 9111 §3.3-3.4): a 206 with a strong validator
+// is kept as the URL's part; a part of another representation (another
+// ETag) replaces it rather than joining it; a part that touches the
+// stored one joins it, and parts that cover the whole representation are
+// stored as its complete 200; a 206 without a strong validator is not
+// kept.
+func TestPartsStep(t *testing.T) {
+	s := newSession(t, nil)
+	const url = "http://o.test/doc"
+	ranged := func(r string) *http.Request {
+		req := mustRequest(t, http.MethodGet, url, nil)
+		if r != "" {
+			req.Header.Set("Range", r)
+		}
+		return req
+	}
+	part := func(req *http.Request, etag, contentRange, body string) *http.Response {
+		h := http.Header{"Cache-Control": {"max-age=60"}, "Content-Range": {contentRange}}
+		if etag != "" {
+			h.Set("Etag", etag)
+		}
+		return &http.Response{StatusCode: http.StatusPartialContent, Status: "206 Partial Content", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: h, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}
+	}
+
+	if req := ranged("bytes=0-3"); s.ReceivePart(req, part(req, `W/"weak"`, "bytes 0-3/10", "0123")) {
+		t.Fatal("a 206 with only a weak validator was kept")
+	}
+	if req := ranged("bytes=0-3"); !s.ReceivePart(req, part(req, `"v1"`, "bytes 0-3/10", "0123")) {
+		t.Fatal("a 206 with a strong validator was not kept")
+	}
+	if _, found, _ := s.Find(ranged("")); found != "" {
+		t.Fatalf("one part answered the whole representation (found %q)", found)
+	}
+	// 4-9 touches 0-3, but of another representation (v2): it replaces
+	// the stored part instead of joining it into a whole of two versions.
+	if req := ranged("bytes=4-9"); !s.ReceivePart(req, part(req, `"v2"`, "bytes 4-9/10", "456789")) {
+		t.Fatal("a part of another representation was not kept")
+	}
+	if _, found, _ := s.Find(ranged("")); found != "" {
+		t.Fatalf("parts of two representations were joined into a whole (found %q)", found)
+	}
+	if req := ranged("bytes=0-3"); !s.ReceivePart(req, part(req, `"v2"`, "bytes 0-3/10", "0123")) {
+		t.Fatal("the last part was not kept")
+	}
+	if key, found, action := s.Find(ranged("")); found != key || action != "serve" {
+		t.Fatalf("parts covering the whole: found %q for key %q, %s; want the complete response, served", found, key, action)
+	}
+	for r, err := range s.Cache().Responses(context.Background(), session.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.StatusCode == http.StatusOK && string(r.Body) != "0123456789" {
+			t.Fatalf("the joined representation is %q, want 0123456789", r.Body)
+		}
+	}
+}
