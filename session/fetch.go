@@ -70,6 +70,7 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		how.collapsed = true
 		how.stale = d.Action == rules.ServeStale
 		how.reason = d.Reason
+		how.at = d.At
 		return s.serve(x, sa.entry, sa.key, true, how), nil
 	}
 	return s.respond(x, res, reader, true, false)

@@ -43,7 +43,7 @@ func isRangeRequest(h http.Header) bool { return len(h["Range"]) > 0 || len(h["X
 // the origin — or with the 504 when nothing may reach it.
 func (s *Session) rangeRequest(x *exchange, f found, d rules.Decision) (*http.Response, error) {
 	if d.Action == rules.Serve && f.e != nil {
-		if resp := s.servePartial(x, f); resp != nil {
+		if resp := s.servePartial(x, f, d.At); resp != nil {
 			return resp, nil
 		}
 	}
@@ -57,8 +57,8 @@ func (s *Session) rangeRequest(x *exchange, f found, d rules.Decision) (*http.Re
 }
 
 // servePartial answers a Range request from the complete stored response f
-// found, or returns nil when it cannot.
-func (s *Session) servePartial(x *exchange, f found) *http.Response {
+// found, as decided at at, or returns nil when it cannot.
+func (s *Session) servePartial(x *exchange, f found, at time.Time) *http.Response {
 	e := f.e
 	if e.StatusCode != http.StatusOK || x.req.Header.Get("If-Range") != "" {
 		return nil
@@ -69,7 +69,7 @@ func (s *Session) servePartial(x *exchange, f found) *http.Response {
 	}
 	part := *e // the header maps stay the store's: serve copies them when lent
 	part.Body = e.Body[start : end+1]
-	return partial(s.serve(x, &part, f.key, f.lent, answered{}), start, end, int64(len(e.Body)))
+	return partial(s.serve(x, &part, f.key, f.lent, answered{at: at}), start, end, int64(len(e.Body)))
 }
 
 // partial makes an answer of a part a 206 of the range first-last of a
@@ -119,7 +119,11 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 		return nil
 	}
 	first, last, complete, ok := rules.ContentRange(e.Header.Get("Content-Range"))
-	if !ok || int64(len(e.Body)) != last-first+1 || !x.selects(e, false) || s.decide(x, e, false).Action != rules.Serve {
+	if !ok || int64(len(e.Body)) != last-first+1 || !x.selects(e, false) {
+		return nil
+	}
+	d := s.decide(x, e, false)
+	if d.Action != rules.Serve {
 		return nil
 	}
 	start, end, ok := rules.ByteRange(requestedRange(x.req.Header), complete)
@@ -128,7 +132,7 @@ func (s *Session) serveStoredPart(x *exchange) *http.Response {
 	}
 	e.Body = e.Body[start-first : end-first+1]
 	e.StatusCode = http.StatusPartialContent
-	return partial(s.serve(x, e, key, false, answered{}), start, end, complete)
+	return partial(s.serve(x, e, key, false, answered{at: d.At}), start, end, complete)
 }
 
 // keepPart streams a 206 to the caller while keeping it as the URL's

@@ -992,3 +992,48 @@ func TestBackgroundLimitSkipsRefreshesPastIt(t *testing.T) {
 	get(t, c, o.URL+"/b")
 	eventually(t, func() bool { return hitsB.Load() == 2 }) // a refresh within the limit ran
 }
+
+// tickingClock moves on by step at every reading once ticking: time passes
+// between any two readings the session makes.
+type tickingClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	step    time.Duration
+	ticking bool
+}
+
+func (c *tickingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now
+	if c.ticking {
+		c.now = c.now.Add(c.step)
+	}
+	return now
+}
+
+// A hit's Age and Cache-Status ttl are those of the instant the reuse
+// decision was made: a response decided fresh never says it was served
+// past its lifetime, however much time passes before the answer is built.
+func TestAnAnswerSpeaksForTheInstantItWasDecidedAt(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		io.WriteString(w, "x")
+	})
+	clk := &tickingClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), step: time.Second}
+	s := newSession(t, nil, session.WithClock(clk.Now))
+	c := s.Client()
+	get(t, c, o.URL)
+	clk.mu.Lock()
+	clk.now = clk.now.Add(9*time.Second + 500*time.Millisecond) // fresh for half a second more
+	clk.ticking = true
+	clk.mu.Unlock()
+	_, resp := get(t, c, o.URL)
+	info := session.InfoOf(resp)
+	if !info.FromCache || info.Expired {
+		t.Fatalf("not a fresh hit: %+v", info)
+	}
+	if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "hit; ttl=0") || resp.Header.Get("Age") != "9" {
+		t.Fatalf("a fresh hit says Cache-Status %q, Age %q; want ttl=0 and Age 9, as at the decision", cs, resp.Header.Get("Age"))
+	}
+}

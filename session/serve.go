@@ -35,6 +35,9 @@ type answered struct {
 	// collapsed: the trip that brought or vouched for it was another
 	// caller's.
 	collapsed bool
+	// at is the instant the reuse decision was made, whose Age and ttl
+	// the answer gives (zero: now, for an answer a trip brought about).
+	at time.Time
 }
 
 // hitState holds everything an answer from the cache needs beyond the
@@ -95,7 +98,10 @@ func (hs *hitState) header(e *stores.Entry, lent, age bool) http.Header {
 // e (a store's lent copy, an entry several callers are answered from): its
 // header is then copied.
 func (s *Session) serve(x *exchange, e *stores.Entry, key string, lent bool, how answered) *http.Response {
-	now := s.now()
+	now := how.at
+	if now.IsZero() {
+		now = s.now()
+	}
 	hs := &hitState{}
 	info := Info{
 		FromCache: true, Key: key, CreatedAt: e.CreatedAt, Expires: e.ExpiresAt, Expired: how.stale,

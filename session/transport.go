@@ -219,12 +219,12 @@ func (s *Session) find(x *exchange) (found, rules.Decision) {
 func (s *Session) carryOut(x *exchange, f found, d rules.Decision) (*http.Response, error) {
 	switch d.Action {
 	case rules.Serve:
-		return s.serve(x, f.e, f.key, f.lent, answered{}), nil
+		return s.serve(x, f.e, f.key, f.lent, answered{at: d.At}), nil
 	case rules.ServeStale:
-		return s.serve(x, f.e, f.key, f.lent, answered{stale: true, reason: d.Reason}), nil
+		return s.serve(x, f.e, f.key, f.lent, answered{stale: true, reason: d.Reason, at: d.At}), nil
 	case rules.ServeStaleAndRefresh:
 		s.refreshInBackground(x.onHeap(), f)
-		return s.serve(x, f.e, f.key, true, answered{stale: true, reason: d.Reason}), nil
+		return s.serve(x, f.e, f.key, true, answered{stale: true, reason: d.Reason, at: d.At}), nil
 	case rules.GatewayTimeout:
 		return s.gatewayTimeout(x), nil
 	case rules.Revalidate:

@@ -62,6 +62,10 @@ const (
 type Decision struct {
 	Action Action
 	Reason Reason
+	// At is the instant it was decided at (Decide's now): an answer made
+	// from a stored response on its account gives that instant's Age and
+	// ttl, so that a response decided fresh never says it is stale.
+	At time.Time
 }
 
 // Stored is what the decision needs of a stored response.
@@ -130,21 +134,27 @@ func Compile(s *config.Settings) *Settings {
 // Decide chooses what to do at now for req, given the stored response
 // (nil when nothing is stored).
 func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
+	d := decide(now, stored, req, set)
+	d.At = now
+	return d
+}
+
+func decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
 	if req.OriginFailed {
 		if stored != nil && staleIfError(now, stored, req, set) {
-			return Decision{ServeStale, ReasonStaleIfError}
+			return Decision{Action: ServeStale, Reason: ReasonStaleIfError}
 		}
-		return Decision{Fetch, ReasonOriginFailed}
+		return Decision{Action: Fetch, Reason: ReasonOriginFailed}
 	}
 	if req.OnlyIfCached || d.OnlyIfCached {
 		return offline(now, stored, req, set)
 	}
 	if stored == nil {
-		return Decision{Fetch, ReasonMiss}
+		return Decision{Action: Fetch, Reason: ReasonMiss}
 	}
 	if req.ForceRefresh {
-		return Decision{Fetch, ReasonForceRefresh}
+		return Decision{Action: Fetch, Reason: ReasonForceRefresh}
 	}
 	if req.Refresh || d.NoCache {
 		why := ReasonRefresh
@@ -164,9 +174,9 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	}
 	if fresh {
 		if set.AlwaysRevalidate && HasValidator(stored.Header) {
-			return Decision{Revalidate, ReasonAlwaysRevalidate}
+			return Decision{Action: Revalidate, Reason: ReasonAlwaysRevalidate}
 		}
-		return Decision{Serve, ReasonFresh}
+		return Decision{Action: Serve, Reason: ReasonFresh}
 	}
 	storedD := Absent()
 	if set.CacheControl {
@@ -175,22 +185,22 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	if set.AlwaysRevalidate && HasValidator(stored.Header) {
 		// Every use asks the origin: no stale answer meanwhile, even one
 		// the request would accept.
-		return Decision{Revalidate, ReasonAlwaysRevalidate}
+		return Decision{Action: Revalidate, Reason: ReasonAlwaysRevalidate}
 	}
 	mayServeStale := !noStaleUse(set, &storedD)
 	staleness := now.Sub(stored.ExpiresAt)
 	if req.HasDirectives && d.MaxStale >= 0 && staleness <= d.MaxStale && mayServeStale {
-		return Decision{ServeStale, ReasonMaxStale}
+		return Decision{Action: ServeStale, Reason: ReasonMaxStale}
 	}
 	if d.OnlyIfCached {
-		return Decision{GatewayTimeout, ReasonOnlyIfCached} // §5.2.1.7
+		return Decision{Action: GatewayTimeout, Reason: ReasonOnlyIfCached} // §5.2.1.7
 	}
 	if mayServeStale && !set.ReadOnly && (staleWhileRevalidate(set, &storedD, staleness) ||
 		req.HasDirectives && d.StaleWhileRevalidate >= 0 && staleness <= d.StaleWhileRevalidate) {
 		// (The request's own stale-while-revalidate=N too, as
 		// requests-cache honours it: the caller accepts that much
 		// staleness while the cache refreshes.)
-		return Decision{ServeStaleAndRefresh, ReasonStaleWhileRevalidate}
+		return Decision{Action: ServeStaleAndRefresh, Reason: ReasonStaleWhileRevalidate}
 	}
 	return validate(stored, why)
 }
@@ -208,7 +218,7 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
 	if stored == nil || req.ForceRefresh || req.Refresh || d.NoCache || set.AlwaysRevalidate && HasValidator(stored.Header) {
-		return Decision{GatewayTimeout, ReasonOnlyIfCached}
+		return Decision{Action: GatewayTimeout, Reason: ReasonOnlyIfCached}
 	}
 	online := *req
 	online.OnlyIfCached, online.Directives.OnlyIfCached = false, false
@@ -229,18 +239,18 @@ func offline(now time.Time, stored *Stored, req *Request, set *Settings) Decisio
 		}
 	}
 	if req.OnlyIfCached && stored.Expired(now) && staleIfError(now, stored, req, set) {
-		return Decision{ServeStale, ReasonOnlyIfCached}
+		return Decision{Action: ServeStale, Reason: ReasonOnlyIfCached}
 	}
-	return Decision{GatewayTimeout, ReasonOnlyIfCached}
+	return Decision{Action: GatewayTimeout, Reason: ReasonOnlyIfCached}
 }
 
 // validate is a conditional request when the stored response has a
 // validator, else a fetch.
 func validate(stored *Stored, why Reason) Decision {
 	if HasValidator(stored.Header) {
-		return Decision{Revalidate, why}
+		return Decision{Action: Revalidate, Reason: why}
 	}
-	return Decision{Fetch, why}
+	return Decision{Action: Fetch, Reason: why}
 }
 
 // noStaleUse reports a stored response that must never be used stale:
