@@ -26,7 +26,7 @@ import (
 func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Response, error) {
 	ctx := x.req.Context()
 	if x.demandsTrip() {
-		return s.respond(x, s.fetch(ctx, x, f, revalidate), nil, false, true)
+		return s.respond(x, s.fetch(ctx, x, f, revalidate), true)
 	}
 	flightKey := x.key
 	if revalidate {
@@ -52,7 +52,7 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 	res := o.Res
 	if !o.Joined || failure(res) != nil {
 		// (An error is shared: the waiters asked at the same moment.)
-		return s.respond(x, res, nil, o.Joined, o.Exclusive)
+		return s.respond(x, res, o.Exclusive)
 	}
 	// What another caller's trip brought answers this one only when this
 	// caller could have been answered with it anyway (the one reuse
@@ -63,7 +63,7 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		reader, ok = r.streamed.Attach(o.Late)
 	}
 	if !ok {
-		return s.respond(x, s.fetch(ctx, x, f, revalidate), nil, false, true)
+		return s.respond(x, s.fetch(ctx, x, f, revalidate), true)
 	}
 	if sa, isStored := res.(*storedAnswer); isStored {
 		how := sa.how
@@ -73,35 +73,32 @@ func (s *Session) fetchShared(x *exchange, f found, revalidate bool) (*http.Resp
 		how.at = d.At
 		return s.serve(x, sa.entry, sa.key, true, how), nil
 	}
-	return s.respond(x, res, reader, true, false)
+	return s.respondNew(x, res.(*newResponse), reader, true, false, d.At), nil // (joins answers for these two outcomes only)
 }
 
-// respond turns a trip's outcome into this caller's own response. joined:
-// the outcome is another caller's trip, and reader is this caller's reader
-// of its streamed body (the leader reads its own, first). owned says no
-// other caller sees the outcome, so its header map can be handed over as
-// it is.
-func (s *Session) respond(x *exchange, res tripResult, reader *streambody.Reader, joined, owned bool) (*http.Response, error) {
+// respond turns the outcome of this caller's own trip into its response
+// (another caller's trip answers through joins, in fetchShared). owned
+// says no other caller sees the outcome, so its header map can be handed
+// over as it is.
+func (s *Session) respond(x *exchange, res tripResult, owned bool) (*http.Response, error) {
 	switch r := res.(type) {
 	case tripFailed:
 		return nil, r.err
 	case *storedAnswer:
 		resp := s.serve(x, r.entry, r.key, true, r.how)
-		if !joined && len(r.setCookie) > 0 {
+		if len(r.setCookie) > 0 {
 			resp.Header["Set-Cookie"] = r.setCookie
 		}
 		return resp, nil
 	case *newResponse:
-		if !joined {
-			reader = r.first
-		}
-		return s.respondNew(x, r, reader, joined, owned), nil
+		return s.respondNew(x, r, r.first, false, owned, time.Time{}), nil
 	}
 	panic("reqcache: unknown trip outcome")
 }
 
-// respondNew is respond for a new response.
-func (s *Session) respondNew(x *exchange, res *newResponse, reader *streambody.Reader, joined, owned bool) *http.Response {
+// respondNew is respond for a new response. A joined answer gives the Age
+// of at, the instant joins decided it answers this caller (zero: now).
+func (s *Session) respondNew(x *exchange, res *newResponse, reader *streambody.Reader, joined, owned bool, at time.Time) *http.Response {
 	info := res.info
 	// A joined answer — early or late, another caller's trip — made no
 	// exchange of this caller's: it is from the cache (X-From-Cache,
@@ -134,7 +131,10 @@ func (s *Session) respondNew(x *exchange, res *newResponse, reader *streambody.R
 		if x.p.CacheControl {
 			// Another caller's response, used without a trip of this
 			// caller's: it says how old it is (RFC 9111 §4.2.3).
-			h["Age"] = []string{itoa(int64(rules.CurrentAge(res.header, res.requestedAt, res.info.CreatedAt, s.now()) / time.Second))}
+			if at.IsZero() {
+				at = s.now()
+			}
+			h["Age"] = []string{itoa(int64(rules.CurrentAge(res.header, res.requestedAt, res.info.CreatedAt, at) / time.Second))}
 		}
 	}
 	resp := &http.Response{

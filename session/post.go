@@ -53,7 +53,7 @@ func (s *Session) storedAsGet(x *exchange, resp *http.Response, requestedAt, rec
 	if !res.kept() { // resp is untouched: the caller's, as it came
 		return nil, res.detail, false
 	}
-	out = s.respondNew(g, res, res.first, false, true)
+	out = s.respondNew(g, res, res.first, false, true, time.Time{})
 	// respondNew made out.Request a copy of the GET: the caller sent a POST.
 	out.Request.Method = x.req.Method
 	return out, "", true

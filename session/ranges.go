@@ -100,7 +100,7 @@ func (s *Session) passRange(x *exchange, f found) (*http.Response, error) {
 		// The origin sent the whole representation (it ignores Range, or
 		// If-Range failed): a response like any miss's, stored as one.
 		res := s.receive(x.req.Context(), x, f, resp, cachestatus.FwdURIMiss, requestedAt, receivedAt)
-		return s.respondNew(x, res, res.first, false, true), nil
+		return s.respondNew(x, res, res.first, false, true, time.Time{}), nil
 	}
 	annotate(resp, x.req, Info{Key: x.key}, cachestatus.Status{Fwd: cachestatus.FwdURIMiss, Detail: cachestatus.DetailRange})
 	return resp, nil
@@ -168,7 +168,7 @@ func (s *Session) keepPart(x *exchange, f found, resp *http.Response, requestedA
 	res := &newResponse{status: resp.StatusCode, header: resp.Header, fwd: cachestatus.FwdURIMiss, detail: cachestatus.DetailRange, contentLength: resp.ContentLength,
 		info: Info{Key: part.Key, CreatedAt: part.CreatedAt, Expires: part.ExpiresAt}}
 	res.streamed, res.first = streambody.New(resp.Body, resp.ContentLength, x.p.MaxBodyBytes, streambody.Funcs{OnFinish: finish, OnBackground: s.completeInBackground})
-	return s.respondNew(x, res, res.first, false, true)
+	return s.respondNew(x, res, res.first, false, true, time.Time{})
 }
 
 // joinPart stores part, joined with the stored part of the same
