@@ -165,19 +165,22 @@ func newBody(b []byte) io.ReadCloser {
 	return r
 }
 
-var statusLines = func() map[int]string {
-	m := make(map[int]string, 64)
-	for code := 100; code < 600; code++ {
+// statusLines are the status lines of the codes net/http names, by code:
+// an array, not a map, because every answer looks its line up.
+var statusLines = func() (lines [600]string) {
+	for code := range lines {
 		if t := http.StatusText(code); t != "" {
-			m[code] = strconv.Itoa(code) + " " + t
+			lines[code] = strconv.Itoa(code) + " " + t
 		}
 	}
-	return m
+	return lines
 }()
 
+// statusLine is a response's Status for code ("200 OK"; "299" for a code
+// net/http does not name).
 func statusLine(code int) string {
-	if s, ok := statusLines[code]; ok {
-		return s
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
 	}
 	return strconv.Itoa(code)
 }
