@@ -2,7 +2,6 @@ package rules
 
 import (
 	"net/url"
-	"path"
 	"regexp"
 	"strings"
 
@@ -18,7 +17,7 @@ import (
 type URLRules []urlRule
 
 type urlRule struct {
-	glob   string         // scheme stripped, lower case, trailing * implied
+	glob   glob           // scheme stripped, lower case, trailing * implied
 	re     *regexp.Regexp // instead of glob: searched in the whole URL
 	expire config.Expiration
 }
@@ -31,7 +30,7 @@ func CompileURLRules(list []config.URLExpiration) URLRules {
 		if u.Regex != "" {
 			r.re = regexp.MustCompile(u.Regex)
 		} else {
-			r.glob = compilePattern(u.Pattern)
+			r.glob = compileGlob(globOf(u.Pattern))
 		}
 		rs = append(rs, r)
 	}
@@ -43,26 +42,30 @@ func (rs URLRules) Expiration(u *url.URL) (config.Expiration, bool) {
 	if len(rs) == 0 || u == nil {
 		return config.Expiration{}, false
 	}
-	target := strings.ToLower(u.Host) + u.EscapedPath()
+	target := lowerASCII(u.Host) + u.EscapedPath()
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
 	}
+	whole := "" // the URL a regex searches, made once when one needs it
 	for _, r := range rs {
 		if r.re != nil {
-			if r.re.MatchString(strings.ToLower(u.Scheme) + "://" + target) {
+			if whole == "" {
+				whole = lowerASCII(u.Scheme) + "://" + target
+			}
+			if r.re.MatchString(whole) {
 				return r.expire, true
 			}
-		} else if ok, _ := globMatch(r.glob, target); ok {
+		} else if r.glob.match(target) {
 			return r.expire, true
 		}
 	}
 	return config.Expiration{}, false
 }
 
-// compilePattern turns a urls_expire_after pattern (valid: config checked
-// it) into the glob matched against host and path: the scheme is ignored
-// and a trailing * implied, as in requests-cache; * matches across "/".
-func compilePattern(pattern string) string {
+// globOf turns a urls_expire_after pattern (valid: config checked it) into
+// the glob matched against host and path: the scheme is ignored and a
+// trailing * implied, as in requests-cache; * matches across "/" (glob.go).
+func globOf(pattern string) string {
 	p := pattern
 	if i := strings.Index(p, "://"); i >= 0 {
 		p = p[i+3:]
@@ -72,32 +75,4 @@ func compilePattern(pattern string) string {
 		glob += "*"
 	}
 	return glob
-}
-
-// globMatch is fnmatch: * matches any run of characters ("/" included), ?
-// any one character, [...] a class (path.Match syntax).
-func globMatch(pattern, s string) (bool, error) {
-	first, rest, star := strings.Cut(pattern, "*")
-	if !star {
-		return path.Match(pattern, s)
-	}
-	// Validate the whole pattern once, whatever s is.
-	if _, err := path.Match(strings.ReplaceAll(pattern, "*", ""), ""); err != nil {
-		return false, err
-	}
-	for i := 0; i <= len(s); i++ {
-		if ok, _ := path.Match(first, s[:i]); !ok {
-			continue
-		}
-		if rest == "" {
-			return true, nil
-		}
-		for j := i; j <= len(s); j++ {
-			if ok, _ := globMatch(rest, s[j:]); ok {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-	return false, nil
 }
