@@ -1,9 +1,6 @@
 package rules
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // This file is the glob of urls_expire_after patterns: path.Match syntax
 // (? one character but "/", [...] a class, \ an escape) where * matches any
@@ -192,15 +189,4 @@ func matchPiece(tokens []globToken, s string) (int, bool) {
 		}
 	}
 	return n, true
-}
-
-// lowerASCII is strings.ToLower for the usual, ASCII, host: no allocation
-// when it is lower case already.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }

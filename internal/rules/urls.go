@@ -42,7 +42,7 @@ func (rs URLRules) Expiration(u *url.URL) (config.Expiration, bool) {
 	if len(rs) == 0 || u == nil {
 		return config.Expiration{}, false
 	}
-	target := lowerASCII(u.Host) + u.EscapedPath()
+	target := strings.ToLower(u.Host) + u.EscapedPath()
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
 	}
@@ -50,7 +50,7 @@ func (rs URLRules) Expiration(u *url.URL) (config.Expiration, bool) {
 	for _, r := range rs {
 		if r.re != nil {
 			if whole == "" {
-				whole = lowerASCII(u.Scheme) + "://" + target
+				whole = strings.ToLower(u.Scheme) + "://" + target
 			}
 			if r.re.MatchString(whole) {
 				return r.expire, true
