@@ -139,6 +139,7 @@ func Decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	return d
 }
 
+// decide is Decide without the instant (every return below is one choice).
 func decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision {
 	d := &req.Directives
 	if req.OriginFailed {
