@@ -22,9 +22,8 @@ func (s *Session) Find(req *http.Request) (key, foundKey, action string) {
 // seamExchange is req read as roundTrip reads a request it looks up: its
 // options, rules and key.
 func (s *Session) seamExchange(req *http.Request) *exchange {
-	opts := optionsFrom(req.Context())
-	x := &exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: s.upstream, since: s.invalidated.Now()}
-	x.rq.Options = opts.Options
+	ex, _ := s.newExchange(req, s.upstream)
+	x := &ex
 	x.readRequest()
 	x.key, x.uri = s.keyAndURIFor(x.p, req, nil)
 	return x

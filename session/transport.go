@@ -114,13 +114,9 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		return send(up, req)
 	}
 	req = withCanonicalHeader(req)
-	opts := optionsFrom(req.Context())
-	x := &exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: up, since: s.invalidated.Now()}
-	x.rq.Options = opts.Options
-	// Under only_if_cached (the setting or the context's) nothing reaches
-	// the origin: what the cache cannot answer gets the 504.
-	x.rq.OnlyIfCached = x.rq.OnlyIfCached || x.p.OnlyIfCached
-	if resp, err := s.passOn(x, opts.use); resp != nil || err != nil {
+	ex, use := s.newExchange(req, up)
+	x := &ex // a value until here, so that a hit's exchange stays on its stack
+	if resp, err := s.passOn(x, use); resp != nil || err != nil {
 		return resp, err
 	}
 	if resp, err := s.readBody(x); resp != nil || err != nil {
@@ -132,6 +128,18 @@ func (s *Session) roundTrip(req *http.Request, up http.RoundTripper) (*http.Resp
 		return s.rangeRequest(x, f, d)
 	}
 	return s.carryOut(x, f, d)
+}
+
+// newExchange is req as the session sees it from the start: the policy
+// in force, the context's options (with the only_if_cached setting: what
+// the cache cannot answer gets the 504) and the invalidation count, and
+// the context's Disabled or Enabled.
+func (s *Session) newExchange(req *http.Request, up http.RoundTripper) (exchange, cacheUse) {
+	opts := optionsFrom(req.Context())
+	x := exchange{req: req, p: s.policy.Load(), expireAfter: opts.expireAfter, up: up, since: s.invalidated.Now()}
+	x.rq.Options = opts.Options
+	x.rq.OnlyIfCached = x.rq.OnlyIfCached || x.p.OnlyIfCached
+	return x, opts.use
 }
 
 // passOn answers the requests the cache does not look up: protocol
