@@ -83,7 +83,7 @@ func Alias(alias, value string) Line {
 
 // Write writes entries, sorted by URL, method and key, then aliases,
 // sorted by name, one a line: the same cache always exports the same
-// bytes.
+// bytes. It sorts the slices it is given in place.
 func Write(w io.Writer, entries []*stores.Entry, aliases []Line) error {
 	slices.SortFunc(entries, func(a, b *stores.Entry) int {
 		return cmp.Or(strings.Compare(a.URL, b.URL), strings.Compare(a.Method, b.Method), strings.Compare(a.Key, b.Key))
