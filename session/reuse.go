@@ -76,8 +76,13 @@ func (s *Session) decide(x *exchange, e *stores.Entry, failed bool) rules.Decisi
 	if e == nil {
 		return rules.Decide(s.now(), nil, &rq, x.p.rules)
 	}
-	st := rules.Stored{Header: e.Header, RequestedAt: e.RequestedAt, CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt}
+	st := storedOf(e)
 	return rules.Decide(s.now(), &st, &rq, x.p.rules)
+}
+
+// storedOf is what the rules read of stored entry e.
+func storedOf(e *stores.Entry) rules.Stored {
+	return rules.Stored{Header: e.Header, RequestedAt: e.RequestedAt, CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt, GeneratedAt: e.GeneratedAt}
 }
 
 // demandsTrip reports a request that no trip begun before it may answer:

@@ -610,6 +610,61 @@ func TestCacheControlAgeHeaderOnHits(t *testing.T) {
 	}
 }
 
+// TestAgeAfterRevalidationCountsFromTheNewDate: a stored entry keeps when
+// its response was generated (stores.Entry.GeneratedAt) so that a hit's
+// Age reads no header; a 304 that vouches for it with a new Date makes it
+// young again, for the answer to the request that revalidated, for the
+// hits after it, and under read_only (the merged entry is not written, its
+// answer still counts from the 304).
+func TestAgeAfterRevalidationCountsFromTheNewDate(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("read_only=%v", readOnly), func(t *testing.T) {
+			clk := newClock()
+			var calls atomic.Int64
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				w.Header().Set("ETag", `"v1"`)
+				if calls.Add(1) == 1 {
+					// Generated 100 s before it arrives (a CDN kept it).
+					w.Header().Set("Date", clk.Now().Add(-100*time.Second).Format(http.TimeFormat))
+					io.WriteString(w, "x")
+					return
+				}
+				w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
+				w.WriteHeader(http.StatusNotModified)
+			})
+			s := newSession(t, func(c *config.Config) { c.CacheControl = true }, session.WithClock(clk.Now))
+			c := s.Client()
+			get(t, c, o.URL)
+			clk.Advance(10 * time.Second)
+			if _, resp := get(t, c, o.URL); resp.Header.Get("Age") != "110" {
+				t.Fatalf("before the 304: Age %q, want 110", resp.Header.Get("Age"))
+			}
+			if readOnly {
+				st := s.Settings()
+				st.ReadOnly = true
+				if err := s.SetSettings(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(500 * time.Second) // 610 s old: stale
+			_, resp := get(t, c, o.URL)
+			if !session.InfoOf(resp).Revalidated || resp.Header.Get("Age") != "0" {
+				t.Fatalf("the revalidated answer: Age %q (Cache-Status %q), want 0: the 304's Date is now", resp.Header.Get("Age"), resp.Header.Get("Cache-Status"))
+			}
+			clk.Advance(5 * time.Second)
+			_, resp = get(t, c, o.URL)
+			want := "5"
+			if readOnly {
+				want = "0" // nothing was written: the old entry, still stale, is revalidated again
+			}
+			if resp.Header.Get("Age") != want {
+				t.Fatalf("after the 304: Age %q (Cache-Status %q), want %s", resp.Header.Get("Age"), resp.Header.Get("Cache-Status"), want)
+			}
+		})
+	}
+}
+
 func TestRequestDirectives(t *testing.T) {
 	clk := newClock()
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {

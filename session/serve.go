@@ -120,10 +120,13 @@ func (s *Session) serve(x *exchange, e *stores.Entry, key string, lent bool, how
 	h := resp.Header
 	if x.p.CacheControl {
 		// RFC 9111 §4.2.3: every answer from a stored response says how
-		// old it is (after a 304, as old as that made it).
+		// old it is (after a 304, as old as that made it), counted from
+		// when it was generated (stores.Entry.GeneratedAt: no Date or Age
+		// parsed per hit when the store kept it).
 		// The string is backed by hs.ageText, written once here and alive
 		// as long as the response is: one allocation fewer per hit.
-		digits := strconv.AppendInt(hs.ageText[:0], int64(rules.CurrentAge(e.Header, e.RequestedAt, e.CreatedAt, now)/time.Second), 10)
+		stored := storedOf(e)
+		digits := strconv.AppendInt(hs.ageText[:0], int64(stored.Age(now)/time.Second), 10)
 		hs.age[0] = unsafe.String(&digits[0], len(digits))
 		h["Age"] = hs.age[:1:1]
 	}

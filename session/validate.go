@@ -36,6 +36,7 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	updated.Header = merged
 	updated.RequestedAt = requestedAt
 	updated.CreatedAt = receivedAt
+	updated.GeneratedAt = rules.GeneratedAt(merged, requestedAt, receivedAt) // the answer's Age reads it, written or not
 	updated.URIKey = x.uriKey()
 
 	a := s.admit(x, e.StatusCode, merged, requestedAt, receivedAt)

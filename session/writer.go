@@ -83,6 +83,9 @@ func (s *Session) write(ctx context.Context, x *exchange, w *entryWrite) (bool, 
 		return refuse(w.a.refused)
 	}
 	redactStored(x.p.keys, e)
+	// Derived here, from what is stored, whatever wrote it (a 304's merge
+	// moves Date and CreatedAt): every later answer's Age reads it.
+	e.GeneratedAt = rules.GeneratedAt(e.Header, e.RequestedAt, e.CreatedAt)
 	if s.filter != nil && w.kind != writePart && !s.filter(s.filterProbe(x, w)) {
 		return refuse(cachestatus.DetailFilter)
 	}

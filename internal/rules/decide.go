@@ -72,6 +72,9 @@ type Decision struct {
 type Stored struct {
 	Header                            http.Header
 	RequestedAt, CreatedAt, ExpiresAt time.Time // ExpiresAt zero: never
+	// GeneratedAt is GeneratedAt(Header, RequestedAt, CreatedAt) as it
+	// was stored; zero when not known (Age then reads the header).
+	GeneratedAt time.Time
 }
 
 // Expired reports whether s is stale at now.
@@ -166,7 +169,7 @@ func decide(now time.Time, stored *Stored, req *Request, set *Settings) Decision
 	}
 	fresh, why := !stored.Expired(now), ReasonStale
 	if req.HasDirectives && fresh {
-		if d.MaxAge >= 0 && CurrentAge(stored.Header, stored.RequestedAt, stored.CreatedAt, now) > d.MaxAge {
+		if d.MaxAge >= 0 && stored.Age(now) > d.MaxAge {
 			fresh, why = false, ReasonRequestMaxAge
 		}
 		if d.MinFresh >= 0 && !stored.ExpiresAt.IsZero() && stored.ExpiresAt.Sub(now) < d.MinFresh {

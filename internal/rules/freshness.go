@@ -29,6 +29,28 @@ func CurrentAge(h http.Header, requestedAt, createdAt, now time.Time) time.Durat
 	return addAges(CorrectedInitialAge(h, requestedAt, createdAt), max(0, now.Sub(createdAt)))
 }
 
+// GeneratedAt is when a response with header h, requested at requestedAt
+// and received at receivedAt, was generated as far as a cache can tell:
+// receivedAt less its corrected initial age. A stored entry keeps it
+// (stores.Entry.GeneratedAt), so that the Age of every answer made from it
+// needs no parsing of its Date and Age (Stored.Age). Zero when receivedAt
+// is.
+func GeneratedAt(h http.Header, requestedAt, receivedAt time.Time) time.Time {
+	if receivedAt.IsZero() {
+		return time.Time{}
+	}
+	return receivedAt.Add(-CorrectedInitialAge(h, requestedAt, receivedAt))
+}
+
+// Age is s's current age at now (RFC 9111 §4.2.3): CurrentAge, from
+// s.GeneratedAt when it is known.
+func (s *Stored) Age(now time.Time) time.Duration {
+	if s.GeneratedAt.IsZero() || s.CreatedAt.IsZero() {
+		return CurrentAge(s.Header, s.RequestedAt, s.CreatedAt, now)
+	}
+	return addAges(max(0, s.CreatedAt.Sub(s.GeneratedAt)), max(0, now.Sub(s.CreatedAt)))
+}
+
 // addAges adds two non-negative ages, saturating: an Age header near the
 // largest duration must stay huge (stale), not wrap to a negative age
 // (fresh).

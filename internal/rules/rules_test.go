@@ -133,10 +133,26 @@ func TestAge(t *testing.T) {
 		{"resident time", http.Header{}, t0, t0, t0.Add(time.Hour), time.Hour},
 		{"invalid Age is 0", header("Age", "-5"), t0, t0, t0, 0},
 		{"huge Age saturates, never wraps", header("Age", "99999999999999999999"), t0, t0.Add(time.Second), t0.Add(time.Hour), MaxStaleAny},
+		{"a Date after arrival is no age", header("Date", t0.Add(time.Hour).Format(http.TimeFormat)), t0, t0, t0.Add(time.Minute), time.Minute},
+		{"no request time", header("Age", "7"), time.Time{}, t0, t0, 7 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := CurrentAge(tc.h, tc.requested, tc.received, tc.at); got != tc.want {
 				t.Fatalf("CurrentAge = %v, want %v", got, tc.want)
+			}
+			// What a stored entry keeps instead of reading the header
+			// again gives the same age, at that instant and later; without
+			// it, Stored.Age reads the header.
+			for _, later := range []time.Duration{0, time.Second, 1000 * time.Hour} {
+				st := Stored{Header: tc.h, RequestedAt: tc.requested, CreatedAt: tc.received, GeneratedAt: GeneratedAt(tc.h, tc.requested, tc.received)}
+				want := CurrentAge(tc.h, tc.requested, tc.received, tc.at.Add(later))
+				if got := st.Age(tc.at.Add(later)); got != want {
+					t.Fatalf("%v later: Stored.Age from GeneratedAt %v = %v, want %v", later, st.GeneratedAt, got, want)
+				}
+				st.GeneratedAt = time.Time{}
+				if got := st.Age(tc.at.Add(later)); got != want {
+					t.Fatalf("%v later: Stored.Age without GeneratedAt = %v, want %v", later, got, want)
+				}
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"net/http"
 	"time"
@@ -36,6 +37,9 @@ import (
 //	            bytes, uvarint count of values, each value uvarint length +
 //	            bytes (values in order)
 //	  reqHeader the same layout, for RequestHeader
+//	  initialAge uvarint CreatedAt − GeneratedAt in nanoseconds, only when
+//	            both are set (absent, the encoding is the one of builds
+//	            before GeneratedAt, which read every entry without it)
 //	body      bodyLen bytes, the rest of the buffer
 //
 // Decoding copies the meta section into one string and slices every string
@@ -111,7 +115,20 @@ func metaLen(e *stores.Entry) (int, int) {
 	r, rv := headerLen(e.RequestHeader)
 	n += h + r
 	n += uvarintLen(uint64(hv + rv))
+	if ia, ok := initialAge(e); ok {
+		n += uvarintLen(ia)
+	}
 	return n, hv + rv
+}
+
+// initialAge is what the encoding keeps of e.GeneratedAt: its distance
+// before CreatedAt, when both are set (rules.GeneratedAt never makes one
+// after CreatedAt; ok is false then too).
+func initialAge(e *stores.Entry) (uint64, bool) {
+	if e.GeneratedAt.IsZero() || e.CreatedAt.IsZero() || e.GeneratedAt.After(e.CreatedAt) {
+		return 0, false
+	}
+	return uint64(e.CreatedAt.Sub(e.GeneratedAt)), true
 }
 
 // entryLen returns the length of e's encoding.
@@ -168,6 +185,9 @@ func appendEncoded(dst []byte, e *stores.Entry, m, values int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(values))
 	dst = appendHeader(dst, e.Header)
 	dst = appendHeader(dst, e.RequestHeader)
+	if ia, ok := initialAge(e); ok {
+		dst = binary.AppendUvarint(dst, ia)
+	}
 	return append(dst, e.Body...)
 }
 
@@ -396,6 +416,13 @@ func decode(b []byte, owned bool) (*stores.Entry, error) {
 	vi := 0
 	e.Header = r.header(vals, &vi)
 	e.RequestHeader = r.header(vals, &vi)
+	if r.remaining() > 0 && !r.bad {
+		ia := r.uvarint()
+		if t[1].IsZero() || ia > math.MaxInt64 {
+			return nil, errMeta // only an entry with CreatedAt has one
+		}
+		e.GeneratedAt = t[1].Add(-time.Duration(ia))
+	}
 	switch {
 	case r.bad:
 		return nil, errMeta

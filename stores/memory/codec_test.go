@@ -47,7 +47,7 @@ func TestRoundTripExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The codec keeps nanoseconds (Compare allows milliseconds).
-	for _, p := range [][2]time.Time{{e.RequestedAt, got.RequestedAt}, {e.CreatedAt, got.CreatedAt}, {e.ExpiresAt, got.ExpiresAt}, {e.DiscardAt, got.DiscardAt}} {
+	for _, p := range [][2]time.Time{{e.RequestedAt, got.RequestedAt}, {e.CreatedAt, got.CreatedAt}, {e.ExpiresAt, got.ExpiresAt}, {e.DiscardAt, got.DiscardAt}, {e.GeneratedAt, got.GeneratedAt}} {
 		if !p[0].Equal(p[1]) {
 			t.Fatalf("time %v came back as %v", p[0], p[1])
 		}
@@ -169,6 +169,52 @@ func TestDecodeCorrupt(t *testing.T) {
 		if _, err := decodeShared(b); !errors.Is(err, stores.ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// TestGeneratedAtIsAnOptionalTail: an entry without GeneratedAt encodes as
+// builds before it wrote entries (so that a snapshot of those loads), one
+// with it adds its initial age at the end of the meta section, and an
+// initial age without a CreatedAt to count from is corrupt.
+func TestGeneratedAtIsAnOptionalTail(t *testing.T) {
+	with := benchEntry("tail")
+	// One name in each header: map order would make the two encodings
+	// differ otherwise.
+	with.Header = http.Header{"Date": {"Sat, 14 Mar 2026 15:09:26 GMT"}}
+	with.RequestHeader = http.Header{"Accept": {"application/json"}}
+	without := storetest.CloneEntry(with)
+	without.GeneratedAt = time.Time{}
+	a, b := encode(with), encode(without)
+	meta := func(enc []byte) []byte {
+		m, n := binary.Uvarint(enc[headerPrefix:])
+		return enc[headerPrefix+n : headerPrefix+n+int(m)]
+	}
+	tail := binary.AppendUvarint(nil, uint64(with.CreatedAt.Sub(with.GeneratedAt)))
+	if !bytes.Equal(meta(a), append(bytes.Clone(meta(b)), tail...)) {
+		t.Fatal("with GeneratedAt, the meta section is not the one without it and the initial age after it")
+	}
+	got, err := decodeShared(b)
+	if err != nil || !got.GeneratedAt.IsZero() {
+		t.Fatalf("without: GeneratedAt %v, %v", got.GeneratedAt, err)
+	}
+	got, err = decodeShared(a)
+	if err != nil || !got.GeneratedAt.Equal(with.GeneratedAt) {
+		t.Fatalf("with: GeneratedAt %v, %v; want %v", got.GeneratedAt, err, with.GeneratedAt)
+	}
+	noCreated := benchEntry("tail")
+	noCreated.CreatedAt = time.Time{}
+	if got, err := decodeShared(encode(noCreated)); err != nil || !got.GeneratedAt.IsZero() {
+		t.Fatalf("no CreatedAt: GeneratedAt %v, %v (not encoded)", got.GeneratedAt, err)
+	}
+	// A tail forged onto an entry without CreatedAt.
+	m, _ := metaLen(noCreated)
+	forged := []byte{magic, version}
+	forged = binary.AppendUvarint(forged, uint64(m+1))
+	forged = append(forged, encode(noCreated)[headerPrefix+uvarintLen(uint64(m)):]...)
+	forged = append(forged[:len(forged)-len(noCreated.Body)], 7)
+	forged = append(forged, noCreated.Body...)
+	if _, err := decodeShared(forged); !errors.Is(err, stores.ErrCorrupt) {
+		t.Fatalf("an initial age without CreatedAt: %v, want ErrCorrupt", err)
 	}
 }
 

@@ -63,6 +63,7 @@ func NewEntry(key string) *stores.Entry {
 		},
 		RequestedAt: now.Add(-1500 * time.Microsecond),
 		CreatedAt:   now,
+		GeneratedAt: now.Add(-42 * time.Second),
 		ExpiresAt:   now.Add(time.Hour + 123456*time.Nanosecond),
 		DiscardAt:   now.Add(24*time.Hour + 654321*time.Nanosecond),
 		URIKey:      "uri-of-" + key,
@@ -137,6 +138,10 @@ func Compare(want, got *stores.Entry) error {
 		if !TimeEqual(f.want, f.got) {
 			add("%s = %v, want %v (or truncated to %v)", f.name, f.got, f.want, Precision)
 		}
+	}
+	// GeneratedAt is derived: a store may drop it, never change it.
+	if !got.GeneratedAt.IsZero() && !TimeEqual(want.GeneratedAt, got.GeneratedAt) {
+		add("GeneratedAt = %v, want %v (or zero: not kept)", got.GeneratedAt, want.GeneratedAt)
 	}
 	if len(diffs) == 0 {
 		return nil

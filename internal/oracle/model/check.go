@@ -419,10 +419,54 @@ func (c *checker) reuse(a *Answer, e *Exchange) (Violation, bool) {
 	if v, bad := c.mostRecent(a, e, q); bad {
 		return v, bad
 	}
-	if s.CacheControl && validated == nil && a.Header.Get("Age") == "" {
-		return violation(a, "reuse/no-age", "a stored response (exchange %d) used without validation carries no Age (RFC 9111 §4.2.3)", e.ID)
+	if s.CacheControl && validated == nil {
+		if a.Header.Get("Age") == "" {
+			return violation(a, "reuse/no-age", "a stored response (exchange %d) used without validation carries no Age (RFC 9111 §4.2.3)", e.ID)
+		}
+		return c.age(a, e, q)
 	}
 	return Violation{}, false
+}
+
+// age checks the Age of an answer made from stored exchange e without
+// validation: RFC 9111 §4.2.3's current age at the request's time, in
+// whole seconds, of the stored response as a validation the cache may
+// have applied left it (its Date and Age, counted from when it arrived:
+// requests take no virtual time, so there is no response delay).
+func (c *checker) age(a *Answer, e *Exchange, q *Request) (Violation, bool) {
+	got, err := strconv.ParseInt(a.Header.Get("Age"), 10, 64)
+	if err != nil {
+		return violation(a, "reuse/age", "Age %q is not a number of seconds", a.Header.Get("Age"))
+	}
+	var want []int64
+	for _, v := range c.applied(a, e, q, c.s.Fleet) {
+		age := int64((initialAge(v.header, v.at) + max(0, a.Req.Time.Sub(v.at))) / time.Second)
+		if got == age {
+			return Violation{}, false
+		}
+		want = append(want, age)
+	}
+	return violation(a, "reuse/age", "Age %d from exchange %d, want one of %v (the current age as each validation it may have had left it)", got, e.ID, want)
+}
+
+// applied are the validations of e the cache may have applied when a
+// began: the last one certainly applied (its caller had the answer), and
+// any later one it may have (under way, or made in the background, whose
+// merge has no known end). The cache answers from the last it applied.
+// With elsewhere, any of them: in a fleet, another process's memory tier
+// keeps what it held when this one merged a 304.
+func (c *checker) applied(a *Answer, e *Exchange, q *Request, elsewhere bool) []validation {
+	var bases []validation
+	for i, v := range c.validations(e, q) {
+		if v.x.Start >= a.End {
+			continue
+		}
+		if !elsewhere && (i == 0 || c.ansOf[v.x] != nil && v.end < a.Start) {
+			bases = bases[:0] // certainly applied: what came before is replaced
+		}
+		bases = append(bases, v)
+	}
+	return bases
 }
 
 // unstorableSince reports a reuse of e after a 304 made it unstorable: its
@@ -988,21 +1032,8 @@ func (c *checker) fresh(a *Answer, e *Exchange, q *Request, validated *validatio
 	r := a.Req
 	reqD := parseCC(r.Header)
 	now := r.Time
-	// The validations the cache may have applied when a began: the last
-	// one certainly applied (its caller had the answer), and any later
-	// one it may have (under way, or made in the background, whose merge
-	// has no known end). The cache answers from the last it applied.
 	vs := c.validations(e, q)
-	var bases []validation
-	for i, v := range vs {
-		if v.x.Start >= a.End {
-			continue
-		}
-		if i == 0 || c.ansOf[v.x] != nil && v.end < a.Start {
-			bases = bases[:0] // certainly applied: what came before is replaced
-		}
-		bases = append(bases, v)
-	}
+	bases := c.applied(a, e, q, false)
 	type staleBase struct {
 		v         validation
 		staleness time.Duration

@@ -65,11 +65,18 @@ func (b *build) fetch(step int, method, url string, reqH http.Header, at time.Ti
 	return x
 }
 
-// hit records a request answered from exchange x without a trip.
+// hit records a request answered from exchange x without a trip; h nil
+// is x's header as the 304s recorded since x left it, with its Age then.
 func (b *build) hit(step int, method, url string, reqH http.Header, at time.Time, x *Exchange, h http.Header) *Answer {
 	if h == nil {
-		h = x.RespHeader.Clone()
-		h.Set("Age", "0")
+		stored, since := x.RespHeader, x.Time
+		for _, nm := range b.tr.Exchanges {
+			if nm.Status == http.StatusNotModified && nm.Start > x.End && !nm.Time.After(at) {
+				stored, since = merge(stored, nm.RespHeader), nm.Time
+			}
+		}
+		h = stored.Clone()
+		h.Set("Age", strconv.FormatInt(int64((initialAge(stored, since)+at.Sub(since))/time.Second), 10))
 	}
 	a := &Answer{Req: &Request{Step: step, Method: method, URL: url, Header: reqH, Time: at}, Start: b.next(), Status: 200, Header: h, Body: x.Rep}
 	a.End = b.next()
@@ -115,6 +122,27 @@ func TestModelRules(t *testing.T) {
 			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
 			b.hit(2, "GET", u, http.Header{}, t0.Add(59*time.Second), x, nil)
 		}, ""},
+		{"Age counts the stored response's Date", func(b *build) {
+			h := cc("max-age=60")
+			h.Set("Date", t0.Add(-30*time.Second).Format(http.TimeFormat))
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.hit(2, "GET", u, http.Header{}, t0.Add(10*time.Second), x, nil).Header.Set("Age", "40")
+		}, ""},
+		{"an Age that forgets the Date", func(b *build) {
+			h := cc("max-age=60")
+			h.Set("Date", t0.Add(-30*time.Second).Format(http.TimeFormat))
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.hit(2, "GET", u, http.Header{}, t0.Add(10*time.Second), x, nil).Header.Set("Age", "10")
+		}, "reuse/age"},
+		{"an Age counted from before the 304 that vouched for it", func(b *build) {
+			h := cc("max-age=1000")
+			h.Set("ETag", `"v"`)
+			h.Set("Date", t0.Add(-100*time.Second).Format(http.TimeFormat))
+			x := b.fetch(1, "GET", u, http.Header{}, t0, h)
+			b.revalidate(2, u, t0.Add(5*time.Second), x, http.Header{"Date": {t0.Add(5 * time.Second).Format(http.TimeFormat)}})
+			b.hit(3, "GET", u, http.Header{}, t0.Add(10*time.Second), x, nil).Header.Set("Age", "110")
+			b.hit(4, "GET", u, http.Header{}, t0.Add(10*time.Second), x, nil) // 5: from the 304's Date
+		}, "reuse/age"},
 		{"stale without leave", func(b *build) {
 			x := b.fetch(1, "GET", u, http.Header{}, t0, cc("max-age=60"))
 			b.hit(2, "GET", u, http.Header{}, t0.Add(60*time.Second), x, nil)
