@@ -36,7 +36,9 @@ func (s *Session) notModified(ctx context.Context, x *exchange, f found, resp *h
 	updated.Header = merged
 	updated.RequestedAt = requestedAt
 	updated.CreatedAt = receivedAt
-	updated.GeneratedAt = rules.GeneratedAt(merged, requestedAt, receivedAt) // the answer's Age reads it, written or not
+	// The old Date's: the writer derives the new one (an answer it does
+	// not write reads the merged header).
+	updated.GeneratedAt = time.Time{}
 	updated.URIKey = x.uriKey()
 
 	a := s.admit(x, e.StatusCode, merged, requestedAt, receivedAt)
