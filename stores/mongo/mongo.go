@@ -347,6 +347,10 @@ type document struct {
 	CreatedAt   *time.Time `bson:"created_at"`
 	ExpiresAt   *time.Time `bson:"expires_at"`
 	DiscardAt   *time.Time `bson:"discard_at"`
+	// GeneratedAt is stores.Entry's (absent in documents of builds before
+	// it, which read those with it as they read the others); sealed with
+	// the headers, whose Date and Age it is made of.
+	GeneratedAt *time.Time `bson:"generated_at,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -498,6 +502,7 @@ func (s *Store) decode(ctx context.Context, raw bson.Raw) (*stores.Entry, error)
 		CreatedAt:     timeOf(d.CreatedAt),
 		ExpiresAt:     timeOf(d.ExpiresAt),
 		DiscardAt:     timeOf(d.DiscardAt),
+		GeneratedAt:   timeOf(d.GeneratedAt),
 		URIKey:        d.URI,
 		Lifetime:      stores.StoredLifetime(d.Lifetime, d.Heuristic),
 	}, nil
@@ -513,7 +518,7 @@ func (s *Store) Set(ctx context.Context, e *stores.Entry) error {
 		Headers: toFields(e.Header), BodySize: int64(len(e.Body)),
 		RequestHeaders: toFields(e.RequestHeader),
 		RequestedAt:    timePtr(e.RequestedAt), CreatedAt: timePtr(e.CreatedAt),
-		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt),
+		ExpiresAt: timePtr(e.ExpiresAt), DiscardAt: timePtr(e.DiscardAt), GeneratedAt: timePtr(e.GeneratedAt),
 	}
 	stored, encoding := s.zstd.compress(e.Body, e.Header)
 	d.BodyEncoding = encoding

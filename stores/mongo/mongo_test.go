@@ -99,6 +99,18 @@ func TestDocumentsAreReadable(t *testing.T) {
 	if _, ok := doc["created_at"].(bson.DateTime); !ok {
 		t.Fatalf("created_at is %T, want a BSON date", doc["created_at"])
 	}
+	// GeneratedAt is kept (a fleet's hits on each other's entries parse no
+	// Date), and a document of a build before it is read without it.
+	got, err := s.Get(ctx, "k1")
+	if err != nil || got.GeneratedAt.IsZero() || !storetest.TimeEqual(e.GeneratedAt, got.GeneratedAt) {
+		t.Fatalf("GeneratedAt read back as %v (%v), want %v", got.GeneratedAt, err, e.GeneratedAt)
+	}
+	if _, err := raw(t, c).UpdateOne(ctx, bson.D{{Key: "_id", Value: "k1"}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "generated_at", Value: ""}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "k1"); err != nil || !got.GeneratedAt.IsZero() {
+		t.Fatalf("a document without generated_at: %v, GeneratedAt %v", err, got.GeneratedAt)
+	}
 }
 
 func TestCorruptDocumentsAreMisses(t *testing.T) {

@@ -3,6 +3,7 @@ package mongo
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.uber.org/zap"
@@ -22,6 +23,7 @@ type sealedPart struct {
 	Headers        []headerField `bson:"h"`
 	RequestHeaders []headerField `bson:"rh"`
 	Body           []byte        `bson:"b,omitempty"` // an inline body (a GridFS body is sealed on its own)
+	GeneratedAt    *time.Time    `bson:"g,omitempty"` // made of the headers' Date and Age
 }
 
 // sealOverhead is what sealing adds to a value: the nonce and the tag.
@@ -29,12 +31,12 @@ const sealOverhead = 12 + 16
 
 // sealDocument moves d's headers and inline body into d.Sealed.
 func (s *Store) sealDocument(d *document) error {
-	b, err := bson.Marshal(sealedPart{Headers: d.Headers, RequestHeaders: d.RequestHeaders, Body: d.Body})
+	b, err := bson.Marshal(sealedPart{Headers: d.Headers, RequestHeaders: d.RequestHeaders, Body: d.Body, GeneratedAt: d.GeneratedAt})
 	if err != nil {
 		return err
 	}
 	d.KeyID, d.Sealed = s.ring.Seal([]byte(d.ID), b)
-	d.Headers, d.RequestHeaders, d.Body = nil, nil, nil
+	d.Headers, d.RequestHeaders, d.Body, d.GeneratedAt = nil, nil, nil, nil
 	return nil
 }
 
@@ -68,7 +70,7 @@ func (s *Store) openDocument(d *document) error {
 	if err := bson.Unmarshal(plain, &p); err != nil {
 		return fmt.Errorf("%w: sealed part: %v", stores.ErrCorrupt, err)
 	}
-	d.Headers, d.RequestHeaders, d.Body = p.Headers, p.RequestHeaders, p.Body
+	d.Headers, d.RequestHeaders, d.Body, d.GeneratedAt = p.Headers, p.RequestHeaders, p.Body, p.GeneratedAt
 	return nil
 }
 

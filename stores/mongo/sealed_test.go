@@ -63,9 +63,15 @@ func TestSealedDocuments(t *testing.T) {
 			t.Fatalf("the stored document holds %q in the clear", secret)
 		}
 	}
+	if doc.Lookup("generated_at").Type != 0 {
+		t.Fatal("the stored document holds generated_at (made of the headers' Date and Age) in the clear")
+	}
 	got, err := sealed.Get(ctx, "k1")
 	if err != nil || string(got.Body) != "the private body" || got.Header.Get("Cache-Control") != "max-age=3600" || got.RequestHeader.Get("X-Private") != "request secret" {
 		t.Fatalf("read back: %+v %v", got, err)
+	}
+	if !storetest.TimeEqual(e.GeneratedAt, got.GeneratedAt) {
+		t.Fatalf("GeneratedAt read back as %v, want %v", got.GeneratedAt, e.GeneratedAt)
 	}
 
 	// Copied under another key: does not open (the key is the additional data).
