@@ -61,9 +61,9 @@ type Entry struct {
 	// reckons it: CreatedAt less the corrected initial age (RFC 9111
 	// §4.2.3), set by the session when it writes the entry, so that an
 	// answer's Age costs no parsing of Date and Age. It is derived: a
-	// store may keep it (the memory store does) or not; zero means not
-	// known, and readers reckon the age from Header, RequestedAt and
-	// CreatedAt.
+	// store may keep it (the memory and MongoDB stores do) or not, never
+	// change it; zero means not known, and readers reckon the age from
+	// Header, RequestedAt and CreatedAt.
 	GeneratedAt time.Time
 	// ExpiresAt is when the entry stops being fresh; zero means never.
 	ExpiresAt time.Time
