@@ -309,6 +309,24 @@ func TestGetIsCheap(t *testing.T) {
 	}
 }
 
+// The memory store keeps GeneratedAt, exactly, through its encoding and
+// its decoded entries (a hit's Age then parses no header): read by Get,
+// then lent by Peek from the decoded ones.
+func TestGeneratedAtIsKept(t *testing.T) {
+	s := newTestStore(t, config.Memory{MaxSizeMB: 8, Shards: 4})
+	ctx := context.Background()
+	e := benchEntry("k")
+	if err := s.Set(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []func(context.Context, string) (*stores.Entry, error){s.Get, s.Peek} {
+		got, err := read(ctx, "k")
+		if err != nil || !got.GeneratedAt.Equal(e.GeneratedAt) {
+			t.Fatalf("GeneratedAt %v (%v), want %v", got.GeneratedAt, err, e.GeneratedAt)
+		}
+	}
+}
+
 // Whatever the store evicted, every entry it still holds is found by its
 // resource: DeleteURI removes it. Small responses, one resource each,
 // outnumber the records the index has room for (it takes 1/16 of the
