@@ -114,3 +114,26 @@ func FuzzHTTPDate(f *testing.F) {
 		}
 	})
 }
+
+// A stored entry's age from its GeneratedAt is the age read from its
+// header, at every instant, whatever its Date and Age say (far past, far
+// future, huge, malformed) and however long the request took.
+func FuzzStoredAge(f *testing.F) {
+	f.Add("30", int64(-60), int64(2_000_000_000), int64(3_600_000_000_000))
+	f.Add("99999999999999999999", int64(0), int64(1), int64(0))
+	f.Add("", int64(1<<40), int64(0), int64(1<<62))
+	f.Add("-5", int64(-1<<40), int64(-7), int64(-1))
+	f.Fuzz(func(t *testing.T, age string, dateOffset, delay, later int64) {
+		received := time.Date(2026, 12, 7, 10, 0, 0, 123456789, time.UTC)
+		h := http.Header{"Age": {age}}
+		if date := received.Add(time.Duration(dateOffset) * time.Second); date.Year() > 0 && date.Year() < 10000 {
+			h.Set("Date", date.Format(http.TimeFormat))
+		}
+		requested := received.Add(-time.Duration(delay))
+		now := received.Add(time.Duration(later))
+		st := Stored{Header: h, RequestedAt: requested, CreatedAt: received, GeneratedAt: GeneratedAt(h, requested, received)}
+		if got, want := st.Age(now), CurrentAge(h, requested, received, now); got != want {
+			t.Fatalf("Age %q, Date %q, requested %v before, now %v after: from GeneratedAt %v, from the header %v", age, h.Get("Date"), time.Duration(delay), time.Duration(later), got, want)
+		}
+	})
+}
